@@ -1,0 +1,406 @@
+//! Futures accounts (SPEC §5): pools, effective margin, IM/MM, max transfer-out and the
+//! pre-trade order check.
+
+use crate::account::{
+    check_multi_asset_contract, FuturesAccount, FuturesMode, FuturesOrder, Market, Side, Status,
+};
+use crate::decimal::{Dec, Exact};
+use crate::error::{Error, Reason, Result};
+use crate::result::{nonzero, FuturesResult, PoolId, PoolResult, Rejection};
+use crate::rulebook::{AssetId, ContractId, Rulebook};
+use crate::solve::{largest_amount, solve, Curve, Headroom, Term};
+use crate::tiers::Dir;
+
+/// Figures of one position (SPEC §5.1), in its settlement asset.
+#[derive(Debug, Clone, Copy)]
+pub struct PositionFigures {
+    /// `size × (mark − entry)`.
+    pub upnl: Exact,
+    /// `|size| × mark`.
+    pub notional: Exact,
+    /// `tiered(notional, risk_tiers.mmr)`.
+    pub mm: Exact,
+    /// `ceil8(notional / leverage)`.
+    pub im: Dec,
+}
+
+/// Computes a position's figures; needs its mark price.
+pub fn position_figures(
+    rb: &Rulebook,
+    market: &Market,
+    contract: ContractId,
+    size: Dec,
+    entry: Dec,
+    leverage: u32,
+) -> Result<PositionFigures> {
+    let mark = market.need_mark(rb, contract)?;
+    let notional = size.abs().exact() * mark;
+    Ok(PositionFigures {
+        upnl: size.exact() * (mark.exact() - entry),
+        notional,
+        mm: rb.contract(contract).mmr.tiered(notional)?,
+        im: Exact::div_ceil8(notional, Exact::int(i128::from(leverage)))?,
+    })
+}
+
+/// The part of an order that would increase the position (SPEC §5.1 `opening_qty`).
+pub fn opening_qty(order: &FuturesOrder, position_size: Dec) -> Dec {
+    let against = match order.side {
+        Side::Buy if position_size.is_negative() => position_size.abs(),
+        Side::Sell if position_size.is_positive() => position_size,
+        _ => Dec::ZERO,
+    };
+    (order.quantity.checked_sub(against).unwrap_or(Dec::ZERO)).max0()
+}
+
+fn position_size(f: &FuturesAccount, c: ContractId) -> Dec {
+    f.position(c).map_or(Dec::ZERO, |p| p.size)
+}
+
+fn order_leverage(f: &FuturesAccount, o: &FuturesOrder) -> Result<u32> {
+    o.leverage.or_else(|| f.position(o.contract).map(|p| p.leverage)).ok_or_else(|| {
+        Error::new(
+            Reason::InvalidArgument,
+            "an order needs a leverage when there is no position on its symbol",
+        )
+    })
+}
+
+/// `IM(order) = ceil8(opening_qty × price / leverage)` (SPEC §5.1).
+pub fn order_im(f: &FuturesAccount, o: &FuturesOrder) -> Result<Dec> {
+    let open = opening_qty(o, position_size(f, o.contract));
+    Exact::div_ceil8(open.exact() * o.price, Exact::int(i128::from(order_leverage(f, o)?)))
+}
+
+/// One asset of a cross pool.
+#[derive(Debug, Clone, Copy)]
+struct PoolAsset {
+    asset: AssetId,
+    equity: Exact,
+    value: Exact,
+}
+
+/// A pool's exact figures.
+#[derive(Debug, Clone)]
+pub struct PoolCalc {
+    /// The pool.
+    pub id: PoolId,
+    /// Effective margin.
+    pub em: Exact,
+    /// Initial margin.
+    pub im: Exact,
+    /// Maintenance margin.
+    pub mm: Exact,
+    assets: Vec<PoolAsset>,
+}
+
+impl PoolCalc {
+    fn new(id: PoolId) -> PoolCalc {
+        PoolCalc { id, em: Exact::ZERO, im: Exact::ZERO, mm: Exact::ZERO, assets: Vec::new() }
+    }
+
+    /// `EM − IM`, exact.
+    pub fn available(&self) -> Exact {
+        self.em - self.im
+    }
+
+    /// SPEC §5.2: `EM < 0`, or `MM > 0` and `EM ≤ threshold × MM`.
+    pub fn liquidatable(&self, threshold: Dec) -> Result<bool> {
+        Ok(self.em.is_negative()?
+            || (self.mm.is_positive()? && self.em.try_cmp(self.mm * threshold)?.is_le()))
+    }
+
+    fn round(&self, rb: &Rulebook) -> Result<PoolResult> {
+        let margin_level = if self.mm.is_zero()? { None } else { Some(Exact::div_floor8(self.em, self.mm)?) };
+        Ok(PoolResult {
+            id: self.id,
+            effective_margin: self.em.floor8()?,
+            initial_margin: self.im.ceil8()?,
+            maintenance_margin: self.mm.ceil8()?,
+            available: self.available().floor8()?,
+            margin_level,
+            liquidatable: self.liquidatable(rb.settings.liquidation_futures)?,
+            equity: nonzero(self.assets.iter().map(|a| Ok((a.asset, a.equity.floor8()?))))?,
+            value: nonzero(self.assets.iter().map(|a| Ok((a.asset, a.value.floor8()?))))?,
+        })
+    }
+}
+
+/// The pool an order or cross position settled in `settlement` belongs to.
+fn cross_pool_id(f: &FuturesAccount, settlement: AssetId) -> PoolId {
+    match f.mode {
+        FuturesMode::MultiAsset => PoolId::Cross,
+        FuturesMode::SingleAsset => PoolId::Settlement(settlement),
+    }
+}
+
+/// The exact pools of a futures account, in SPEC §10 order.
+pub fn pools(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Vec<PoolCalc>> {
+    let n = rb.assets().len();
+    // Per settlement asset: Σ upnl of cross positions, Σ MM(pos), Σ IM(pos) + IM(orders).
+    let mut upnl = vec![Exact::ZERO; n];
+    let mut mm = vec![Exact::ZERO; n];
+    let mut im = vec![Exact::ZERO; n];
+    let mut has_cross_activity = vec![false; n];
+    let mut isolated = Vec::new();
+    for pos in f.positions.iter().filter(|p| !p.size.is_zero()) {
+        let c = rb.contract(pos.contract);
+        let fig = position_figures(rb, market, pos.contract, pos.size, pos.entry_price, pos.leverage)?;
+        if pos.isolated {
+            let mut pool = PoolCalc::new(PoolId::Isolated(pos.contract));
+            let equity = pos.isolated_margin.exact() + fig.upnl;
+            pool.em = market.value(rb, c.settlement, equity)?;
+            pool.mm = market.value(rb, c.settlement, fig.mm)?;
+            pool.im = market.value(rb, c.settlement, fig.im.exact())?;
+            pool.assets.push(PoolAsset { asset: c.settlement, equity, value: pool.em });
+            isolated.push(pool);
+        } else {
+            upnl[c.settlement] = upnl[c.settlement] + fig.upnl;
+            mm[c.settlement] = mm[c.settlement] + fig.mm;
+            im[c.settlement] = im[c.settlement] + fig.im;
+            has_cross_activity[c.settlement] = true;
+        }
+    }
+    for o in &f.orders {
+        let s = rb.contract(o.contract).settlement;
+        im[s] = im[s] + order_im(f, o)?;
+        has_cross_activity[s] = true;
+    }
+
+    let mut out = Vec::new();
+    match f.mode {
+        FuturesMode::MultiAsset => {
+            let mut pool = PoolCalc::new(PoolId::Cross);
+            for a in 0..n {
+                add_requirements(rb, market, &mut pool, a, mm[a], im[a])?;
+                add_asset(rb, market, &mut pool, a, f.wallet[a].exact() + upnl[a], true)?;
+            }
+            out.push(pool);
+        }
+        FuturesMode::SingleAsset => {
+            for a in 0..n {
+                let has_pool = has_cross_activity[a] || !f.wallet[a].is_zero();
+                if !rb.is_linear_settlement(a) || !has_pool {
+                    continue;
+                }
+                let mut pool = PoolCalc::new(PoolId::Settlement(a));
+                add_requirements(rb, market, &mut pool, a, mm[a], im[a])?;
+                add_asset(rb, market, &mut pool, a, f.wallet[a].exact() + upnl[a], false)?;
+                out.push(pool);
+            }
+        }
+    }
+    // Isolated pools come last, in symbol order (contract ids follow symbol order).
+    isolated.sort_by_key(|p| match p.id {
+        PoolId::Isolated(c) => c,
+        _ => 0,
+    });
+    out.extend(isolated);
+    Ok(out)
+}
+
+/// Adds position and order requirements settled in `a` (converted to USDT).
+fn add_requirements(
+    rb: &Rulebook,
+    market: &Market,
+    pool: &mut PoolCalc,
+    a: AssetId,
+    mm: Exact,
+    im: Exact,
+) -> Result<()> {
+    pool.mm = pool.mm + market.value(rb, a, mm)?;
+    pool.im = pool.im + market.value(rb, a, im)?;
+    Ok(())
+}
+
+/// Adds asset `a` with equity `equity` to a cross pool (SPEC §5.2).
+fn add_asset(
+    rb: &Rulebook,
+    market: &Market,
+    pool: &mut PoolCalc,
+    a: AssetId,
+    equity: Exact,
+    multi: bool,
+) -> Result<()> {
+    if equity.is_zero()? {
+        return Ok(());
+    }
+    let asset = rb.asset(a);
+    let p = market.need_price(rb, a)?;
+    let value =
+        if multi && equity.is_positive()? { asset.collateral.tiered(equity)? * p } else { equity * p };
+    let liability_margin = match &asset.liability {
+        Some(l) if equity.is_negative()? => -equity * l.mmr * p,
+        _ => Exact::ZERO,
+    };
+    pool.em = pool.em + value;
+    pool.mm = pool.mm + liability_margin;
+    pool.im = pool.im + liability_margin;
+    pool.assets.push(PoolAsset { asset: a, equity, value });
+    Ok(())
+}
+
+/// Max transfer-out of every asset with a positive wallet (SPEC §5.3).
+fn max_transfer_out(
+    rb: &Rulebook,
+    market: &Market,
+    f: &FuturesAccount,
+    pools: &[PoolCalc],
+) -> Result<Vec<(AssetId, Dec)>> {
+    let mut out = Vec::new();
+    for (a, &w) in f.wallet.iter().enumerate() {
+        if !w.is_positive() {
+            continue;
+        }
+        let pool = pools.iter().find(|p| match p.id {
+            PoolId::Cross => true,
+            PoolId::Settlement(c) => c == a,
+            PoolId::Isolated(_) => false,
+        });
+        let t = match pool {
+            // SINGLE_ASSET non-settlement asset: outside every pool.
+            None => w,
+            Some(pool) => transfer_out_of_pool(rb, market, f.mode, pool, a, w)?,
+        };
+        if !t.is_zero() {
+            out.push((a, t));
+        }
+    }
+    Ok(out)
+}
+
+fn transfer_out_of_pool(
+    rb: &Rulebook,
+    market: &Market,
+    mode: FuturesMode,
+    pool: &PoolCalc,
+    a: AssetId,
+    wallet: Dec,
+) -> Result<Dec> {
+    let asset = rb.asset(a);
+    let e0 = pool.assets.iter().find(|x| x.asset == a).map_or(Exact::ZERO, |x| x.equity);
+    let price = market.need_price(rb, a)?;
+    let curve = Curve::FuturesEquity {
+        table: (mode == FuturesMode::MultiAsset).then_some(&asset.collateral),
+        price,
+        liability_mmr: asset.liability.as_ref().map_or(Dec::ZERO, |l| l.mmr),
+    };
+    let terms = [Term { curve, x0: e0, dir: Dir::Down, coef: Exact::int(1) }];
+    let cap = wallet.exact();
+    let h = Headroom { h0: pool.available(), linear: Exact::ZERO, terms: &terms, cap };
+    largest_amount(solve(&h)?, cap, Exact::int(1), wallet)
+}
+
+/// Evaluates a futures account (SPEC §5, result of §10).
+pub fn evaluate(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<FuturesResult> {
+    let calcs = pools(rb, market, f)?;
+    let mut pools_out = Vec::with_capacity(calcs.len());
+    for c in &calcs {
+        pools_out.push(c.round(rb)?);
+    }
+    Ok(FuturesResult {
+        liquidatable: pools_out.iter().any(|p| p.liquidatable),
+        max_transfer_out: max_transfer_out(rb, market, f, &calcs)?,
+        pools: pools_out,
+    })
+}
+
+/// The outcome of a pre-trade check (SPEC §5.4, §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderCheck {
+    /// Every unmet condition; empty when accepted.
+    pub rejections: Vec<Rejection>,
+    /// `IM(order)` for futures; the locked amount for margin orders.
+    pub requirement: Dec,
+    /// The pool's `available` before the order (futures), or the free balance of the
+    /// locked asset (margin).
+    pub available: Dec,
+}
+
+impl OrderCheck {
+    /// True when no condition is unmet.
+    pub fn accepted(&self) -> bool {
+        self.rejections.is_empty()
+    }
+}
+
+/// The pre-trade check of a futures order (SPEC §5.4). The order is validated already.
+pub fn check_order(
+    rb: &Rulebook,
+    market: &Market,
+    f: &FuturesAccount,
+    order: &FuturesOrder,
+) -> Result<OrderCheck> {
+    let size = position_size(f, order.contract);
+    let opening = opening_qty(order, size);
+    let leverage = order_leverage(f, order)?;
+    let requirement = Exact::div_ceil8(opening.exact() * order.price, Exact::int(i128::from(leverage)))?;
+    let calcs = pools(rb, market, f)?;
+    let pool_id = cross_pool_id(f, rb.contract(order.contract).settlement);
+    let available = calcs.iter().find(|p| p.id == pool_id).map_or(Exact::ZERO, PoolCalc::available);
+    let mut rejections = Vec::new();
+    if opening.is_zero() {
+        // Reduce-only orders are always accepted (SPEC §5.4 rule 1).
+        return Ok(OrderCheck { rejections, requirement, available: available.floor8()? });
+    }
+    if f.status == Status::Liquidating {
+        rejections.push(Rejection::new(
+            Reason::AccountLiquidating,
+            "the account is being liquidated; only reduce-only orders are accepted",
+        ));
+    }
+    if f.mode == FuturesMode::MultiAsset {
+        if let Err(e) = check_multi_asset_contract(rb, order.contract, "order.symbol") {
+            rejections.push(Rejection::from_error(&e));
+        }
+        if let Some(p) = f.position(order.contract) {
+            if p.isolated || p.airdrop {
+                rejections.push(Rejection::new(
+                    Reason::ContractNotAllowedInMode,
+                    "MULTI_ASSET mode does not allow isolated or airdropped positions",
+                ));
+            }
+        }
+    }
+    // Rule 3: leverage within the risk tier of position notional + opening orders.
+    let contract = rb.contract(order.contract);
+    let mut total = if size.is_zero() {
+        Exact::ZERO
+    } else {
+        size.abs().exact() * market.need_mark(rb, order.contract)?
+    };
+    for o in f.orders.iter().chain(std::iter::once(order)).filter(|o| o.contract == order.contract) {
+        total = total + opening_qty(o, size).exact() * o.price;
+    }
+    match contract.mmr.last_bound() {
+        Some(limit) if total.try_cmp(limit.exact())?.is_gt() => rejections.push(Rejection::new(
+            Reason::RiskLimitExceeded,
+            format!("{} exposure would exceed the last risk tier ({limit})", contract.symbol),
+        )),
+        _ => {
+            let tier = contract.mmr.row_index(total)?;
+            let max = contract.max_leverage[tier];
+            if leverage > max {
+                rejections.push(Rejection::new(
+                    Reason::LeverageExceedsTier,
+                    format!(
+                        "leverage {leverage} exceeds {max}, the max of {} risk tier {}",
+                        contract.symbol,
+                        tier + 1
+                    ),
+                ));
+            }
+        }
+    }
+    // Rule 4: available ≥ IM(order) (valued in USDT like the pool), before adding it.
+    if available.try_cmp(market.value(rb, contract.settlement, requirement.exact())?)?.is_lt() {
+        rejections.push(Rejection::new(
+            Reason::InsufficientMargin,
+            format!(
+                "available margin {} is below the order's initial margin {requirement}",
+                available.floor8()?
+            ),
+        ));
+    }
+    Ok(OrderCheck { rejections, requirement, available: available.floor8()? })
+}

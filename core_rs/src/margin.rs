@@ -1,0 +1,308 @@
+//! Margin accounts (SPEC §6): Classic and Pro levels, max borrow, max transfer-out and
+//! the order check.
+
+use crate::account::{MarginAccount, MarginMode, MarginOrder, Market, Side, Status};
+use crate::decimal::{Dec, Exact};
+use crate::error::{Reason, Result};
+use crate::futures::OrderCheck;
+use crate::json::ranges::MAX_QTY;
+use crate::result::{MarginResult, ProFigures, Rejection};
+use crate::rulebook::{AssetId, Rulebook};
+use crate::solve::{largest_amount, solve, Curve, Headroom, Term};
+use crate::tiers::{Dir, TierTable};
+
+/// The exact figures of a margin account.
+#[derive(Debug, Clone)]
+pub struct MarginCalc {
+    /// Total asset value.
+    pub ta: Exact,
+    /// Total liability value.
+    pub tl: Exact,
+    /// Collateral value.
+    pub cv: Exact,
+    /// Open-order loss (SPEC §6.2).
+    pub ool: Exact,
+    /// Pro initial margin.
+    pub im: Exact,
+    /// Pro maintenance margin.
+    pub mm: Exact,
+    /// `holdings[a] × p(a)` per asset.
+    holdings_value: Vec<Exact>,
+    /// `LV_a = (borrowed[a] + interest[a]) × p(a)` per asset.
+    liability_value: Vec<Exact>,
+    /// `free[a] = max(0, holdings[a] − locked[a])` per asset.
+    pub free: Vec<Exact>,
+}
+
+impl MarginCalc {
+    /// Pro net collateral `CV − TL`.
+    pub fn nc(&self) -> Exact {
+        self.cv - self.tl
+    }
+    /// Pro `available = NC − OOL − IM`.
+    pub fn available(&self) -> Exact {
+        self.nc() - self.ool - self.im
+    }
+    /// Pro `NC − OOL`, the numerator of the Pro margin level.
+    fn pro_equity(&self) -> Exact {
+        self.nc() - self.ool
+    }
+    /// Classic margin level `TA / TL` (None when TL = 0), exact comparison helpers use
+    /// cross-multiplication; this is the reported (rounded) figure.
+    pub fn classic_ml(&self) -> Result<Option<Dec>> {
+        ratio(self.ta, self.tl)
+    }
+    /// Classic collateral margin level `CV / TL`.
+    pub fn classic_cml(&self) -> Result<Option<Dec>> {
+        ratio(self.cv, self.tl)
+    }
+    /// Pro margin level `(NC − OOL) / MM`.
+    pub fn pro_ml(&self) -> Result<Option<Dec>> {
+        ratio(self.pro_equity(), self.mm)
+    }
+
+    /// True when the account is at or below `threshold` under its mode's rule:
+    /// Classic `TL > 0 and TA ≤ t × TL`; Pro `NC − OOL < 0, or MM > 0 and NC − OOL ≤ t × MM`.
+    pub fn at_or_below(&self, mode: MarginMode, threshold: Dec) -> Result<bool> {
+        match mode {
+            MarginMode::Classic => {
+                Ok(self.tl.is_positive()? && self.ta.try_cmp(self.tl * threshold)?.is_le())
+            }
+            MarginMode::Pro => {
+                let eq = self.pro_equity();
+                Ok(eq.is_negative()? || (self.mm.is_positive()? && eq.try_cmp(self.mm * threshold)?.is_le()))
+            }
+        }
+    }
+}
+
+fn ratio(num: Exact, den: Exact) -> Result<Option<Dec>> {
+    if den.is_zero()? {
+        Ok(None)
+    } else {
+        Ok(Some(Exact::div_floor8(num, den)?))
+    }
+}
+
+/// The Pro IMR table of an asset for the account's region (SPEC §3.4 floor).
+fn imr_table<'r>(rb: &'r Rulebook, m: &MarginAccount, a: AssetId) -> Option<&'r TierTable> {
+    let b = rb.asset(a).borrow.as_ref()?;
+    Some(if rb.is_restricted(m.region.as_deref()) { &b.imr_restricted } else { &b.imr })
+}
+
+/// What an order locks: (asset, quantity) — SPEC §6.
+pub fn locked_by(o: &MarginOrder) -> (AssetId, Exact) {
+    match o.side {
+        Side::Buy => (o.quote, o.quantity.exact() * o.price),
+        Side::Sell => (o.base, o.quantity.exact()),
+    }
+}
+
+/// Computes the exact figures of a margin account.
+pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginCalc> {
+    let n = rb.assets().len();
+    let mut c = MarginCalc {
+        ta: Exact::ZERO,
+        tl: Exact::ZERO,
+        cv: Exact::ZERO,
+        ool: Exact::ZERO,
+        im: Exact::ZERO,
+        mm: Exact::ZERO,
+        holdings_value: Vec::with_capacity(n),
+        liability_value: Vec::with_capacity(n),
+        free: Vec::with_capacity(n),
+    };
+    let mut locked = vec![Exact::ZERO; n];
+    for o in &m.orders {
+        let (a, q) = locked_by(o);
+        locked[a] = locked[a] + q;
+        // V(give) − V(get), V = qty × p × first haircut rate (SPEC §6.2).
+        let weighted = |a: AssetId, q: Exact| -> Result<Exact> {
+            Ok(q * market.need_price(rb, a)? * rb.asset(a).haircut.first_rate())
+        };
+        let base_qty = o.quantity.exact();
+        let quote_qty = o.quantity.exact() * o.price;
+        let (give, get) = match o.side {
+            Side::Buy => (weighted(o.quote, quote_qty)?, weighted(o.base, base_qty)?),
+            Side::Sell => (weighted(o.base, base_qty)?, weighted(o.quote, quote_qty)?),
+        };
+        c.ool = c.ool + (give - get).max0()?;
+    }
+    for (a, locked) in locked.into_iter().enumerate() {
+        let asset = rb.asset(a);
+        let hv = market.value(rb, a, m.holdings[a].exact())?;
+        let lv = market.value(rb, a, m.borrowed[a].exact() + m.interest[a])?;
+        c.ta = c.ta + hv;
+        c.tl = c.tl + lv;
+        c.cv = c.cv + asset.haircut.tiered(hv)?;
+        if let (Some(b), Some(imr)) = (&asset.borrow, imr_table(rb, m, a)) {
+            c.im = c.im + imr.tiered(lv)?;
+            c.mm = c.mm + b.mmr.tiered(lv)?;
+        }
+        c.holdings_value.push(hv);
+        c.liability_value.push(lv);
+        c.free.push((m.holdings[a].exact() - locked).max0()?);
+    }
+    Ok(c)
+}
+
+/// Max borrow of asset `x` (SPEC §6.1, §6.2, §6.3).
+fn max_borrow(rb: &Rulebook, market: &Market, m: &MarginAccount, c: &MarginCalc, x: AssetId) -> Result<Dec> {
+    let asset = rb.asset(x);
+    let (Some(b), Some(p)) = (&asset.borrow, market.price(x)) else { return Ok(Dec::ZERO) };
+    let mut t_cap =
+        (MAX_QTY.checked_sub(m.holdings[x])).min(MAX_QTY.checked_sub(m.borrowed[x])).unwrap_or(Dec::ZERO);
+    let k = p.exact();
+    let haircut = Term {
+        curve: Curve::Tiered(&asset.haircut),
+        x0: c.holdings_value[x],
+        dir: Dir::Up,
+        coef: Exact::int(1),
+    };
+    let solution;
+    let mut cap_u;
+    match m.mode {
+        MarginMode::Classic => {
+            // CV ≥ R × TL with R = L/(L−1)  ⇔  (L−1)·CV − L·TL ≥ 0.
+            t_cap = t_cap.min(b.classic_limit.checked_sub(m.borrowed[x]).unwrap_or(Dec::ZERO));
+            t_cap = t_cap.max0();
+            cap_u = t_cap.exact() * k;
+            let l = Exact::int(i128::from(m.classic_leverage));
+            let l1 = Exact::int(i128::from(m.classic_leverage) - 1);
+            let terms = [Term { coef: l1, ..haircut }];
+            solution = solve(&Headroom { h0: l1 * c.cv - l * c.tl, linear: -l, terms: &terms, cap: cap_u })?;
+        }
+        MarginMode::Pro => {
+            t_cap = t_cap.max0();
+            cap_u = t_cap.exact() * k;
+            let imr = imr_table(rb, m, x).expect("borrow section has Pro tiers");
+            if let Some(limit) = imr.last_bound() {
+                let room = limit.exact() - c.liability_value[x];
+                if room.is_negative()? {
+                    return Ok(Dec::ZERO);
+                }
+                cap_u = cap_u.try_min(room)?;
+            }
+            let terms = [
+                haircut,
+                Term {
+                    curve: Curve::Tiered(imr),
+                    x0: c.liability_value[x],
+                    dir: Dir::Up,
+                    coef: Exact::int(-1),
+                },
+            ];
+            solution =
+                solve(&Headroom { h0: c.available(), linear: Exact::int(-1), terms: &terms, cap: cap_u })?;
+        }
+    }
+    largest_amount(solution, cap_u, k, t_cap)
+}
+
+/// Max transfer-out of asset `x` (SPEC §6.1, §6.2).
+fn max_transfer_out(
+    rb: &Rulebook,
+    market: &Market,
+    m: &MarginAccount,
+    c: &MarginCalc,
+    x: AssetId,
+) -> Result<Dec> {
+    let t_cap = c.free[x].floor8()?;
+    if t_cap.is_zero() {
+        return Ok(Dec::ZERO);
+    }
+    let h0 = match m.mode {
+        MarginMode::Classic if c.tl.is_zero()? => return Ok(t_cap),
+        MarginMode::Classic => c.cv - c.tl * rb.settings.classic_transfer_bar,
+        MarginMode::Pro => c.available(),
+    };
+    let k = market.need_price(rb, x)?.exact();
+    let cap_u = t_cap.exact() * k;
+    let terms = [Term {
+        curve: Curve::Tiered(&rb.asset(x).haircut),
+        x0: c.holdings_value[x],
+        dir: Dir::Down,
+        coef: Exact::int(1),
+    }];
+    let solution = solve(&Headroom { h0, linear: Exact::ZERO, terms: &terms, cap: cap_u })?;
+    largest_amount(solution, cap_u, k, t_cap)
+}
+
+/// Evaluates a margin account (SPEC §6, result of §10).
+pub fn evaluate(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginResult> {
+    let c = calc(rb, market, m)?;
+    let s = &rb.settings;
+    let (liq, ml, pro) = match m.mode {
+        MarginMode::Classic => (s.liquidation_classic, c.classic_ml()?, None),
+        MarginMode::Pro => (
+            s.liquidation_pro,
+            c.pro_ml()?,
+            Some(ProFigures {
+                net_collateral: c.nc().floor8()?,
+                open_order_loss: c.ool.ceil8()?,
+                initial_margin: c.im.ceil8()?,
+                maintenance_margin: c.mm.ceil8()?,
+                available: c.available().floor8()?,
+            }),
+        ),
+    };
+    let mut max_borrow_out = Vec::new();
+    let mut max_transfer = Vec::new();
+    for a in 0..rb.assets().len() {
+        if rb.asset(a).borrow.is_some() {
+            let b = max_borrow(rb, market, m, &c, a)?;
+            if !b.is_zero() {
+                max_borrow_out.push((a, b));
+            }
+        }
+        if m.holdings[a].is_positive() {
+            let t = max_transfer_out(rb, market, m, &c, a)?;
+            if !t.is_zero() {
+                max_transfer.push((a, t));
+            }
+        }
+    }
+    Ok(MarginResult {
+        mode: m.mode,
+        total_asset_value: c.ta.floor8()?,
+        total_liability_value: c.tl.ceil8()?,
+        collateral_value: c.cv.floor8()?,
+        pro,
+        margin_level: ml,
+        collateral_margin_level: match m.mode {
+            MarginMode::Classic => c.classic_cml()?,
+            MarginMode::Pro => None,
+        },
+        liquidatable: c.at_or_below(m.mode, liq)?,
+        margin_call: c.at_or_below(m.mode, m.mcr())?,
+        max_borrow: max_borrow_out,
+        max_transfer_out: max_transfer,
+    })
+}
+
+/// The check of a margin order (SPEC §6): not liquidating, and `free` covers the lock.
+pub fn check_order(
+    rb: &Rulebook,
+    market: &Market,
+    m: &MarginAccount,
+    order: &MarginOrder,
+) -> Result<OrderCheck> {
+    let c = calc(rb, market, m)?;
+    let (a, need) = locked_by(order);
+    let mut rejections = Vec::new();
+    if m.status == Status::Liquidating {
+        rejections.push(Rejection::new(Reason::AccountLiquidating, "the account is being liquidated"));
+    }
+    if c.free[a].try_cmp(need)?.is_lt() {
+        rejections.push(Rejection::new(
+            Reason::InsufficientBalance,
+            format!(
+                "free {} {} does not cover the {} the order locks",
+                c.free[a].floor8()?,
+                rb.asset(a).code,
+                need.ceil8()?
+            ),
+        ));
+    }
+    Ok(OrderCheck { rejections, requirement: need.ceil8()?, available: c.free[a].floor8()? })
+}

@@ -1,0 +1,1 @@
+//! Python bindings (multimargin._core).

@@ -1,0 +1,166 @@
+//! Closed-form "largest amount" searches (SPEC §5.3, §6.1–§6.3).
+//!
+//! Every maximum in the spec is the largest `u ≥ 0` (up to a cap) at which a
+//! non-increasing, piecewise-linear headroom function `h(u)` is still ≥ 0. The function
+//! is described by its exact value at 0, a constant slope and a few *terms* — tier curves
+//! whose argument moves with `u`. [`solve`] walks the breakpoints from `u = 0`, carrying
+//! the exact value and slope, and solves the one linear segment where `h` crosses 0.
+//! No scanning over amounts and no division until the final rounding.
+
+use crate::decimal::{Dec, Exact};
+use crate::error::Result;
+use crate::tiers::{Dir, TierTable};
+use std::cmp::Ordering;
+
+/// A piecewise-linear curve of one argument.
+#[derive(Clone, Copy)]
+pub enum Curve<'a> {
+    /// A tiered sum (SPEC §3.1).
+    Tiered(&'a TierTable),
+    /// One asset's part of a futures pool's `available` as a function of its equity `e`
+    /// (SPEC §5.2): `value(e) − liability(e) × mmr × p`. Slope `p × (1 + mmr)` below 0,
+    /// and above 0 `p × rate` of the collateral tier (`table`, MULTI_ASSET) or `p`.
+    FuturesEquity {
+        /// Collateral tiers (MULTI_ASSET) or `None` (valued 1:1).
+        table: Option<&'a TierTable>,
+        /// Index price of the asset.
+        price: Dec,
+        /// Liability maintenance rate (0 without a liability section).
+        liability_mmr: Dec,
+    },
+}
+
+impl Curve<'_> {
+    fn slope(&self, x: Exact, dir: Dir) -> Result<Exact> {
+        match *self {
+            Curve::Tiered(t) => Ok(t.slope(x, dir)?.exact()),
+            Curve::FuturesEquity { table, price, liability_mmr } => {
+                let s = x.sign()?;
+                let below = s == Ordering::Less || (s == Ordering::Equal && dir == Dir::Down);
+                Ok(if below {
+                    price.exact() * (Exact::int(1) + liability_mmr.exact())
+                } else {
+                    match table {
+                        Some(t) => t.slope(x, dir)?.exact() * price,
+                        None => price.exact(),
+                    }
+                })
+            }
+        }
+    }
+
+    fn next_break(&self, x: Exact, dir: Dir) -> Result<Option<Exact>> {
+        match *self {
+            Curve::Tiered(t) => t.next_break(x, dir),
+            Curve::FuturesEquity { table: Some(t), .. } => t.next_break(x, dir),
+            Curve::FuturesEquity { table: None, .. } => {
+                let s = x.sign()?;
+                let crosses = match dir {
+                    Dir::Up => s == Ordering::Less,
+                    Dir::Down => s == Ordering::Greater,
+                };
+                Ok(crosses.then_some(Exact::ZERO))
+            }
+        }
+    }
+}
+
+/// `coef × curve(x0 ± u)`: a curve whose argument starts at `x0` and moves with `u`.
+#[derive(Clone, Copy)]
+pub struct Term<'a> {
+    /// The curve.
+    pub curve: Curve<'a>,
+    /// Its argument at `u = 0`.
+    pub x0: Exact,
+    /// Whether the argument grows (`Up`) or shrinks (`Down`) with `u`.
+    pub dir: Dir,
+    /// Its weight in `h`.
+    pub coef: Exact,
+}
+
+impl Term<'_> {
+    fn at(&self, u: Exact) -> Exact {
+        match self.dir {
+            Dir::Up => self.x0 + u,
+            Dir::Down => self.x0 - u,
+        }
+    }
+}
+
+/// The headroom function `h(u) = h0 + linear × u + Σ coef × (curve(x0 ± u) − curve(x0))`.
+pub struct Headroom<'a, 't> {
+    /// `h(0)`, exact.
+    pub h0: Exact,
+    /// The constant part of the slope.
+    pub linear: Exact,
+    /// The moving curves.
+    pub terms: &'t [Term<'a>],
+    /// The largest `u` allowed (≥ 0).
+    pub cap: Exact,
+}
+
+/// Where the largest feasible `u` lies.
+#[derive(Debug, Clone, Copy)]
+pub enum Solution {
+    /// `h(0) < 0`: nothing is feasible; the maximum is 0.
+    Infeasible,
+    /// `h(cap) ≥ 0`: the cap binds.
+    Cap,
+    /// `h` crosses 0 at `u* = num / den` (`den > 0`).
+    At {
+        /// Numerator of `u*`.
+        num: Exact,
+        /// Denominator of `u*`, positive.
+        den: Exact,
+    },
+}
+
+/// Finds the largest `u` in `[0, cap]` with `h(u) ≥ 0`, for a non-increasing `h`.
+pub fn solve(h: &Headroom<'_, '_>) -> Result<Solution> {
+    if h.h0.is_negative()? {
+        return Ok(Solution::Infeasible);
+    }
+    let mut u = Exact::ZERO;
+    let mut value = h.h0;
+    loop {
+        let mut slope = h.linear;
+        let mut next = h.cap;
+        for t in h.terms {
+            let x = t.at(u);
+            let s = t.curve.slope(x, t.dir)? * t.coef;
+            slope = match t.dir {
+                Dir::Up => slope + s,
+                Dir::Down => slope - s,
+            };
+            if let Some(b) = t.curve.next_break(x, t.dir)? {
+                let ub = match t.dir {
+                    Dir::Up => b - t.x0,
+                    Dir::Down => t.x0 - b,
+                };
+                next = next.try_min(ub)?;
+            }
+        }
+        let at_next = value + slope * (next - u);
+        if at_next.is_negative()? {
+            // value ≥ 0 > at_next, so slope < 0: u* = u + value / (−slope).
+            let den = -slope;
+            return Ok(Solution::At { num: u * den + value, den });
+        }
+        if next.try_cmp(h.cap)?.is_ge() {
+            return Ok(Solution::Cap);
+        }
+        u = next;
+        value = at_next;
+    }
+}
+
+/// The largest multiple of 10^-8, `t`, with `t × k ≤ u_max` where `u_max` is the
+/// solution in `u`-space (`u = t × k`), clamped to `[0, t_cap]`.
+pub fn largest_amount(solution: Solution, cap_u: Exact, k: Exact, t_cap: Dec) -> Result<Dec> {
+    let t = match solution {
+        Solution::Infeasible => return Ok(Dec::ZERO),
+        Solution::Cap => Exact::div_floor8(cap_u, k)?,
+        Solution::At { num, den } => Exact::div_floor8(num, den * k)?,
+    };
+    Ok(t.max(Dec::ZERO).min(t_cap))
+}

@@ -1,0 +1,207 @@
+//! Tier tables and the tiered sum (SPEC §3.1).
+
+use crate::decimal::{Dec, Exact};
+use crate::error::Result;
+
+/// What a tier table values, which decides what happens above a bounded last row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    /// Collateral and haircut tables: the part above a bounded last row counts 0 (a cap).
+    Collateral,
+    /// IMR / MMR tables: the last row's rate also applies to any excess, so a requirement
+    /// is never understated for a state beyond the limit.
+    Requirement,
+}
+
+/// One row: `rate` applies to the slice of the base between the previous bound and `up_to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tier {
+    /// Upper bound of the slice; `None` only on an unbounded last row.
+    pub up_to: Option<Dec>,
+    /// Rate applied to the slice.
+    pub rate: Dec,
+}
+
+/// A validated tier table: at least one row, strictly increasing bounds, only the last
+/// row may be unbounded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierTable {
+    rows: Vec<Tier>,
+    kind: TableKind,
+}
+
+/// A direction along the base axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Toward +∞.
+    Up,
+    /// Toward −∞.
+    Down,
+}
+
+impl TierTable {
+    /// A table from rows already validated by the rulebook parser.
+    pub fn new(rows: Vec<Tier>, kind: TableKind) -> TierTable {
+        debug_assert!(!rows.is_empty());
+        TierTable { rows, kind }
+    }
+
+    /// The rows in order.
+    pub fn rows(&self) -> &[Tier] {
+        &self.rows
+    }
+
+    /// The bound of the last row when it is bounded: a cap or a limit.
+    pub fn last_bound(&self) -> Option<Dec> {
+        self.rows.last().and_then(|t| t.up_to)
+    }
+
+    /// The rate of the first row (used as the open-order-loss weight, SPEC §6.2).
+    pub fn first_rate(&self) -> Dec {
+        self.rows[0].rate
+    }
+
+    /// The index of the row whose slice holds `x` (0 for x ≤ first bound); for a base
+    /// beyond a bounded last row, the last row.
+    pub fn row_index(&self, x: Exact) -> Result<usize> {
+        for (i, t) in self.rows.iter().enumerate() {
+            match t.up_to {
+                Some(b) if x.try_cmp(b.exact())?.is_gt() => continue,
+                _ => return Ok(i),
+            }
+        }
+        Ok(self.rows.len() - 1)
+    }
+
+    /// The tiered sum `Σ rate_i × max(0, min(x, up_to_i) − up_to_{i−1})` of SPEC §3.1,
+    /// plus, for requirement tables, the last rate on any excess. 0 for `x ≤ 0`.
+    ///
+    /// ```
+    /// use multimargin_core::decimal::Dec;
+    /// use multimargin_core::tiers::{TableKind, Tier, TierTable};
+    /// let d = |s: &str| s.parse::<Dec>().unwrap();
+    /// let eth = TierTable::new(
+    ///     [("100", "0.9"), ("200", "0.8"), ("300", "0.7"), ("400", "0.6")]
+    ///         .iter()
+    ///         .map(|(b, r)| Tier { up_to: Some(d(b)), rate: d(r) })
+    ///         .collect(),
+    ///     TableKind::Collateral,
+    /// );
+    /// // SPEC §5.2: 350 ETH → 90 + 80 + 70 + 30 = 270 ETH of collateral.
+    /// assert_eq!(eth.tiered(d("350").exact()).unwrap().floor8().unwrap(), d("270"));
+    /// ```
+    pub fn tiered(&self, x: Exact) -> Result<Exact> {
+        if !x.is_positive()? {
+            return Ok(Exact::ZERO);
+        }
+        let mut sum = Exact::ZERO;
+        let mut lower = Exact::ZERO;
+        for t in &self.rows {
+            match t.up_to {
+                Some(b) => {
+                    let b = b.exact();
+                    if x.try_cmp(b)?.is_le() {
+                        return Ok(sum + (x - lower) * t.rate);
+                    }
+                    sum = sum + (b - lower) * t.rate;
+                    lower = b;
+                }
+                None => return Ok(sum + (x - lower) * t.rate),
+            }
+        }
+        // x lies beyond a bounded last row.
+        Ok(match self.kind {
+            TableKind::Collateral => sum,
+            TableKind::Requirement => sum + (x - lower) * self.rows[self.rows.len() - 1].rate,
+        })
+    }
+
+    /// The slope of [`TierTable::tiered`] on the open interval next to `x` in direction
+    /// `dir`.
+    pub fn slope(&self, x: Exact, dir: Dir) -> Result<Dec> {
+        let s = x.sign()?;
+        if s.is_lt() || (s.is_eq() && dir == Dir::Down) {
+            return Ok(Dec::ZERO);
+        }
+        for t in &self.rows {
+            match t.up_to {
+                // Inside the row's slice, or on its upper bound looking down.
+                Some(b) => {
+                    let c = x.try_cmp(b.exact())?;
+                    if c.is_lt() || (c.is_eq() && dir == Dir::Down) {
+                        return Ok(t.rate);
+                    }
+                }
+                None => return Ok(t.rate),
+            }
+        }
+        Ok(match self.kind {
+            TableKind::Collateral => Dec::ZERO,
+            TableKind::Requirement => self.rows[self.rows.len() - 1].rate,
+        })
+    }
+
+    /// The nearest point strictly beyond `x` in direction `dir` where the slope changes
+    /// (0 or a row bound), if any.
+    pub fn next_break(&self, x: Exact, dir: Dir) -> Result<Option<Exact>> {
+        let points = std::iter::once(Dec::ZERO).chain(self.rows.iter().filter_map(|t| t.up_to));
+        match dir {
+            Dir::Up => {
+                for p in points {
+                    if p.exact().try_cmp(x)?.is_gt() {
+                        return Ok(Some(p.exact()));
+                    }
+                }
+                Ok(None)
+            }
+            Dir::Down => {
+                let mut best = None;
+                for p in points {
+                    if p.exact().try_cmp(x)?.is_lt() {
+                        best = Some(p.exact());
+                    }
+                }
+                Ok(best)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Dec {
+        s.parse().unwrap()
+    }
+
+    fn table(rows: &[(Option<&str>, &str)], kind: TableKind) -> TierTable {
+        TierTable::new(rows.iter().map(|(b, r)| Tier { up_to: b.map(d), rate: d(r) }).collect(), kind)
+    }
+
+    #[test]
+    fn collateral_cap_and_requirement_excess() {
+        let t = table(&[(Some("100"), "0.9"), (Some("200"), "0.8")], TableKind::Collateral);
+        assert_eq!(t.tiered(d("250").exact()).unwrap().floor8().unwrap(), d("170"));
+        assert_eq!(t.tiered(d("-5").exact()).unwrap().floor8().unwrap(), d("0"));
+        let r = table(&[(Some("100"), "0.1"), (Some("200"), "0.2")], TableKind::Requirement);
+        assert_eq!(r.tiered(d("250").exact()).unwrap().floor8().unwrap(), d("40"));
+    }
+
+    #[test]
+    fn slopes_and_breaks() {
+        let t = table(&[(Some("100"), "0.9"), (Some("200"), "0.8")], TableKind::Collateral);
+        let x = d("100").exact();
+        assert_eq!(t.slope(x, Dir::Up).unwrap(), d("0.8"));
+        assert_eq!(t.slope(x, Dir::Down).unwrap(), d("0.9"));
+        assert_eq!(t.slope(d("300").exact(), Dir::Up).unwrap(), d("0"));
+        assert_eq!(t.slope(Exact::ZERO, Dir::Up).unwrap(), d("0.9"));
+        assert_eq!(t.slope(Exact::ZERO, Dir::Down).unwrap(), d("0"));
+        let nb = |x: &str, dir| t.next_break(d(x).exact(), dir).unwrap().map(|e| e.floor8().unwrap());
+        assert_eq!(nb("100", Dir::Up), Some(d("200")));
+        assert_eq!(nb("100", Dir::Down), Some(d("0")));
+        assert_eq!(nb("250", Dir::Up), None);
+        assert_eq!(nb("-1", Dir::Up), Some(d("0")));
+        assert_eq!(nb("-1", Dir::Down), None);
+    }
+}
