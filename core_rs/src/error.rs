@@ -85,6 +85,33 @@ pub enum ErrorClass {
     Internal,
 }
 
+impl ErrorClass {
+    /// The `multimargin.errors` exception class raised in Python for this class.
+    pub const fn python_exception(self) -> &'static str {
+        match self {
+            ErrorClass::Input => "InvalidInputError",
+            ErrorClass::NotFound => "AccountNotFoundError",
+            ErrorClass::PriceUnavailable => "PriceUnavailableError",
+            ErrorClass::Rule => "RuleViolationError",
+            ErrorClass::Conflict => "VersionConflictError",
+            ErrorClass::Internal => "InternalError",
+        }
+    }
+}
+
+/// Runs core code, turning a panic into an `INTERNAL` error (used at the Python
+/// boundary, so a panic never crosses into the interpreter).
+pub fn catch<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        Err(Error::internal(format!("engine fault: {what}")))
+    })
+}
+
 /// An error of the core: a reason, the field path it concerns (if any) and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
@@ -163,6 +190,27 @@ mod tests {
         assert_eq!(Reason::ContractNotAllowedInMode.class(), ErrorClass::Rule);
         assert_eq!(Reason::VersionConflict.class(), ErrorClass::Conflict);
         assert_eq!(Reason::AccountNotFound.class(), ErrorClass::NotFound);
+    }
+
+    #[test]
+    fn every_reason_maps_to_one_python_exception() {
+        for &r in Reason::ALL {
+            assert!(r.class().python_exception().ends_with("Error"), "{r:?}");
+        }
+        assert_eq!(Reason::InvalidDecimal.class().python_exception(), "InvalidInputError");
+        assert_eq!(Reason::ContractNotSupported.class().python_exception(), "InvalidInputError");
+        assert_eq!(Reason::PriceUnavailable.class().python_exception(), "PriceUnavailableError");
+        assert_eq!(Reason::InsufficientMargin.class().python_exception(), "RuleViolationError");
+        assert_eq!(Reason::VersionConflict.class().python_exception(), "VersionConflictError");
+        assert_eq!(Reason::AccountNotFound.class().python_exception(), "AccountNotFoundError");
+        assert_eq!(Reason::Internal.class().python_exception(), "InternalError");
+    }
+
+    #[test]
+    fn panics_become_internal_errors() {
+        let e = catch::<()>(|| panic!("boom")).unwrap_err();
+        assert_eq!(e.reason, Reason::Internal);
+        assert!(e.message.contains("boom"));
     }
 
     #[test]

@@ -72,12 +72,15 @@ pub fn order_im(f: &FuturesAccount, o: &FuturesOrder) -> Result<Dec> {
     Exact::div_ceil8(open.exact() * o.price, Exact::int(i128::from(order_leverage(f, o)?)))
 }
 
-/// One asset of a cross pool.
+/// One asset of a pool, exact.
 #[derive(Debug, Clone, Copy)]
-struct PoolAsset {
-    asset: AssetId,
-    equity: Exact,
-    value: Exact,
+pub struct PoolAsset {
+    /// The asset.
+    pub asset: AssetId,
+    /// Its equity (wallet + upnl, or isolated margin + upnl).
+    pub equity: Exact,
+    /// Its value in USDT.
+    pub value: Exact,
 }
 
 /// A pool's exact figures.
@@ -97,6 +100,11 @@ pub struct PoolCalc {
 impl PoolCalc {
     fn new(id: PoolId) -> PoolCalc {
         PoolCalc { id, em: Exact::ZERO, im: Exact::ZERO, mm: Exact::ZERO, assets: Vec::new() }
+    }
+
+    /// The pool's assets with non-zero equity.
+    pub fn assets(&self) -> &[PoolAsset] {
+        &self.assets
     }
 
     /// `EM − IM`, exact.

@@ -20,6 +20,7 @@
 
 pub mod account;
 pub mod decimal;
+pub mod eligibility;
 pub mod error;
 pub mod explain;
 pub mod flows;

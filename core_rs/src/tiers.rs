@@ -116,6 +116,33 @@ impl TierTable {
         })
     }
 
+    /// The slices of `x` that [`TierTable::tiered`] sums: `(from, to, rate)` per row that
+    /// `x` reaches (and, for requirement tables, the excess beyond a bounded last row).
+    pub fn slices(&self, x: Exact) -> Result<Vec<(Exact, Exact, Dec)>> {
+        let mut out = Vec::new();
+        if !x.is_positive()? {
+            return Ok(out);
+        }
+        let mut lower = Exact::ZERO;
+        for t in &self.rows {
+            let upper = match t.up_to {
+                Some(b) if x.try_cmp(b.exact())?.is_gt() => b.exact(),
+                _ => {
+                    out.push((lower, x, t.rate));
+                    return Ok(out);
+                }
+            };
+            out.push((lower, upper, t.rate));
+            lower = upper;
+        }
+        let excess_rate = match self.kind {
+            TableKind::Collateral => Dec::ZERO,
+            TableKind::Requirement => self.rows[self.rows.len() - 1].rate,
+        };
+        out.push((lower, x, excess_rate));
+        Ok(out)
+    }
+
     /// The slope of [`TierTable::tiered`] on the open interval next to `x` in direction
     /// `dir`.
     pub fn slope(&self, x: Exact, dir: Dir) -> Result<Dec> {

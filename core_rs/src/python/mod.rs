@@ -1,1 +1,505 @@
-//! Python bindings (multimargin._core).
+//! Python bindings: the extension module `multimargin._core`.
+//!
+//! Bindings only: conversion between Python objects and the core's JSON input, the error
+//! mapping, and GIL handling. Every entry point runs the core behind [`guard`], so a Rust
+//! panic surfaces as `multimargin.InternalError`, never as a crash.
+
+mod convert;
+mod errors;
+
+use crate::account::{parse_futures_order, parse_margin_order, Account, FuturesMode, MarginMode, Market};
+use crate::decimal::Dec;
+use crate::error::{Error, Reason};
+use crate::json::{ranges, At, Range};
+use crate::result::Rejection;
+use crate::rulebook::Rulebook;
+use crate::{eligibility, explain, flows, futures, margin, Scenario};
+use convert::{from_py, to_py};
+use errors::guard;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// A validated rulebook (SPEC §3), compiled once and shared by accounts and markets.
+#[pyclass(frozen, name = "Rulebook", module = "multimargin._core")]
+pub struct PyRulebook {
+    inner: Arc<Rulebook>,
+    source: Value,
+}
+
+/// Prices and marks compiled against a rulebook.
+#[pyclass(frozen, name = "Market", module = "multimargin._core")]
+pub struct PyMarket {
+    rb: Arc<Rulebook>,
+    inner: Market,
+}
+
+/// An account state compiled against a rulebook.
+#[pyclass(frozen, name = "Account", module = "multimargin._core")]
+pub struct PyAccount {
+    rb: Arc<Rulebook>,
+    inner: Account,
+}
+
+fn same_rulebook(a: &Arc<Rulebook>, b: &Arc<Rulebook>, what: &str) -> Result<(), Error> {
+    if Arc::ptr_eq(a, b) {
+        Ok(())
+    } else {
+        Err(Error::at(Reason::InvalidArgument, what, "was compiled against a different Rulebook object"))
+    }
+}
+
+fn rejections_json(rs: &[Rejection]) -> Value {
+    Value::Array(rs.iter().map(|r| json!({"reason": r.reason.code(), "message": r.message})).collect())
+}
+
+impl PyRulebook {
+    fn check(&self, account: &PyAccount, market: &PyMarket) -> Result<(), Error> {
+        same_rulebook(&self.inner, &account.rb, "account")?;
+        same_rulebook(&self.inner, &market.rb, "market")
+    }
+}
+
+#[pymethods]
+impl PyRulebook {
+    /// Parses and validates a rulebook given as a dict or as JSON text.
+    #[new]
+    fn new(py: Python<'_>, rulebook: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let source = from_py(rulebook)?;
+        let inner = guard(py, || Rulebook::from_json(&source))?;
+        Ok(PyRulebook { inner: Arc::new(inner), source })
+    }
+
+    /// Asset codes, in code-point order.
+    #[getter]
+    fn assets(&self) -> Vec<String> {
+        self.inner.assets().iter().map(|a| a.code.clone()).collect()
+    }
+
+    /// Contract symbols, in code-point order.
+    #[getter]
+    fn contracts(&self) -> Vec<String> {
+        self.inner.contracts().iter().map(|c| c.symbol.clone()).collect()
+    }
+
+    /// The rulebook as given (a new dict each call).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.source)
+    }
+
+    /// The rulebook as compact JSON text, keys in their given order.
+    fn to_json(&self) -> String {
+        self.source.to_string()
+    }
+
+    /// Evaluates an account (SPEC §5/§6); returns the §10 result.
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        account: &PyAccount,
+        market: &PyMarket,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = guard(py, || {
+            self.check(account, market)?;
+            Ok(crate::evaluate(&self.inner, &market.inner, &account.inner)?.to_json(&self.inner))
+        })?;
+        to_py(py, &v)
+    }
+
+    /// Evaluates many accounts against one market with the GIL released; returns the
+    /// results in order. The first failing account raises, its field prefixed
+    /// `accounts[i]`.
+    fn evaluate_many<'py>(
+        &self,
+        py: Python<'py>,
+        accounts: Vec<Py<PyAccount>>,
+        market: &PyMarket,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let rb = &self.inner;
+        let results: Result<Vec<Value>, Error> = py.detach(|| {
+            crate::error::catch(|| {
+                same_rulebook(rb, &market.rb, "market")?;
+                accounts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| {
+                        let a = a.get();
+                        same_rulebook(rb, &a.rb, &format!("accounts[{i}]"))?;
+                        crate::evaluate(rb, &market.inner, &a.inner)
+                            .map(|e| e.to_json(rb))
+                            .map_err(|e| e.under(&format!("accounts[{i}]")))
+                    })
+                    .collect()
+            })
+        });
+        let results = results.map_err(|e| errors::to_pyerr(py, e))?;
+        let list = PyList::empty(py);
+        for v in &results {
+            list.append(to_py(py, v)?)?;
+        }
+        Ok(list)
+    }
+
+    /// A readable breakdown of an evaluation (tier slices, requirements).
+    fn explain<'py>(
+        &self,
+        py: Python<'py>,
+        account: &PyAccount,
+        market: &PyMarket,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = guard(py, || {
+            self.check(account, market)?;
+            explain::explain(&self.inner, &market.inner, &account.inner)
+        })?;
+        to_py(py, &v)
+    }
+
+    /// The pre-trade check of an order (SPEC §5.4 futures, §6 margin), no state change.
+    /// Returns `{"accepted", "rejections": [{"reason", "message"}], "requirement",
+    /// "available"}`.
+    fn check_order<'py>(
+        &self,
+        py: Python<'py>,
+        account: &PyAccount,
+        market: &PyMarket,
+        order: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let order = from_py(order)?;
+        let v = guard(py, || {
+            self.check(account, market)?;
+            let at = At::root(&order, "order");
+            let check = match &account.inner {
+                Account::Futures(f) => {
+                    let o = parse_futures_order(&self.inner, at)?;
+                    if o.leverage.is_none() && f.position(o.contract).is_none() {
+                        return Err(Error::at(
+                            Reason::InvalidArgument,
+                            "order.leverage",
+                            "an order needs a leverage when there is no position on its symbol",
+                        ));
+                    }
+                    futures::check_order(&self.inner, &market.inner, f, &o)?
+                }
+                Account::Margin(m) => {
+                    let o = parse_margin_order(&self.inner, at)?;
+                    margin::check_order(&self.inner, &market.inner, m, &o)?
+                }
+            };
+            Ok(json!({
+                "accepted": check.accepted(),
+                "rejections": rejections_json(&check.rejections),
+                "requirement": check.requirement.to_string(),
+                "available": check.available.to_string(),
+            }))
+        })?;
+        to_py(py, &v)
+    }
+
+    /// Every unmet condition for switching the account to `target` mode (SPEC §9).
+    fn check_mode_switch<'py>(
+        &self,
+        py: Python<'py>,
+        account: &PyAccount,
+        market: &PyMarket,
+        target: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = guard(py, || {
+            self.check(account, market)?;
+            let bad_target = || {
+                Error::at(
+                    Reason::InvalidArgument,
+                    "target_mode",
+                    format!("{target:?} is not a mode of this account's kind"),
+                )
+            };
+            let rs = match &account.inner {
+                Account::Futures(f) => {
+                    let t = match target {
+                        "SINGLE_ASSET" => FuturesMode::SingleAsset,
+                        "MULTI_ASSET" => FuturesMode::MultiAsset,
+                        _ => return Err(bad_target()),
+                    };
+                    eligibility::futures_mode_switch(f, t)
+                }
+                Account::Margin(m) => {
+                    let t = match target {
+                        "CLASSIC" => MarginMode::Classic,
+                        "PRO" => MarginMode::Pro,
+                        _ => return Err(bad_target()),
+                    };
+                    eligibility::margin_mode_switch(&self.inner, &market.inner, m, t)?
+                }
+            };
+            Ok(rejections_json(&rs))
+        })?;
+        to_py(py, &v)
+    }
+
+    /// Every unmet condition for setting the Classic leverage (SPEC §9).
+    fn check_classic_leverage<'py>(
+        &self,
+        py: Python<'py>,
+        account: &PyAccount,
+        market: &PyMarket,
+        leverage: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = guard(py, || {
+            self.check(account, market)?;
+            if leverage != 3 && leverage != 5 {
+                return Err(Error::at(Reason::OutOfRange, "leverage", "classic leverage is 3 or 5"));
+            }
+            match &account.inner {
+                Account::Margin(m) => Ok(rejections_json(&eligibility::classic_leverage_change(
+                    &self.inner,
+                    &market.inner,
+                    m,
+                    leverage as u32,
+                )?)),
+                Account::Futures(_) => {
+                    Err(Error::at(Reason::InvalidArgument, "account", "not a margin account"))
+                }
+            }
+        })?;
+        to_py(py, &v)
+    }
+
+    /// Every unmet condition for turning copy trading on (SPEC §9).
+    fn check_copy_trading_on<'py>(
+        &self,
+        py: Python<'py>,
+        account: &PyAccount,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = guard(py, || {
+            same_rulebook(&self.inner, &account.rb, "account")?;
+            match &account.inner {
+                Account::Futures(f) => Ok(rejections_json(&eligibility::copy_trading_on(f))),
+                Account::Margin(_) => {
+                    Err(Error::at(Reason::InvalidArgument, "account", "not a futures account"))
+                }
+            }
+        })?;
+        to_py(py, &v)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Rulebook(assets={}, contracts={})", self.inner.assets().len(), self.inner.contracts().len())
+    }
+}
+
+#[pymethods]
+impl PyMarket {
+    /// Compiles index prices and mark prices (dicts of decimal strings) for a rulebook.
+    #[new]
+    #[pyo3(signature = (rulebook, prices=None, marks=None))]
+    fn new(
+        py: Python<'_>,
+        rulebook: &PyRulebook,
+        prices: Option<&Bound<'_, PyAny>>,
+        marks: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let p = prices.map(from_py).transpose()?;
+        let m = marks.map(from_py).transpose()?;
+        let inner = guard(py, || Market::from_json(&rulebook.inner, p.as_ref(), m.as_ref()))?;
+        Ok(PyMarket { rb: rulebook.inner.clone(), inner })
+    }
+
+    /// Index prices as `{asset: decimal string}` (USDT included).
+    fn prices<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (a, p) in self.inner.prices() {
+            d.set_item(&self.rb.asset(a).code, p.to_string())?;
+        }
+        Ok(d)
+    }
+
+    /// Mark prices as `{symbol: decimal string}`.
+    fn marks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (c, p) in self.inner.marks() {
+            d.set_item(&self.rb.contract(c).symbol, p.to_string())?;
+        }
+        Ok(d)
+    }
+}
+
+#[pymethods]
+impl PyAccount {
+    /// Compiles an account (the `account` object of a SPEC §10 scenario) for a rulebook.
+    #[new]
+    fn new(py: Python<'_>, rulebook: &PyRulebook, account: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let v = from_py(account)?;
+        let inner = guard(py, || Account::from_json(&rulebook.inner, &v))?;
+        Ok(PyAccount { rb: rulebook.inner.clone(), inner })
+    }
+
+    /// `FUTURES` or `MARGIN`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match self.inner {
+            Account::Futures(_) => "FUTURES",
+            Account::Margin(_) => "MARGIN",
+        }
+    }
+
+    /// The account's mode.
+    #[getter]
+    fn mode(&self) -> &'static str {
+        match &self.inner {
+            Account::Futures(f) => match f.mode {
+                FuturesMode::SingleAsset => "SINGLE_ASSET",
+                FuturesMode::MultiAsset => "MULTI_ASSET",
+            },
+            Account::Margin(m) => match m.mode {
+                MarginMode::Classic => "CLASSIC",
+                MarginMode::Pro => "PRO",
+            },
+        }
+    }
+}
+
+/// Parses and evaluates a scenario (dict or JSON text); `default_rulebook` is used when
+/// the scenario has no `rulebook`. Returns the §10 result.
+#[pyfunction]
+#[pyo3(signature = (scenario, default_rulebook=None))]
+fn evaluate_scenario<'py>(
+    py: Python<'py>,
+    scenario: &Bound<'py, PyAny>,
+    default_rulebook: Option<&PyRulebook>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let v = from_py(scenario)?;
+    let out = guard(py, || {
+        let s = Scenario::from_json(&v, default_rulebook.map(|r| r.inner.as_ref()))?;
+        Ok(s.evaluate()?.to_json(&s.rulebook))
+    })?;
+    to_py(py, &out)
+}
+
+/// Parses and explains a scenario (see `Rulebook.explain`).
+#[pyfunction]
+#[pyo3(signature = (scenario, default_rulebook=None))]
+fn explain_scenario<'py>(
+    py: Python<'py>,
+    scenario: &Bound<'py, PyAny>,
+    default_rulebook: Option<&PyRulebook>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let v = from_py(scenario)?;
+    let out = guard(py, || {
+        let s = Scenario::from_json(&v, default_rulebook.map(|r| r.inner.as_ref()))?;
+        explain::explain(&s.rulebook, &s.market, &s.account)
+    })?;
+    to_py(py, &out)
+}
+
+fn range_named(kind: &str) -> Option<Range> {
+    Some(match kind {
+        "signed_quantity" => ranges::SIGNED_QTY,
+        "quantity" => ranges::QTY,
+        "amount" => ranges::AMOUNT,
+        "price" => ranges::PRICE,
+        "ratio" => ranges::RATIO,
+        "rate" => ranges::RATE,
+        _ => return None,
+    })
+}
+
+/// Validates a decimal string against a SPEC §1 range (`signed_quantity`, `quantity`,
+/// `amount`, `price`, `ratio`, `rate`); returns its canonical form. Errors name `field`.
+#[pyfunction]
+fn check_decimal(py: Python<'_>, value: &Bound<'_, PyAny>, kind: &str, field: &str) -> PyResult<String> {
+    let v = from_py(value)?;
+    guard(py, || {
+        let range =
+            range_named(kind).ok_or_else(|| Error::internal(format!("unknown decimal range {kind:?}")))?;
+        Ok(At::root(&v, field).dec_in(range)?.to_string())
+    })
+}
+
+fn dec_arg(s: &str, field: &str) -> Result<Dec, Error> {
+    At::root(&Value::String(s.to_string()), field).dec()
+}
+
+/// SPEC §7.2 conversion cost: `ceil8(amount × p(d) / (p(s) × discount[s]))`.
+#[pyfunction]
+fn conversion_cost(
+    py: Python<'_>,
+    amount: &str,
+    debt_price: &str,
+    payer_price: &str,
+    discount: &str,
+) -> PyResult<String> {
+    guard(py, || {
+        flows::conversion_cost(
+            dec_arg(amount, "amount")?,
+            dec_arg(debt_price, "debt_price")?,
+            dec_arg(payer_price, "payer_price")?,
+            dec_arg(discount, "discount")?,
+        )
+        .map(|d| d.to_string())
+    })
+}
+
+/// SPEC §7.3: debt of `d` covered by a payer's whole wallet:
+/// `floor8(wallet × p(s) × discount[s] / p(d))`.
+#[pyfunction]
+fn conversion_cover(
+    py: Python<'_>,
+    wallet: &str,
+    payer_price: &str,
+    discount: &str,
+    debt_price: &str,
+) -> PyResult<String> {
+    guard(py, || {
+        flows::conversion_cover(
+            dec_arg(wallet, "wallet")?,
+            dec_arg(payer_price, "payer_price")?,
+            dec_arg(discount, "discount")?,
+            dec_arg(debt_price, "debt_price")?,
+        )
+        .map(|d| d.to_string())
+    })
+}
+
+/// SPEC §7.1 futures hourly interest: `ceil8(max(0, debt − interest_free) × rate)`.
+#[pyfunction]
+fn futures_hourly_interest(
+    py: Python<'_>,
+    debt: &str,
+    interest_free: &str,
+    hourly_rate: &str,
+) -> PyResult<String> {
+    guard(py, || {
+        flows::futures_hourly_interest(
+            dec_arg(debt, "debt")?,
+            dec_arg(interest_free, "interest_free")?,
+            dec_arg(hourly_rate, "hourly_rate")?,
+        )
+        .map(|d| d.to_string())
+    })
+}
+
+/// SPEC §7.1 margin hourly interest: `ceil8(principal × rate)`.
+#[pyfunction]
+fn margin_hourly_interest(py: Python<'_>, principal: &str, hourly_rate: &str) -> PyResult<String> {
+    guard(py, || {
+        flows::margin_hourly_interest(dec_arg(principal, "principal")?, dec_arg(hourly_rate, "hourly_rate")?)
+            .map(|d| d.to_string())
+    })
+}
+
+/// The extension module.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyRulebook>()?;
+    m.add_class::<PyMarket>()?;
+    m.add_class::<PyAccount>()?;
+    m.add_function(wrap_pyfunction!(evaluate_scenario, m)?)?;
+    m.add_function(wrap_pyfunction!(explain_scenario, m)?)?;
+    m.add_function(wrap_pyfunction!(check_decimal, m)?)?;
+    m.add_function(wrap_pyfunction!(conversion_cost, m)?)?;
+    m.add_function(wrap_pyfunction!(conversion_cover, m)?)?;
+    m.add_function(wrap_pyfunction!(futures_hourly_interest, m)?)?;
+    m.add_function(wrap_pyfunction!(margin_hourly_interest, m)?)?;
+    m.add("REASONS", Reason::ALL.iter().map(|r| r.code()).collect::<Vec<_>>())?;
+    Ok(())
+}

@@ -1,0 +1,57 @@
+# multimargin: one entry point for setting up, running and testing.
+#   make run    set up, then start the gRPC server on its embedded store with demo data
+#   make test   set up, then run the whole suite (what .ci/run calls)
+#   make bench  set up, then run the benchmarks (release build)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   ?= ./data
+LISTEN ?= 127.0.0.1:50051
+
+.PHONY: setup run demo test lint test-rust test-python bench proto clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Dev tools first, then the package itself: `pip install .` builds the Rust extension
+# (release profile) with maturin, exactly as the Dockerfile's builder stage does.
+$(STAMP): $(BIN)/python requirements-dev.txt pyproject.toml Cargo.toml Cargo.lock $(shell find core_rs/src server -name '*.rs' -o -name '*.py' -o -name '*.pyi' -o -name '*.json' 2>/dev/null)
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: demo
+
+demo: setup
+	$(BIN)/multimargin evaluate --explain examples/futures-multi-asset.json
+
+lint: setup
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(BIN)/ruff check server tests bench scripts
+	$(BIN)/mypy
+	$(BIN)/buf lint proto
+	$(BIN)/buf format --diff --exit-code proto
+
+test-rust:
+	cargo test --workspace
+
+test-python: setup
+	$(BIN)/python -m pytest
+
+test: lint test-rust test-python
+
+bench: setup
+	cargo bench --bench evaluate
+	$(BIN)/python bench/python_vs_reference.py
+
+proto: setup
+	$(BIN)/python scripts/gen_proto.py
+
+clean:
+	rm -rf $(VENV) target $(DATA)

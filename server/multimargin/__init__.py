@@ -1,0 +1,104 @@
+"""multimargin: a multi-asset margin and collateral engine.
+
+The math runs in Rust (``multimargin._core``); this package is its Python face:
+
+>>> import multimargin
+>>> result = multimargin.evaluate({
+...     "prices": {"ETH": "4000"},
+...     "account": {"kind": "FUTURES", "mode": "MULTI_ASSET", "wallet": {"ETH": "350"}},
+... })
+>>> result["pools"][0]["effective_margin"]
+'1080000'
+
+For repeated use, compile once and evaluate many times:
+
+>>> rb = multimargin.default_rulebook()
+>>> market = multimargin.Market(rb, prices={"ETH": "4000"})
+>>> acct = multimargin.Account(rb, {"kind": "FUTURES", "mode": "MULTI_ASSET", "wallet": {"ETH": "350"}})
+>>> rb.evaluate(acct, market)["max_transfer_out"]
+{'ETH': '350'}
+>>> len(rb.evaluate_many([acct, acct], market))
+2
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from multimargin._core import (
+    Account,
+    Market,
+    Rulebook,
+    check_decimal,
+    conversion_cost,
+    conversion_cover,
+    evaluate_scenario,
+    explain_scenario,
+    futures_hourly_interest,
+    margin_hourly_interest,
+)
+from multimargin.errors import (
+    AccountNotFoundError,
+    InternalError,
+    InvalidInputError,
+    MarginError,
+    PriceUnavailableError,
+    RuleViolationError,
+    VersionConflictError,
+)
+
+__all__ = [
+    "Account",
+    "AccountNotFoundError",
+    "InternalError",
+    "InvalidInputError",
+    "MarginError",
+    "Market",
+    "PriceUnavailableError",
+    "RuleViolationError",
+    "Rulebook",
+    "VersionConflictError",
+    "check_decimal",
+    "conversion_cost",
+    "conversion_cover",
+    "default_rulebook",
+    "default_rulebook_json",
+    "evaluate",
+    "explain",
+    "futures_hourly_interest",
+    "margin_hourly_interest",
+]
+
+Scenario = Mapping[str, Any] | str
+
+
+def default_rulebook_json() -> str:
+    """The text of the shipped default rulebook (``rulebooks/default.json``)."""
+    return resources.files("multimargin").joinpath("rulebooks/default.json").read_text("utf-8")
+
+
+@functools.cache
+def default_rulebook() -> Rulebook:
+    """The shipped default rulebook, compiled once per process."""
+    return Rulebook(default_rulebook_json())
+
+
+def evaluate(scenario: Scenario) -> dict[str, Any]:
+    """Evaluates a SPEC §10 scenario (a dict or JSON text) and returns the §10 result.
+
+    A scenario without ``rulebook`` uses :func:`default_rulebook`. Refused input raises a
+    :class:`MarginError` subclass carrying ``reason`` and ``field``.
+    """
+    result: dict[str, Any] = evaluate_scenario(scenario, default_rulebook())
+    return result
+
+
+def explain(scenario: Scenario) -> dict[str, Any]:
+    """A breakdown of a scenario's evaluation: tier slices and requirements."""
+    result: dict[str, Any] = explain_scenario(scenario, default_rulebook())
+    return result
+
+

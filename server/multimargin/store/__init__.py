@@ -1,0 +1,33 @@
+"""Durable embedded store: journal of applied commands, snapshots, idempotency.
+
+One SQLite file, ``<data_dir>/multimargin.db`` (WAL, ``synchronous=FULL``).
+The state machine submits each applied command as a :class:`JournalRecord`
+and acknowledges the client when :meth:`Store.submit`'s future resolves;
+recovery is the latest :class:`Snapshot` plus replay of the records after it.
+See :mod:`multimargin.store.journal` for the commit pipeline.
+"""
+
+from multimargin.store.errors import (
+    CorruptJournalError,
+    DurabilityError,
+    StoreError,
+    StoreLockedError,
+    StoreVersionError,
+)
+from multimargin.store.journal import Store
+from multimargin.store.records import JournalRecord, Recovery, Snapshot, StoreStats
+from multimargin.store.schema import SCHEMA_VERSION
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CorruptJournalError",
+    "DurabilityError",
+    "JournalRecord",
+    "Recovery",
+    "Snapshot",
+    "Store",
+    "StoreError",
+    "StoreLockedError",
+    "StoreStats",
+    "StoreVersionError",
+]

@@ -1,0 +1,877 @@
+"""The durable journal: group commit on a dedicated thread, recovery, lookups.
+
+The state machine (one writer, the asyncio event loop) validates a command,
+applies it in memory, calls :meth:`Store.submit` and acknowledges the client
+only when the returned future resolves -- i.e. after the transaction holding
+the record has COMMITted with ``synchronous=FULL``. Everything is a batch: the
+committer thread takes all pending work, writes it in one transaction and
+fsyncs once, while new submissions queue up for the next batch. Durability
+therefore costs one fsync per batch, not per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import fcntl
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from multimargin.store.errors import (
+    CorruptJournalError,
+    DurabilityError,
+    StoreError,
+    StoreLockedError,
+)
+from multimargin.store.records import (
+    GENESIS_CHAIN,
+    JournalRecord,
+    Recovery,
+    Snapshot,
+    StoreStats,
+    chain_value,
+    snapshot_checksum,
+    validate_record,
+    validate_snapshot,
+)
+from multimargin.store.schema import (
+    DB_FILENAME,
+    INSERT_JOURNAL,
+    JOURNAL_COLUMNS,
+    META_CHAIN_HEAD,
+    META_LAST_SEQ,
+    RESERVED_META_PREFIX,
+    UPSERT_META,
+    connect_reader,
+    connect_writer,
+    is_corruption,
+    prepare,
+)
+
+LOCK_FILENAME = "multimargin.lock"
+
+_RECORD: Final = 0
+_SNAPSHOT: Final = 1
+_META: Final = 2
+_BARRIER: Final = 3  # no write; resolves once everything before it is durable
+
+# Rough per-row overhead added to the payload size when capping a batch.
+_ROW_OVERHEAD = 64
+
+_JournalRow = tuple[int, int, str, str | None, str | None, bytes, bytes, bytes, bytes, bytes]
+
+
+class _Op:
+    """One unit of work in the ordered commit pipeline (exactly one payload is set)."""
+
+    __slots__ = ("future", "kind", "meta", "row", "size", "snapshot")
+
+    def __init__(
+        self,
+        kind: int,
+        future: asyncio.Future[None],
+        size: int = 0,
+        *,
+        row: _JournalRow | None = None,
+        snapshot: Snapshot | None = None,
+        meta: tuple[str, bytes] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.future = future
+        self.size = size
+        self.row = row
+        self.snapshot = snapshot
+        self.meta = meta
+
+
+class Store:
+    """The durable embedded store: journal, snapshots, idempotency lookup, meta.
+
+    Typical use by the state machine::
+
+        store = Store.open(data_dir)
+        recovery = store.recover()          # snapshot + records to replay
+        ...
+        fut = store.submit(JournalRecord(seq=store.next_seq, ...))
+        await fut                           # durable: now acknowledge
+        ...
+        await store.close()
+
+    Threading: :meth:`submit`, :meth:`submit_snapshot`, :meth:`put_meta` and
+    :meth:`flush` must be called on the event loop's thread (the first call
+    binds the store to that loop). :meth:`recover`, :meth:`lookup` and
+    :meth:`get_meta` are synchronous reads of committed data and must not be
+    called from several threads at once.
+
+    Construct with :meth:`open`, not directly.
+    """
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        writer: sqlite3.Connection,
+        reader: sqlite3.Connection,
+        lock_fd: int,
+        max_batch_records: int,
+        max_batch_bytes: int,
+        snapshots_retained: int,
+    ) -> None:
+        self._data_dir = data_dir
+        self._writer = writer
+        self._reader = reader
+        self._lock_fd = lock_fd
+        self._max_batch_records = max_batch_records
+        self._max_batch_bytes = max_batch_bytes
+        self._snapshots_retained = snapshots_retained
+
+        # Event-loop-thread state.
+        self._recovered = False
+        self._next_seq = 0
+        self._chain_head = GENESIS_CHAIN
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unresolved = 0
+        # request_id -> seq for records submitted but not yet durable, so a
+        # duplicate key is refused at submit instead of failing a whole batch.
+        self._inflight_ids: dict[str, int] = {}
+        self._closing = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._stopped: asyncio.Future[None] | None = None
+
+        # Shared with the committer thread; guarded by _cond.
+        self._cond = threading.Condition(threading.Lock())
+        self._pending: collections.deque[_Op] = collections.deque()
+        self._stopping = False
+        self._failure: DurabilityError | None = None
+        self._records_committed = 0
+        self._batches_committed = 0
+        self._snapshots_committed = 0
+        self._meta_committed = 0
+        self._largest_batch = 0
+
+    # ------------------------------------------------------------------ open
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path,
+        *,
+        max_batch_records: int = 4096,
+        max_batch_bytes: int = 8 * 1024 * 1024,
+        snapshots_retained: int = 2,
+    ) -> Store:
+        """Open (creating if needed) the store in ``data_dir``.
+
+        Creates ``data_dir`` and ``<data_dir>/multimargin.db`` if missing,
+        takes an exclusive lock on the directory, checks the schema version and
+        runs ``PRAGMA quick_check``.
+
+        Raises :class:`StoreLockedError` if another store has the directory
+        open, :class:`StoreVersionError` for a file from a newer release and
+        :class:`CorruptJournalError` for a malformed file.
+
+        A batch holds at most ``max_batch_records`` operations and (unless a
+        single operation is larger) ``max_batch_bytes`` of payload; the latest
+        ``snapshots_retained`` snapshots are kept.
+        """
+        if max_batch_records < 1 or max_batch_bytes < 1 or snapshots_retained < 1:
+            raise ValueError("batch caps and snapshots_retained must be >= 1")
+        data_dir = Path(data_dir)
+        _make_dir_durably(data_dir)
+        path = data_dir / DB_FILENAME
+        lock_fd = _lock_dir(data_dir)
+        writer: sqlite3.Connection | None = None
+        reader: sqlite3.Connection | None = None
+        try:
+            created = not path.exists()
+            writer = connect_writer(path)
+            try:
+                prepare(writer, path)
+            except sqlite3.DatabaseError as exc:
+                if is_corruption(exc):
+                    raise CorruptJournalError(
+                        f"malformed database file {path}: {exc}", seq=None
+                    ) from exc
+                raise StoreError(f"cannot open {path}: {exc}") from exc
+            if created:
+                # A new file's directory entry is only durable once the
+                # directory itself is fsync'd.
+                _fsync_dir(data_dir)
+            reader = connect_reader(path)
+        except BaseException:
+            if reader is not None:
+                reader.close()
+            if writer is not None:
+                writer.close()
+            os.close(lock_fd)
+            raise
+        return cls(
+            data_dir=data_dir,
+            writer=writer,
+            reader=reader,
+            lock_fd=lock_fd,
+            max_batch_records=max_batch_records,
+            max_batch_bytes=max_batch_bytes,
+            snapshots_retained=snapshots_retained,
+        )
+
+    # -------------------------------------------------------------- recovery
+
+    def recover(self) -> Recovery:
+        """Verify the whole file and return the latest snapshot plus the records after it.
+
+        Call once, before the first :meth:`submit`. Every journal row is
+        chain-verified from seq 1, the journal's end is checked against
+        ``meta`` (written in the same transaction as each batch), and every
+        retained snapshot's checksum is checked.
+
+        Raises :class:`CorruptJournalError` (with ``seq`` set to the first bad
+        position where there is one) for a chain mismatch, a gap in seq, a
+        tail missing against ``meta.last_seq``, a snapshot with a bad checksum
+        or beyond the journal's end, or a malformed file.
+        """
+        self._check_open()
+        if self._loop is not None:
+            raise StoreError("recover() must be called before the first submit")
+        conn = self._reader
+        try:
+            conn.execute("BEGIN")  # one consistent read snapshot of the file
+            try:
+                meta = dict(
+                    conn.execute(
+                        "SELECT key, value FROM meta WHERE key IN (?, ?)",
+                        (META_LAST_SEQ, META_CHAIN_HEAD),
+                    ).fetchall()
+                )
+                snapshots = [
+                    _row_to_snapshot(row)
+                    for row in conn.execute(
+                        "SELECT seq, state, state_hash, checksum FROM snapshots ORDER BY seq"
+                    )
+                ]
+                latest = snapshots[-1][0] if snapshots else None
+                after = latest.seq if latest is not None else 0
+                last_seq, chain, records = self._verify_journal(conn, after)
+            finally:
+                # A read-only transaction: ending it must not mask the error.
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+        except sqlite3.DatabaseError as exc:
+            if is_corruption(exc):
+                raise CorruptJournalError(
+                    f"malformed database file {self.path}: {exc}", seq=None
+                ) from exc
+            raise
+
+        meta_last = _meta_int(meta.get(META_LAST_SEQ))
+        if meta_last is None:
+            raise CorruptJournalError(
+                f"meta {META_LAST_SEQ} is missing or malformed", seq=None
+            )
+        if last_seq < meta_last:
+            raise CorruptJournalError(
+                f"truncated tail: journal ends at seq {last_seq} but meta.last_seq is "
+                f"{meta_last}; records {last_seq + 1}..{meta_last} are missing",
+                seq=last_seq + 1,
+            )
+        if last_seq > meta_last:
+            raise CorruptJournalError(
+                f"journal extends beyond meta.last_seq {meta_last} to seq {last_seq}; "
+                f"rows from seq {meta_last + 1} were not written by this store",
+                seq=meta_last + 1,
+            )
+        if meta.get(META_CHAIN_HEAD) != chain:
+            raise CorruptJournalError(
+                f"chain mismatch at journal end: meta.chain_head does not match "
+                f"the chain value of seq {last_seq}",
+                seq=last_seq if last_seq else None,
+            )
+        for snapshot, stored_checksum in snapshots:
+            if snapshot.seq > last_seq:
+                raise CorruptJournalError(
+                    f"snapshot at seq {snapshot.seq} is beyond the journal end "
+                    f"(last seq {last_seq})",
+                    seq=snapshot.seq,
+                )
+            if snapshot_checksum(snapshot) != stored_checksum:
+                raise CorruptJournalError(
+                    f"snapshot checksum mismatch at seq {snapshot.seq}", seq=snapshot.seq
+                )
+
+        self._next_seq = last_seq + 1
+        self._chain_head = chain
+        self._recovered = True
+        return Recovery(snapshot=latest, records=records)
+
+    @staticmethod
+    def _verify_journal(
+        conn: sqlite3.Connection, after: int
+    ) -> tuple[int, bytes, list[JournalRecord]]:
+        """Walk the journal from seq 1, checking contiguity and the chain."""
+        chain = GENESIS_CHAIN
+        expected = 1
+        records: list[JournalRecord] = []
+        cursor = conn.execute(f"SELECT {JOURNAL_COLUMNS}, chain FROM journal ORDER BY seq")
+        try:
+            while True:
+                try:
+                    row = cursor.fetchone()
+                except sqlite3.DatabaseError as exc:
+                    if not is_corruption(exc):
+                        raise
+                    raise CorruptJournalError(
+                        f"malformed database file: cannot read the journal after seq "
+                        f"{expected - 1}: {exc}",
+                        seq=expected,
+                    ) from exc
+                if row is None:
+                    return expected - 1, chain, records
+                seq = row[0]
+                if seq != expected:
+                    raise CorruptJournalError(
+                        f"gap in seq: expected {expected}, found {seq}", seq=expected
+                    )
+                record, stored_chain = _row_to_record(row)
+                chain = chain_value(chain, record)
+                if chain != stored_chain:
+                    raise CorruptJournalError(
+                        f"chain mismatch at seq {seq}: the row's contents or its chain "
+                        "value were altered (or rows were reordered)",
+                        seq=seq,
+                    )
+                if seq > after:
+                    records.append(record)
+                expected += 1
+        finally:
+            cursor.close()
+
+    # --------------------------------------------------------------- reading
+
+    def lookup(self, request_id: str) -> JournalRecord | None:
+        """Return the committed record with this idempotency key, or ``None``.
+
+        Reads committed (hence durable) rows only: a record still in flight is
+        not returned, since its response must not be sent before it is
+        durable. The row is re-checked against its predecessor's chain value,
+        so a response damaged on disk since :meth:`recover` is never served
+        (:class:`CorruptJournalError` instead).
+        """
+        row = self._read_one(
+            f"SELECT {JOURNAL_COLUMNS}, chain FROM journal WHERE request_id = ?", (request_id,)
+        )
+        if row is None:
+            return None
+        record, stored_chain = _row_to_record(row)
+        prev_chain = GENESIS_CHAIN
+        if record.seq > 1:
+            prev = self._read_one("SELECT chain FROM journal WHERE seq = ?", (record.seq - 1,))
+            if prev is None or type(prev[0]) is not bytes:
+                raise CorruptJournalError(
+                    f"gap in seq: record {record.seq - 1} is missing", seq=record.seq - 1
+                )
+            prev_chain = prev[0]
+        if chain_value(prev_chain, record) != stored_chain:
+            raise CorruptJournalError(
+                f"chain mismatch at seq {record.seq} (request_id {request_id!r})",
+                seq=record.seq,
+            )
+        return record
+
+    def get_meta(self, key: str) -> bytes | None:
+        """Return the committed value of meta ``key``, or ``None``."""
+        row = self._read_one("SELECT value FROM meta WHERE key = ?", (key,))
+        if row is None:
+            return None
+        value = row[0]
+        if type(value) is not bytes:
+            raise CorruptJournalError(f"meta {key!r} is not a blob", seq=None)
+        return value
+
+    def _read_one(self, sql: str, params: tuple[object, ...]) -> tuple[object, ...] | None:
+        self._check_open()
+        try:
+            row: tuple[object, ...] | None = self._reader.execute(sql, params).fetchone()
+        except sqlite3.DatabaseError as exc:
+            if is_corruption(exc):
+                raise CorruptJournalError(
+                    f"malformed database file {self.path}: {exc}", seq=None
+                ) from exc
+            raise
+        return row
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._data_dir / DB_FILENAME
+
+    @property
+    def next_seq(self) -> int:
+        """The seq the next submitted record must carry (valid after :meth:`recover`)."""
+        if not self._recovered:
+            raise StoreError("call recover() before using next_seq")
+        return self._next_seq
+
+    @property
+    def failed(self) -> bool:
+        """True once a write or commit has failed; the store acknowledges nothing after."""
+        return self._failure is not None
+
+    @property
+    def failure(self) -> DurabilityError | None:
+        """The :class:`DurabilityError` that put the store into its failed state."""
+        return self._failure
+
+    @property
+    def stats(self) -> StoreStats:
+        """Commit counters (records, batches, ...) as of now."""
+        with self._cond:
+            return StoreStats(
+                records_committed=self._records_committed,
+                batches_committed=self._batches_committed,
+                snapshots_committed=self._snapshots_committed,
+                meta_committed=self._meta_committed,
+                largest_batch=self._largest_batch,
+            )
+
+    # --------------------------------------------------------------- writing
+
+    def submit(self, record: JournalRecord) -> asyncio.Future[None]:
+        """Append ``record`` to the pending batch; the future resolves when it is durable.
+
+        ``record.seq`` must equal :attr:`next_seq`. Raises ``ValueError`` /
+        ``TypeError`` (and the record takes no seq) for a wrong seq, a field of
+        the wrong type, or a ``request_id`` already in the journal or in
+        flight. Once the store has failed, the returned future carries a
+        :class:`DurabilityError`.
+        """
+        loop = self._bind_loop()
+        if record.seq != self._next_seq:
+            raise ValueError(f"record seq {record.seq} is not next_seq {self._next_seq}")
+        validate_record(record)
+        request_id = record.request_id
+        if request_id is not None:
+            if request_id in self._inflight_ids:
+                raise ValueError(
+                    f"request_id {request_id!r} is already in flight "
+                    f"(seq {self._inflight_ids[request_id]})"
+                )
+            if self._committed_seq_of(request_id) is not None:
+                raise ValueError(f"request_id {request_id!r} is already in the journal")
+        chain = chain_value(self._chain_head, record)
+        row: _JournalRow = (
+            record.seq,
+            record.ts_ns,
+            record.kind,
+            record.account_id,
+            request_id,
+            record.request_hash,
+            record.command,
+            record.response,
+            record.state_hash,
+            chain,
+        )
+        size = (
+            len(record.command)
+            + len(record.response)
+            + len(record.state_hash)
+            + len(record.request_hash)
+            + _ROW_OVERHEAD
+        )
+        future = loop.create_future()
+        if not self._enqueue(_Op(_RECORD, future, size, row=row)):
+            return future
+        self._next_seq += 1
+        self._chain_head = chain
+        if request_id is not None:
+            self._inflight_ids[request_id] = record.seq
+        return future
+
+    def submit_snapshot(self, snapshot: Snapshot) -> asyncio.Future[None]:
+        """Queue ``snapshot``; it commits after every record with seq <= ``snapshot.seq``.
+
+        ``snapshot.seq`` must be a record already submitted (or 0). Resolves
+        when the snapshot is durable; older snapshots beyond the retained
+        count are deleted in the same transaction.
+        """
+        loop = self._bind_loop()
+        validate_snapshot(snapshot)
+        if snapshot.seq >= self._next_seq:
+            raise ValueError(
+                f"snapshot seq {snapshot.seq} is beyond the last submitted record "
+                f"{self._next_seq - 1}"
+            )
+        future = loop.create_future()
+        size = len(snapshot.state) + len(snapshot.state_hash) + _ROW_OVERHEAD
+        self._enqueue(_Op(_SNAPSHOT, future, size, snapshot=snapshot))
+        return future
+
+    def put_meta(self, key: str, value: bytes) -> asyncio.Future[None]:
+        """Queue ``meta[key] = value`` in the ordered commit pipeline.
+
+        Keys starting with ``"store."`` are reserved for the store.
+        """
+        loop = self._bind_loop()
+        if not isinstance(key, str) or not isinstance(value, bytes):
+            raise TypeError("meta key must be str and value bytes")
+        key.encode("utf-8")
+        if key.startswith(RESERVED_META_PREFIX):
+            raise ValueError(f"meta keys starting with {RESERVED_META_PREFIX!r} are reserved")
+        future = loop.create_future()
+        size = len(key) + len(value) + _ROW_OVERHEAD
+        self._enqueue(_Op(_META, future, size, meta=(key, value)))
+        return future
+
+    async def flush(self) -> None:
+        """Wait until everything submitted so far is durable.
+
+        Raises :class:`DurabilityError` if the store has failed.
+        """
+        loop = asyncio.get_running_loop()
+        if self._failure is not None:
+            raise _durability_error(self._failure)
+        if self._loop is None or self._unresolved == 0:
+            return
+        if loop is not self._loop:
+            raise StoreError("flush() called from a different event loop than submit()")
+        future = loop.create_future()
+        self._enqueue(_Op(_BARRIER, future))
+        await future
+
+    async def close(self) -> None:
+        """Flush, stop the committer, checkpoint the WAL into the main file, close.
+
+        Does not raise for a failed store: the failure has already been
+        delivered to every affected future and is on :attr:`failure`.
+        Idempotent.
+        """
+        if self._closed or self._closing:
+            return
+        if self._failure is None:
+            with contextlib.suppress(DurabilityError):
+                await self.flush()
+        self._closing = True
+        try:
+            if self._thread is not None:
+                with self._cond:
+                    self._stopping = True
+                    self._cond.notify()
+                assert self._stopped is not None
+                await self._stopped
+                self._thread.join()
+            else:
+                _checkpoint_and_close(self._writer)
+        finally:
+            self._reader.close()
+            os.close(self._lock_fd)
+            self._closed = True
+
+    # ------------------------------------------------- event-loop internals
+
+    def _check_open(self) -> None:
+        if self._closed or self._closing:
+            raise StoreError("store is closed")
+
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            if self._closing:
+                raise StoreError("store is closed")
+            return loop
+        self._check_open()
+        if not self._recovered:
+            raise StoreError("call recover() before submitting")
+        if self._loop is not None:
+            raise StoreError("store is bound to another event loop")
+        self._loop = loop
+        self._stopped = loop.create_future()
+        self._thread = threading.Thread(
+            target=self._committer, name=f"store-committer:{self._data_dir}", daemon=True
+        )
+        self._thread.start()
+        return loop
+
+    def _committed_seq_of(self, request_id: str) -> int | None:
+        row = self._read_one("SELECT seq FROM journal WHERE request_id = ?", (request_id,))
+        return None if row is None else _int(row[0])
+
+    def _enqueue(self, op: _Op) -> bool:
+        """Hand ``op`` to the committer; False (future already failed) if the store failed."""
+        with self._cond:
+            failure = self._failure
+            if failure is None:
+                self._pending.append(op)
+                self._cond.notify()
+        if failure is not None:
+            op.future.set_exception(_durability_error(failure))
+            return False
+        self._unresolved += 1
+        return True
+
+    def _resolve(self, ops: list[_Op]) -> None:
+        """Runs on the loop: the batch holding ``ops`` has committed."""
+        self._unresolved -= len(ops)
+        for op in ops:
+            self._forget_inflight(op)
+            if not op.future.done():  # the caller may have cancelled its wait
+                op.future.set_result(None)
+
+    def _reject(self, ops: list[_Op], failure: DurabilityError) -> None:
+        """Runs on the loop: ``ops`` will never be durable."""
+        self._unresolved -= len(ops)
+        for op in ops:
+            self._forget_inflight(op)
+            if not op.future.done():
+                op.future.set_exception(_durability_error(failure))
+
+    def _forget_inflight(self, op: _Op) -> None:
+        if op.row is not None and op.row[4] is not None:
+            self._inflight_ids.pop(op.row[4], None)
+
+    def _committer_stopped(self) -> None:
+        if self._stopped is not None and not self._stopped.done():
+            self._stopped.set_result(None)
+
+    # ----------------------------------------------- committer-thread side
+
+    def _post(self, callback: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        assert loop is not None
+        # The loop may already be closed if the owner never awaited close();
+        # then there is nobody left to tell.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(callback, *args)
+
+    def _take_batch(self) -> list[_Op]:
+        """Pop up to the caps from the pending queue (caller holds ``_cond``)."""
+        pending = self._pending
+        batch = [pending.popleft()]
+        size = batch[0].size
+        while pending and len(batch) < self._max_batch_records:
+            size += pending[0].size
+            if size > self._max_batch_bytes:
+                break
+            batch.append(pending.popleft())
+        return batch
+
+    def _committer(self) -> None:
+        """The only code that writes to the database, on its own thread."""
+        conn = self._writer
+        try:
+            while True:
+                with self._cond:
+                    while not self._pending and not self._stopping:
+                        self._cond.wait()
+                    if not self._pending:
+                        break  # stopping, and everything is written
+                    batch = self._take_batch()
+                try:
+                    self._write_batch(conn, batch)
+                except BaseException as exc:
+                    self._fail(conn, batch, exc)
+                    return
+                self._post(self._resolve, batch)
+            _checkpoint(conn)
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+            self._post(self._committer_stopped)
+
+    def _write_batch(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
+        rows: list[_JournalRow] = []
+        snapshots: list[tuple[int, bytes, bytes, bytes]] = []
+        metas: list[tuple[str, bytes]] = []
+        for op in batch:
+            if op.row is not None:
+                rows.append(op.row)
+            elif op.snapshot is not None:
+                snap = op.snapshot
+                # Hashed here, off the event loop: a state can be megabytes.
+                snapshots.append(
+                    (snap.seq, snap.state, snap.state_hash, snapshot_checksum(snap))
+                )
+            elif op.meta is not None:
+                metas.append(op.meta)
+        if not (rows or snapshots or metas):
+            return  # only flush barriers: nothing to make durable
+
+        # One transaction per batch: the rows, the snapshots and the journal's
+        # end marker in meta become durable together or not at all, so after a
+        # crash meta.last_seq always matches the last row -- and a journal
+        # that ends early (lost tail) is detectable at recovery.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if rows:
+                conn.executemany(INSERT_JOURNAL, rows)
+            if snapshots:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO snapshots (seq, state, state_hash, checksum) "
+                    "VALUES (?, ?, ?, ?)",
+                    snapshots,
+                )
+                conn.execute(
+                    "DELETE FROM snapshots WHERE seq NOT IN "
+                    "(SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
+                    (self._snapshots_retained,),
+                )
+            if metas:
+                conn.executemany(UPSERT_META, metas)
+            if rows:
+                last = rows[-1]
+                conn.executemany(
+                    UPSERT_META,
+                    [(META_LAST_SEQ, str(last[0]).encode()), (META_CHAIN_HEAD, last[9])],
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            raise
+        with self._cond:
+            self._records_committed += len(rows)
+            self._snapshots_committed += len(snapshots)
+            self._meta_committed += len(metas)
+            self._batches_committed += 1
+            self._largest_batch = max(self._largest_batch, len(batch))
+
+    def _fail(self, conn: sqlite3.Connection, batch: list[_Op], exc: BaseException) -> None:
+        """Enter the permanent failed state and fail everything not yet acknowledged."""
+        seqs = [op.row[0] for op in batch if op.row is not None]
+        where = f" (records {seqs[0]}..{seqs[-1]})" if seqs else ""
+        failure = DurabilityError(f"commit of a batch{where} failed: {exc!r}")
+        failure.__cause__ = exc
+        with self._cond:
+            self._failure = failure
+            doomed = batch + list(self._pending)
+            self._pending.clear()
+        self._post(self._reject, doomed, failure)
+
+
+def _durability_error(failure: DurabilityError) -> DurabilityError:
+    # A fresh instance per future: one exception object raised from many
+    # awaits would accumulate all their tracebacks.
+    err = DurabilityError(str(failure))
+    err.__cause__ = failure.__cause__
+    return err
+
+
+class _BadColumn(Exception):
+    pass
+
+
+def _int(value: object) -> int:
+    if type(value) is not int:
+        raise _BadColumn
+    return value
+
+
+def _text(value: object) -> str:
+    if type(value) is not str:
+        raise _BadColumn
+    return value
+
+
+def _opt_text(value: object) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _blob(value: object) -> bytes:
+    if type(value) is not bytes:
+        raise _BadColumn
+    return value
+
+
+def _row_to_record(row: tuple[object, ...]) -> tuple[JournalRecord, bytes]:
+    """Decode a ``SELECT {JOURNAL_COLUMNS}, chain`` row, checking every column's type."""
+    try:
+        record = JournalRecord(
+            seq=_int(row[0]),
+            ts_ns=_int(row[1]),
+            kind=_text(row[2]),
+            account_id=_opt_text(row[3]),
+            request_id=_opt_text(row[4]),
+            request_hash=_blob(row[5]),
+            command=_blob(row[6]),
+            response=_blob(row[7]),
+            state_hash=_blob(row[8]),
+        )
+        return record, _blob(row[9])
+    except _BadColumn:
+        seq = row[0] if type(row[0]) is int else None
+        raise CorruptJournalError(
+            f"journal row at seq {row[0]!r} has a column of the wrong type", seq=seq
+        ) from None
+
+
+def _row_to_snapshot(row: tuple[object, ...]) -> tuple[Snapshot, bytes]:
+    try:
+        snapshot = Snapshot(seq=_int(row[0]), state=_blob(row[1]), state_hash=_blob(row[2]))
+        return snapshot, _blob(row[3])
+    except _BadColumn:
+        seq = row[0] if type(row[0]) is int else None
+        raise CorruptJournalError(
+            f"snapshot row at seq {row[0]!r} has a column of the wrong type", seq=seq
+        ) from None
+
+
+def _meta_int(value: object) -> int | None:
+    if not isinstance(value, bytes) or not value.isdigit():
+        return None
+    return int(value)
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    # Move the WAL into the main file and truncate it, so the data directory
+    # is one self-contained file at rest. Failure is harmless: everything in
+    # the WAL is already durable and is replayed by SQLite on the next open.
+    with contextlib.suppress(sqlite3.Error):
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _checkpoint_and_close(conn: sqlite3.Connection) -> None:
+    try:
+        _checkpoint(conn)
+    finally:
+        conn.close()
+
+
+def _make_dir_durably(data_dir: Path) -> None:
+    missing: list[Path] = []
+    probe = data_dir
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # A created directory survives power loss only once its parent is synced.
+    for created in reversed(missing):
+        _fsync_dir(created.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _lock_dir(data_dir: Path) -> int:
+    fd = os.open(data_dir / LOCK_FILENAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreLockedError(
+            f"{data_dir} is already open by another multimargin store "
+            "(two writers would hand out the same journal seqs)"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
