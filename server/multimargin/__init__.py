@@ -100,5 +100,3 @@ def explain(scenario: Scenario) -> dict[str, Any]:
     """A breakdown of a scenario's evaluation: tier slices and requirements."""
     result: dict[str, Any] = explain_scenario(scenario, default_rulebook())
     return result
-
-

@@ -35,7 +35,9 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str
     right = [numeric(i) for i in range(len(headers))]
     lines = []
     for n, r in enumerate(cells):
-        parts = [c.rjust(w) if right[i] else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        parts = [
+            c.rjust(w) if right[i] else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
         lines.append(indent + "  ".join(parts).rstrip())
         if n == 0:
             lines.append(indent + "  ".join("-" * w for w in widths))
@@ -51,7 +53,7 @@ def _slices(title: str, slices: list[dict[str, str]]) -> list[str]:
     if not slices:
         return []
     rows = [[s["from"], s["to"], s["quantity"], s["rate"], s["value"]] for s in slices]
-    return [f"  {title}", _table(["from", "to", "quantity", "rate", "value"], rows, "    ")]
+    return ["", f"  {title}", _table(["from", "to", "quantity", "rate", "value"], rows, "    ")]
 
 
 def _explain_futures(x: dict[str, Any]) -> list[str]:
@@ -164,9 +166,7 @@ def _explain_margin(x: dict[str, Any]) -> list[str]:
 def _summary(result: dict[str, Any]) -> list[str]:
     flags = {k: result[k] for k in ("liquidatable", "margin_call") if k in result}
     lines = ["Result"]
-    scalar = [
-        k for k, v in result.items() if isinstance(v, str | type(None)) and k not in ("pools",)
-    ]
+    scalar = [k for k, v in result.items() if isinstance(v, str | type(None)) and k not in ("pools",)]
     if scalar:
         lines.append(_table(["figure", "value"], [[k.replace("_", " "), result[k]] for k in scalar]))
     lines.append("  " + "  ".join(f"{k}: {'yes' if v else 'no'}" for k, v in flags.items()))

@@ -18,14 +18,20 @@ fn decimal_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     DECIMAL.import(py, "decimal", "Decimal")
 }
 
-/// Converts a Python object (or JSON text) to a JSON value.
-pub fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+/// Converts a Python object (or JSON text) to a JSON value; `what` names the argument
+/// in errors about the JSON text.
+pub fn from_py(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
     if let Ok(s) = obj.cast::<PyString>() {
         let text = s.to_str()?;
         return serde_json::from_str(text).map_err(|e| {
-            to_pyerr(obj.py(), Error::new(Reason::InvalidArgument, format!("invalid JSON: {e}")))
+            to_pyerr(obj.py(), Error::at(Reason::InvalidArgument, what, format!("invalid JSON: {e}")))
         });
     }
+    value(obj, 0)
+}
+
+/// Converts a Python object to a JSON value (a str stays a JSON string).
+pub fn plain(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     value(obj, 0)
 }
 

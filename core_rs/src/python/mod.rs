@@ -66,7 +66,7 @@ impl PyRulebook {
     /// Parses and validates a rulebook given as a dict or as JSON text.
     #[new]
     fn new(py: Python<'_>, rulebook: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let source = from_py(rulebook)?;
+        let source = from_py(rulebook, "rulebook")?;
         let inner = guard(py, || Rulebook::from_json(&source))?;
         Ok(PyRulebook { inner: Arc::new(inner), source })
     }
@@ -165,7 +165,7 @@ impl PyRulebook {
         market: &PyMarket,
         order: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let order = from_py(order)?;
+        let order = from_py(order, "order")?;
         let v = guard(py, || {
             self.check(account, market)?;
             let at = At::root(&order, "order");
@@ -298,8 +298,8 @@ impl PyMarket {
         prices: Option<&Bound<'_, PyAny>>,
         marks: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let p = prices.map(from_py).transpose()?;
-        let m = marks.map(from_py).transpose()?;
+        let p = prices.map(|p| from_py(p, "prices")).transpose()?;
+        let m = marks.map(|m| from_py(m, "marks")).transpose()?;
         let inner = guard(py, || Market::from_json(&rulebook.inner, p.as_ref(), m.as_ref()))?;
         Ok(PyMarket { rb: rulebook.inner.clone(), inner })
     }
@@ -328,7 +328,7 @@ impl PyAccount {
     /// Compiles an account (the `account` object of a SPEC §10 scenario) for a rulebook.
     #[new]
     fn new(py: Python<'_>, rulebook: &PyRulebook, account: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let v = from_py(account)?;
+        let v = from_py(account, "account")?;
         let inner = guard(py, || Account::from_json(&rulebook.inner, &v))?;
         Ok(PyAccount { rb: rulebook.inner.clone(), inner })
     }
@@ -367,7 +367,7 @@ fn evaluate_scenario<'py>(
     scenario: &Bound<'py, PyAny>,
     default_rulebook: Option<&PyRulebook>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let v = from_py(scenario)?;
+    let v = from_py(scenario, "scenario")?;
     let out = guard(py, || {
         let s = Scenario::from_json(&v, default_rulebook.map(|r| r.inner.as_ref()))?;
         Ok(s.evaluate()?.to_json(&s.rulebook))
@@ -383,7 +383,7 @@ fn explain_scenario<'py>(
     scenario: &Bound<'py, PyAny>,
     default_rulebook: Option<&PyRulebook>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let v = from_py(scenario)?;
+    let v = from_py(scenario, "scenario")?;
     let out = guard(py, || {
         let s = Scenario::from_json(&v, default_rulebook.map(|r| r.inner.as_ref()))?;
         explain::explain(&s.rulebook, &s.market, &s.account)
@@ -407,7 +407,8 @@ fn range_named(kind: &str) -> Option<Range> {
 /// `amount`, `price`, `ratio`, `rate`); returns its canonical form. Errors name `field`.
 #[pyfunction]
 fn check_decimal(py: Python<'_>, value: &Bound<'_, PyAny>, kind: &str, field: &str) -> PyResult<String> {
-    let v = from_py(value)?;
+    // The value itself (a str is the decimal text, not a JSON document).
+    let v = convert::plain(value)?;
     guard(py, || {
         let range =
             range_named(kind).ok_or_else(|| Error::internal(format!("unknown decimal range {kind:?}")))?;

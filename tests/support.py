@@ -1,0 +1,47 @@
+"""Shared helpers of the test suite (importable as `support`).
+
+This folder is put on ``sys.path`` by pytest (rootdir conftest), so tests import the
+reference model as ``reference.model`` and the matcher as ``reference.compare``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+VECTORS = TESTS / "vectors"
+SHARED_VECTORS = REPO.parent / "shared" / "vectors"
+
+
+@dataclass(frozen=True)
+class VectorCase:
+    """One case of a golden-vector file, with the file's rulebook as its default."""
+
+    file: str
+    name: str
+    file_rulebook: dict[str, Any]
+    case: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return f"{self.file}:{self.name}"
+
+    def scenario(self) -> dict[str, Any]:
+        """The case as a self-contained SPEC §10 scenario (rulebook included)."""
+        s = {k: v for k, v in self.case.items() if k not in ("name", "expected", "expected_error")}
+        s.setdefault("rulebook", self.file_rulebook)
+        return s
+
+
+def vector_cases() -> list[VectorCase]:
+    """Every case of every file in tests/vectors, in file and case order."""
+    out = []
+    for path in sorted(VECTORS.glob("*.json")):
+        doc = json.loads(path.read_text("utf-8"))
+        for case in doc["cases"]:
+            out.append(VectorCase(path.name, case["name"], doc["rulebook"], case))
+    return out
