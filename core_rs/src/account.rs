@@ -8,20 +8,37 @@ use crate::rulebook::{check_region, AssetId, ContractId, ContractKind, Rulebook}
 use serde_json::Value;
 
 /// Index and mark prices, by asset and contract id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Market {
     prices: Vec<Option<Dec>>,
     marks: Vec<Option<Dec>>,
+    /// The same prices as exact values, converted once.
+    prices_exact: Vec<Option<Exact>>,
+    marks_exact: Vec<Option<Exact>>,
 }
+
+impl PartialEq for Market {
+    fn eq(&self, other: &Market) -> bool {
+        self.prices == other.prices && self.marks == other.marks
+    }
+}
+
+impl Eq for Market {}
 
 impl Market {
     /// No prices but USDT's (always 1).
     pub fn empty(rb: &Rulebook) -> Market {
-        let mut prices = vec![None; rb.assets().len()];
+        let mut market = Market {
+            prices: vec![None; rb.assets().len()],
+            marks: vec![None; rb.contracts().len()],
+            prices_exact: vec![None; rb.assets().len()],
+            marks_exact: vec![None; rb.contracts().len()],
+        };
         if let Some(u) = rb.usdt() {
-            prices[u] = Some(Dec::ONE);
+            market.prices[u] = Some(Dec::ONE);
+            market.prices_exact[u] = Some(Dec::ONE.exact());
         }
-        Market { prices, marks: vec![None; rb.contracts().len()] }
+        market
     }
 
     /// Parses `prices` and `marks` (either may be absent/null).
@@ -46,7 +63,7 @@ impl Market {
                 let id = rb.contract_id(sym).ok_or_else(|| {
                     mat.err(Reason::UnknownSymbol, format!("{sym:?} is not in the rulebook"))
                 })?;
-                market.marks[id] = Some(mat.dec_in(ranges::PRICE)?);
+                market.set_mark(id, mat.dec_in(ranges::PRICE)?).map_err(|e| e.under(&p))?;
             }
         }
         Ok(market)
@@ -62,6 +79,7 @@ impl Market {
             return Err(Error::new(Reason::OutOfRange, "a price must satisfy 0 < p ≤ 10^9"));
         }
         self.prices[asset] = Some(price);
+        self.prices_exact[asset] = Some(price.exact());
         Ok(())
     }
 
@@ -71,6 +89,7 @@ impl Market {
             return Err(Error::new(Reason::OutOfRange, "a price must satisfy 0 < p ≤ 10^9"));
         }
         self.marks[contract] = Some(mark);
+        self.marks_exact[contract] = Some(mark.exact());
         Ok(())
     }
 
@@ -89,7 +108,23 @@ impl Market {
         if qty.is_zero()? {
             return Ok(Exact::ZERO);
         }
-        Ok(qty * self.need_price(rb, a)?)
+        Ok(qty * self.need_price_exact(rb, a)?)
+    }
+
+    /// The index price of `a` as an exact value, or `PRICE_UNAVAILABLE`.
+    pub fn need_price_exact(&self, rb: &Rulebook, a: AssetId) -> Result<Exact> {
+        match self.prices_exact[a] {
+            Some(p) => Ok(p),
+            None => Err(self.need_price(rb, a).unwrap_err()),
+        }
+    }
+
+    /// The mark price of `c` as an exact value, or `PRICE_UNAVAILABLE`.
+    pub fn need_mark_exact(&self, rb: &Rulebook, c: ContractId) -> Result<Exact> {
+        match self.marks_exact[c] {
+            Some(p) => Ok(p),
+            None => Err(self.need_mark(rb, c).unwrap_err()),
+        }
     }
 
     /// The index price of `a`, or `PRICE_UNAVAILABLE`.

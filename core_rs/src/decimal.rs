@@ -16,6 +16,26 @@
 //! poison signals a bug or an absurd account, never a silently wrong figure.
 
 use crate::error::Error;
+
+/// An arithmetic fault of exact values (never a wrapped result). Small, so the hot
+/// paths return cheap `Result`s; it converts into the core [`Error`] at `?`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithError {
+    /// A value left the 256-bit range.
+    Overflow,
+    /// A named division by zero (a caller bug).
+    DivisionByZero,
+}
+
+impl From<ArithError> for Error {
+    fn from(e: ArithError) -> Error {
+        match e {
+            ArithError::Overflow => Error::overflow(),
+            ArithError::DivisionByZero => Error::internal("division by zero"),
+        }
+    }
+}
+
 use ethnum::I256;
 use std::cmp::Ordering;
 use std::fmt;
@@ -137,9 +157,26 @@ impl Dec {
     pub fn checked_sub(self, rhs: Dec) -> Option<Dec> {
         self.0.checked_sub(rhs.0).map(Dec)
     }
-    /// The value as an exact intermediate.
+    /// The value as an exact intermediate, trailing zeros stripped so that products keep
+    /// small scales (and usually stay within 128 bits).
     pub fn exact(self) -> Exact {
-        Exact::new(I256::new(self.0), SCALE as u8)
+        let mut s = SCALE as u8;
+        if let Ok(mut v) = i64::try_from(self.0) {
+            if v == 0 {
+                return Exact::ZERO;
+            }
+            while s > 0 && v % 10 == 0 {
+                v /= 10;
+                s -= 1;
+            }
+            return Exact::Small(i128::from(v), s);
+        }
+        let mut v = self.0;
+        while s > 0 && v % 10 == 0 {
+            v /= 10;
+            s -= 1;
+        }
+        Exact::Small(v, s)
     }
     /// True when the value is an integer.
     pub const fn is_integer(self) -> bool {
@@ -183,183 +220,308 @@ impl fmt::Debug for Dec {
     }
 }
 
-const POISON: u8 = u8::MAX;
 /// Largest scale whose power of ten fits a 256-bit signed integer.
 const MAX_SCALE: u8 = 76;
 
+/// 10^k for k ≤ 38 (the powers that fit an i128).
+const POW10: [i128; 39] = {
+    let mut t = [1i128; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
 /// 10^k as a 256-bit integer, `None` when it does not fit.
-fn pow10(k: u32) -> Option<I256> {
+fn pow10_wide(k: u32) -> Option<I256> {
     if k <= 38 {
-        Some(I256::new(10i128.pow(k)))
+        Some(I256::new(POW10[k as usize]))
     } else if k <= MAX_SCALE as u32 {
-        I256::new(10i128.pow(38)).checked_mul(I256::new(10i128.pow(k - 38)))
+        I256::new(POW10[38]).checked_mul(I256::new(POW10[k as usize - 38]))
     } else {
         None
     }
 }
 
+/// Two 128-bit mantissas brought to the larger scale, when that fits 128 bits.
+#[inline]
+fn align_small(a: i128, sa: u8, b: i128, sb: u8) -> Option<(i128, i128, u8)> {
+    if sa >= sb {
+        let k = usize::from(sa - sb);
+        if k <= 38 {
+            return b.checked_mul(POW10[k]).map(|b| (a, b, sa));
+        }
+    } else {
+        let k = usize::from(sb - sa);
+        if k <= 38 {
+            return a.checked_mul(POW10[k]).map(|a| (a, b, sb));
+        }
+    }
+    None
+}
+
 /// An exact intermediate value `m / 10^s` (see the module documentation).
+///
+/// The mantissa lives in an `i128` while it fits (nearly always: inputs have small
+/// scales once trailing zeros are stripped) and moves to 256 bits when it does not.
 #[derive(Clone, Copy)]
-pub struct Exact {
-    m: I256,
-    s: u8,
+pub enum Exact {
+    /// `m / 10^s` with a 128-bit mantissa.
+    #[doc(hidden)]
+    Small(i128, u8),
+    /// `m / 10^s` with a 256-bit mantissa.
+    #[doc(hidden)]
+    Wide(I256, u8),
+    /// The result of an operation that overflowed 256 bits.
+    #[doc(hidden)]
+    Poison,
+}
+
+/// A mantissa in whichever width it needs.
+#[derive(Clone, Copy)]
+enum M {
+    S(i128),
+    W(I256),
+}
+
+impl M {
+    fn wide(self) -> I256 {
+        match self {
+            M::S(x) => I256::new(x),
+            M::W(x) => x,
+        }
+    }
+    fn narrow(x: I256) -> M {
+        let (hi, lo) = x.into_words();
+        if hi == (lo >> 127) {
+            M::S(lo)
+        } else {
+            M::W(x)
+        }
+    }
+    /// `self × 10^k`, `None` on 256-bit overflow.
+    fn scaled(self, k: u32) -> Option<M> {
+        if k == 0 {
+            return Some(self);
+        }
+        if let (M::S(x), true) = (self, k <= 38) {
+            if let Some(r) = x.checked_mul(POW10[k as usize]) {
+                return Some(M::S(r));
+            }
+        }
+        self.wide().checked_mul(pow10_wide(k)?).map(M::W)
+    }
+    fn signum(self) -> i32 {
+        match self {
+            M::S(x) => x.signum() as i32,
+            M::W(x) => x.signum128() as i32,
+        }
+    }
 }
 
 impl Exact {
     /// 0.
-    pub const ZERO: Exact = Exact { m: I256::ZERO, s: 0 };
-    const POISONED: Exact = Exact { m: I256::ZERO, s: POISON };
+    pub const ZERO: Exact = Exact::Small(0, 0);
 
-    const fn new(m: I256, s: u8) -> Exact {
-        Exact { m, s }
+    fn from_m(m: M, s: u8) -> Exact {
+        match m {
+            M::S(x) => Exact::Small(x, s),
+            M::W(x) => match M::narrow(x) {
+                M::S(x) => Exact::Small(x, s),
+                M::W(x) => Exact::Wide(x, s),
+            },
+        }
+    }
+
+    fn parts(self) -> Option<(M, u8)> {
+        match self {
+            Exact::Small(m, s) => Some((M::S(m), s)),
+            Exact::Wide(m, s) => Some((M::W(m), s)),
+            Exact::Poison => None,
+        }
     }
 
     /// An integer.
     pub fn int(i: i128) -> Exact {
-        Exact::new(I256::new(i), 0)
+        Exact::Small(i, 0)
     }
 
-    fn poisoned(self) -> bool {
-        self.s == POISON
-    }
-
-    fn check(self) -> Result<Exact, Error> {
-        if self.poisoned() {
-            Err(Error::overflow())
-        } else {
-            Ok(self)
-        }
-    }
-
-    /// Mantissa rescaled to scale `s` (≥ self.s).
-    fn mantissa_at(self, s: u8) -> Option<I256> {
-        if s == self.s {
-            return Some(self.m);
-        }
-        self.m.checked_mul(pow10(u32::from(s - self.s))?)
+    fn check(self) -> Result<(M, u8), ArithError> {
+        self.parts().ok_or(ArithError::Overflow)
     }
 
     /// Both mantissas brought to the larger scale.
-    fn aligned(self, rhs: Exact) -> Option<(I256, I256, u8)> {
-        if self.poisoned() || rhs.poisoned() {
-            return None;
-        }
-        let s = self.s.max(rhs.s);
-        Some((self.mantissa_at(s)?, rhs.mantissa_at(s)?, s))
+    fn aligned(self, rhs: Exact) -> Option<(M, M, u8)> {
+        let (a, sa) = self.parts()?;
+        let (b, sb) = rhs.parts()?;
+        let s = sa.max(sb);
+        Some((a.scaled(u32::from(s - sa))?, b.scaled(u32::from(s - sb))?, s))
     }
 
     /// The sign of the value: `Less` for negative, `Equal` for zero, `Greater` for positive.
-    pub fn sign(self) -> Result<Ordering, Error> {
-        Ok(self.check()?.m.cmp(&I256::ZERO))
+    #[inline]
+    pub fn sign(self) -> Result<Ordering, ArithError> {
+        match self {
+            Exact::Small(m, _) => Ok(m.cmp(&0)),
+            Exact::Wide(m, _) => Ok(m.cmp(&I256::ZERO)),
+            Exact::Poison => Err(ArithError::Overflow),
+        }
     }
 
     /// True when the value is < 0.
-    pub fn is_negative(self) -> Result<bool, Error> {
+    pub fn is_negative(self) -> Result<bool, ArithError> {
         Ok(self.sign()? == Ordering::Less)
     }
 
     /// True when the value is > 0.
-    pub fn is_positive(self) -> Result<bool, Error> {
+    pub fn is_positive(self) -> Result<bool, ArithError> {
         Ok(self.sign()? == Ordering::Greater)
     }
 
     /// True when the value is 0.
-    pub fn is_zero(self) -> Result<bool, Error> {
+    pub fn is_zero(self) -> Result<bool, ArithError> {
         Ok(self.sign()? == Ordering::Equal)
     }
 
     /// Exact comparison.
-    pub fn try_cmp(self, rhs: Exact) -> Result<Ordering, Error> {
-        let (a, b, _) = self.aligned(rhs).ok_or_else(Error::overflow)?;
-        Ok(a.cmp(&b))
+    #[inline(always)]
+    pub fn try_cmp(self, rhs: Exact) -> Result<Ordering, ArithError> {
+        if let (Exact::Small(a, sa), Exact::Small(b, sb)) = (self, rhs) {
+            if sa == sb {
+                return Ok(a.cmp(&b));
+            }
+        }
+        self.cmp_slow(rhs)
+    }
+
+    #[inline(never)]
+    fn cmp_slow(self, rhs: Exact) -> Result<Ordering, ArithError> {
+        if let (Exact::Small(a, sa), Exact::Small(b, sb)) = (self, rhs) {
+            // Different signs decide without aligning.
+            if a.signum() != b.signum() {
+                return Ok(a.signum().cmp(&b.signum()));
+            }
+            if let Some((a, b, _)) = align_small(a, sa, b, sb) {
+                return Ok(a.cmp(&b));
+            }
+        }
+        let (a, b, _) = self.aligned(rhs).ok_or(ArithError::Overflow)?;
+        Ok(match (a, b) {
+            (M::S(a), M::S(b)) => a.cmp(&b),
+            (a, b) => a.wide().cmp(&b.wide()),
+        })
     }
 
     /// The larger of `self` and 0.
-    pub fn max0(self) -> Result<Exact, Error> {
+    pub fn max0(self) -> Result<Exact, ArithError> {
         Ok(if self.is_negative()? { Exact::ZERO } else { self })
     }
 
     /// The smaller of two values.
-    pub fn try_min(self, rhs: Exact) -> Result<Exact, Error> {
+    pub fn try_min(self, rhs: Exact) -> Result<Exact, ArithError> {
         Ok(if self.try_cmp(rhs)? == Ordering::Greater { rhs } else { self })
     }
 
     /// The larger of two values.
-    pub fn try_max(self, rhs: Exact) -> Result<Exact, Error> {
+    pub fn try_max(self, rhs: Exact) -> Result<Exact, ArithError> {
         Ok(if self.try_cmp(rhs)? == Ordering::Less { rhs } else { self })
     }
 
     /// |self|.
     pub fn abs(self) -> Exact {
-        if self.m.is_negative() {
-            -self
-        } else {
-            self
+        match self.parts() {
+            Some((m, _)) if m.signum() < 0 => -self,
+            _ => self,
         }
     }
 
     /// Rounds toward −∞ to 8 fractional digits (SPEC §1 "down").
-    pub fn floor8(self) -> Result<Dec, Error> {
+    pub fn floor8(self) -> Result<Dec, ArithError> {
         self.round8(false)
     }
 
     /// Rounds toward +∞ to 8 fractional digits (SPEC §1 "up").
-    pub fn ceil8(self) -> Result<Dec, Error> {
+    pub fn ceil8(self) -> Result<Dec, ArithError> {
         self.round8(true)
     }
 
-    fn round8(self, up: bool) -> Result<Dec, Error> {
-        let v = self.check()?;
-        let q = if v.s <= SCALE as u8 {
-            v.mantissa_at(SCALE as u8).ok_or_else(Error::overflow)?
+    fn round8(self, up: bool) -> Result<Dec, ArithError> {
+        let (m, s) = self.check()?;
+        let q = if s <= SCALE as u8 {
+            m.scaled(u32::from(SCALE as u8 - s)).ok_or(ArithError::Overflow)?
         } else {
-            let d = pow10(u32::from(v.s) - SCALE).ok_or_else(Error::overflow)?;
-            div_round(v.m, d, up)
+            let k = u32::from(s) - SCALE;
+            match (m, k <= 38) {
+                (M::S(x), true) => M::S(div_round_i128(x, POW10[k as usize], up)),
+                _ => M::narrow(div_round_wide(m.wide(), pow10_wide(k).ok_or(ArithError::Overflow)?, up)),
+            }
         };
-        i128::try_from(q).map(Dec).map_err(|_| Error::overflow())
+        match q {
+            M::S(x) => Ok(Dec(x)),
+            M::W(_) => Err(ArithError::Overflow),
+        }
     }
 
     /// `num / den` rounded toward −∞ to 8 fractional digits; `den` must be non-zero.
-    pub fn div_floor8(num: Exact, den: Exact) -> Result<Dec, Error> {
+    pub fn div_floor8(num: Exact, den: Exact) -> Result<Dec, ArithError> {
         Exact::div8(num, den, false)
     }
 
     /// `num / den` rounded toward +∞ to 8 fractional digits; `den` must be non-zero.
-    pub fn div_ceil8(num: Exact, den: Exact) -> Result<Dec, Error> {
+    pub fn div_ceil8(num: Exact, den: Exact) -> Result<Dec, ArithError> {
         Exact::div8(num, den, true)
     }
 
-    fn div8(num: Exact, den: Exact, up: bool) -> Result<Dec, Error> {
-        let num = num.check()?;
-        let den = den.check()?;
-        if den.m == I256::ZERO {
-            return Err(Error::internal("division by zero"));
+    fn div8(num: Exact, den: Exact, up: bool) -> Result<Dec, ArithError> {
+        let (n, ns) = num.check()?;
+        let (d, ds) = den.check()?;
+        if d.signum() == 0 {
+            return Err(ArithError::DivisionByZero);
         }
-        // num/den = (n / 10^a) / (d / 10^b); in units of 10^-8:
-        // q = n · 10^(8 + b − a) / d.
-        let shift = i32::from(SCALE as u8) + i32::from(den.s) - i32::from(num.s);
+        // num/den = (n / 10^a) / (d / 10^b); in units of 10^-8: q = n · 10^(8 + b − a) / d.
+        let shift = i32::from(SCALE as u8) + i32::from(ds) - i32::from(ns);
         let (n, d) = if shift >= 0 {
-            let p = pow10(shift as u32).ok_or_else(Error::overflow)?;
-            (num.m.checked_mul(p).ok_or_else(Error::overflow)?, den.m)
+            (n.scaled(shift as u32).ok_or(ArithError::Overflow)?, d)
         } else {
-            let p = pow10((-shift) as u32).ok_or_else(Error::overflow)?;
-            (num.m, den.m.checked_mul(p).ok_or_else(Error::overflow)?)
+            (n, d.scaled((-shift) as u32).ok_or(ArithError::Overflow)?)
         };
-        let (n, d) = if d.is_negative() { (-n, -d) } else { (n, d) };
-        i128::try_from(div_round(n, d, up)).map(Dec).map_err(|_| Error::overflow())
+        let q = match (n, d) {
+            (M::S(n), M::S(d)) if d != i128::MIN && n != i128::MIN => {
+                let (n, d) = if d < 0 { (-n, -d) } else { (n, d) };
+                M::S(div_round_i128(n, d, up))
+            }
+            (n, d) => {
+                let (n, d) = (n.wide(), d.wide());
+                let (n, d) = if d.is_negative() { (-n, -d) } else { (n, d) };
+                M::narrow(div_round_wide(n, d, up))
+            }
+        };
+        match q {
+            M::S(x) => Ok(Dec(x)),
+            M::W(_) => Err(ArithError::Overflow),
+        }
     }
 }
 
 /// `n / d` for `d > 0`, rounded toward −∞ (`up = false`) or +∞ (`up = true`).
-fn div_round(n: I256, d: I256, up: bool) -> I256 {
-    // Fast path: both fit 128 bits (the common case by far).
-    if let (Ok(n128), Ok(d128)) = (i128::try_from(n), i128::try_from(d)) {
-        let q = n128.div_euclid(d128);
-        let r = n128.rem_euclid(d128);
-        return I256::new(if up && r != 0 { q + 1 } else { q });
+fn div_round_i128(n: i128, d: i128, up: bool) -> i128 {
+    // 64-bit division is several times faster than 128-bit; most values fit.
+    if let (Ok(n64), Ok(d64)) = (i64::try_from(n), i64::try_from(d)) {
+        let (q, r) = (n64.div_euclid(d64), n64.rem_euclid(d64));
+        return i128::from(if up && r != 0 { q + 1 } else { q });
     }
-    let q = n.div_euclid(d);
-    let r = n.rem_euclid(d);
+    let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
+    if up && r != 0 {
+        q + 1
+    } else {
+        q
+    }
+}
+
+fn div_round_wide(n: I256, d: I256, up: bool) -> I256 {
+    let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
     if up && r != I256::ZERO {
         q + 1
     } else {
@@ -375,23 +537,50 @@ impl From<Dec> for Exact {
 
 impl Add for Exact {
     type Output = Exact;
+    #[inline(always)]
     fn add(self, rhs: Exact) -> Exact {
-        // Adding zero is common (empty slices); skip the alignment.
-        if rhs.m == I256::ZERO && !rhs.poisoned() {
-            return self;
+        // Fast path: same scale, 128 bits.
+        if let (Exact::Small(a, sa), Exact::Small(b, sb)) = (self, rhs) {
+            if sa == sb {
+                if let Some(r) = a.checked_add(b) {
+                    return Exact::Small(r, sa);
+                }
+            }
         }
-        if self.m == I256::ZERO && !self.poisoned() {
-            return rhs;
+        add_slow(self, rhs)
+    }
+}
+
+#[inline(never)]
+fn add_slow(x: Exact, y: Exact) -> Exact {
+    if let (Exact::Small(a, sa), Exact::Small(b, sb)) = (x, y) {
+        if b == 0 {
+            return x;
         }
-        match self.aligned(rhs) {
-            Some((a, b, s)) => a.checked_add(b).map_or(Exact::POISONED, |m| Exact::new(m, s)),
-            None => Exact::POISONED,
+        if a == 0 {
+            return y;
         }
+        if let Some((a, b, s)) = align_small(a, sa, b, sb) {
+            if let Some(r) = a.checked_add(b) {
+                return Exact::Small(r, s);
+            }
+        }
+    }
+    match x.aligned(y) {
+        Some((M::S(a), M::S(b), s)) => match a.checked_add(b) {
+            Some(r) => Exact::Small(r, s),
+            None => Exact::Wide(I256::new(a) + I256::new(b), s),
+        },
+        Some((a, b, s)) => {
+            a.wide().checked_add(b.wide()).map_or(Exact::Poison, |m| Exact::from_m(M::W(m), s))
+        }
+        None => Exact::Poison,
     }
 }
 
 impl Sub for Exact {
     type Output = Exact;
+    #[inline]
     fn sub(self, rhs: Exact) -> Exact {
         self + (-rhs)
     }
@@ -399,29 +588,48 @@ impl Sub for Exact {
 
 impl Neg for Exact {
     type Output = Exact;
+    #[inline(always)]
     fn neg(self) -> Exact {
-        if self.poisoned() {
-            return self;
+        match self {
+            Exact::Small(m, s) if m != i128::MIN => Exact::Small(-m, s),
+            Exact::Small(m, s) => Exact::Wide(-I256::new(m), s),
+            Exact::Wide(m, s) => m.checked_neg().map_or(Exact::Poison, |m| Exact::from_m(M::W(m), s)),
+            Exact::Poison => Exact::Poison,
         }
-        self.m.checked_neg().map_or(Exact::POISONED, |m| Exact::new(m, self.s))
     }
 }
 
 impl Mul for Exact {
     type Output = Exact;
+    #[inline(always)]
     fn mul(self, rhs: Exact) -> Exact {
-        if self.poisoned() || rhs.poisoned() {
-            return Exact::POISONED;
+        if let (Exact::Small(x, sa), Exact::Small(y, sb)) = (self, rhs) {
+            let s = sa + sb;
+            if s <= MAX_SCALE {
+                if let Some(r) = x.checked_mul(y) {
+                    return Exact::Small(r, s);
+                }
+            }
         }
-        if self.m == I256::ZERO || rhs.m == I256::ZERO {
-            return Exact::ZERO;
-        }
-        let s = self.s + rhs.s;
-        if s > MAX_SCALE {
-            return Exact::POISONED;
-        }
-        self.m.checked_mul(rhs.m).map_or(Exact::POISONED, |m| Exact::new(m, s))
+        mul_slow(self, rhs)
     }
+}
+
+#[inline(never)]
+fn mul_slow(x: Exact, y: Exact) -> Exact {
+    let (Some((a, sa)), Some((b, sb))) = (x.parts(), y.parts()) else { return Exact::Poison };
+    if a.signum() == 0 || b.signum() == 0 {
+        return Exact::ZERO;
+    }
+    let s = sa + sb;
+    if s > MAX_SCALE {
+        return Exact::Poison;
+    }
+    if let (M::S(x), M::S(y)) = (a, b) {
+        // Two 128-bit factors never overflow 256 bits.
+        return Exact::from_m(M::W(I256::new(x) * I256::new(y)), s);
+    }
+    a.wide().checked_mul(b.wide()).map_or(Exact::Poison, |m| Exact::from_m(M::W(m), s))
 }
 
 impl Add<Dec> for Exact {
@@ -453,10 +661,10 @@ impl std::iter::Sum for Exact {
 
 impl fmt::Debug for Exact {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.poisoned() {
-            write!(f, "Exact(overflow)")
-        } else {
-            write!(f, "Exact({}e-{})", self.m, self.s)
+        match self {
+            Exact::Small(m, s) => write!(f, "Exact({m}e-{s})"),
+            Exact::Wide(m, s) => write!(f, "Exact({m}e-{s})"),
+            Exact::Poison => write!(f, "Exact(overflow)"),
         }
     }
 }

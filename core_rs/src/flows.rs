@@ -14,24 +14,24 @@ use crate::error::Result;
 /// assert_eq!(conversion_cost(d("1000"), d("1"), d("30000"), d("0.9")).unwrap(), d("0.03703704"));
 /// ```
 pub fn conversion_cost(amount: Dec, debt_price: Dec, payer_price: Dec, payer_discount: Dec) -> Result<Dec> {
-    Exact::div_ceil8(amount.exact() * debt_price, payer_price.exact() * payer_discount)
+    Ok(Exact::div_ceil8(amount.exact() * debt_price, payer_price.exact() * payer_discount)?)
 }
 
 /// SPEC §7.3: how much debt of `d` a payer's whole `wallet` of `s` covers:
 /// `floor8(wallet × p(s) × discount[s] / p(d))`.
 pub fn conversion_cover(wallet: Dec, payer_price: Dec, payer_discount: Dec, debt_price: Dec) -> Result<Dec> {
-    Exact::div_floor8(wallet.exact() * payer_price * payer_discount, debt_price.exact())
+    Ok(Exact::div_floor8(wallet.exact() * payer_price * payer_discount, debt_price.exact())?)
 }
 
 /// SPEC §7.1 (futures): one hour's interest on `debt`: `ceil8(max(0, debt − free) × rate)`.
 pub fn futures_hourly_interest(debt: Dec, interest_free: Dec, hourly_rate: Dec) -> Result<Dec> {
     let base = debt.checked_sub(interest_free).unwrap_or(Dec::ZERO).max0();
-    (base.exact() * hourly_rate).ceil8()
+    Ok((base.exact() * hourly_rate).ceil8()?)
 }
 
 /// SPEC §7.1 (margin): one hour's interest on borrowed principal: `ceil8(principal × rate)`.
 pub fn margin_hourly_interest(principal: Dec, hourly_rate: Dec) -> Result<Dec> {
-    (principal.exact() * hourly_rate).ceil8()
+    Ok((principal.exact() * hourly_rate).ceil8()?)
 }
 
 #[cfg(test)]

@@ -33,10 +33,11 @@ pub fn position_figures(
     entry: Dec,
     leverage: u32,
 ) -> Result<PositionFigures> {
-    let mark = market.need_mark(rb, contract)?;
-    let notional = size.abs().exact() * mark;
+    let mark = market.need_mark_exact(rb, contract)?;
+    let size_x = size.exact();
+    let notional = size_x.abs() * mark;
     Ok(PositionFigures {
-        upnl: size.exact() * (mark.exact() - entry),
+        upnl: size_x * (mark - entry),
         notional,
         mm: rb.contract(contract).mmr.tiered(notional)?,
         im: Exact::div_ceil8(notional, Exact::int(i128::from(leverage)))?,
@@ -69,7 +70,7 @@ fn order_leverage(f: &FuturesAccount, o: &FuturesOrder) -> Result<u32> {
 /// `IM(order) = ceil8(opening_qty × price / leverage)` (SPEC §5.1).
 pub fn order_im(f: &FuturesAccount, o: &FuturesOrder) -> Result<Dec> {
     let open = opening_qty(o, position_size(f, o.contract));
-    Exact::div_ceil8(open.exact() * o.price, Exact::int(i128::from(order_leverage(f, o)?)))
+    Ok(Exact::div_ceil8(open.exact() * o.price, Exact::int(i128::from(order_leverage(f, o)?)))?)
 }
 
 /// One asset of a pool, exact.
@@ -288,10 +289,17 @@ fn transfer_out_of_pool(
     let asset = rb.asset(a);
     let e0 = pool.assets.iter().find(|x| x.asset == a).map_or(Exact::ZERO, |x| x.equity);
     let price = market.need_price(rb, a)?;
+    let liability_mmr = asset.liability.as_ref().map_or(Dec::ZERO, |l| l.mmr);
+    // The headroom falls by at most p × (1 + mmr) per unit moved (collateral rates ≤ 1):
+    // when even the whole wallet fits under that bound, no walk is needed.
+    let steepest = price.exact() * (Exact::int(1) + liability_mmr.exact());
+    if pool.available().try_cmp(wallet.exact() * steepest)?.is_ge() {
+        return Ok(wallet);
+    }
     let curve = Curve::FuturesEquity {
         table: (mode == FuturesMode::MultiAsset).then_some(&asset.collateral),
         price,
-        liability_mmr: asset.liability.as_ref().map_or(Dec::ZERO, |l| l.mmr),
+        liability_mmr,
     };
     let terms = [Term { curve, x0: e0, dir: Dir::Down, coef: Exact::int(1) }];
     let cap = wallet.exact();

@@ -85,9 +85,9 @@ fn ratio(num: Exact, den: Exact) -> Result<Option<Dec>> {
 }
 
 /// The Pro IMR table of an asset for the account's region (SPEC §3.4 floor).
-fn imr_table<'r>(rb: &'r Rulebook, m: &MarginAccount, a: AssetId) -> Option<&'r TierTable> {
+fn imr_table(rb: &Rulebook, restricted: bool, a: AssetId) -> Option<&TierTable> {
     let b = rb.asset(a).borrow.as_ref()?;
-    Some(if rb.is_restricted(m.region.as_deref()) { &b.imr_restricted } else { &b.imr })
+    Some(if restricted { &b.imr_restricted } else { &b.imr })
 }
 
 /// What an order locks: (asset, quantity) — SPEC §6.
@@ -112,13 +112,14 @@ pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginC
         liability_value: Vec::with_capacity(n),
         free: Vec::with_capacity(n),
     };
+    let restricted = rb.is_restricted(m.region.as_deref());
     let mut locked = vec![Exact::ZERO; n];
     for o in &m.orders {
         let (a, q) = locked_by(o);
         locked[a] = locked[a] + q;
         // V(give) − V(get), V = qty × p × first haircut rate (SPEC §6.2).
         let weighted = |a: AssetId, q: Exact| -> Result<Exact> {
-            Ok(q * market.need_price(rb, a)? * rb.asset(a).haircut.first_rate())
+            Ok(q * market.need_price_exact(rb, a)? * rb.asset(a).haircut.first_rate())
         };
         let base_qty = o.quantity.exact();
         let quote_qty = o.quantity.exact() * o.price;
@@ -135,7 +136,7 @@ pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginC
         c.ta = c.ta + hv;
         c.tl = c.tl + lv;
         c.cv = c.cv + asset.haircut.tiered(hv)?;
-        if let (Some(b), Some(imr)) = (&asset.borrow, imr_table(rb, m, a)) {
+        if let (Some(b), Some(imr)) = (&asset.borrow, imr_table(rb, restricted, a)) {
             c.im = c.im + imr.tiered(lv)?;
             c.mm = c.mm + b.mmr.tiered(lv)?;
         }
@@ -149,10 +150,11 @@ pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginC
 /// Max borrow of asset `x` (SPEC §6.1, §6.2, §6.3).
 fn max_borrow(rb: &Rulebook, market: &Market, m: &MarginAccount, c: &MarginCalc, x: AssetId) -> Result<Dec> {
     let asset = rb.asset(x);
-    let (Some(b), Some(p)) = (&asset.borrow, market.price(x)) else { return Ok(Dec::ZERO) };
+    let (Some(b), Some(_)) = (&asset.borrow, market.price(x)) else { return Ok(Dec::ZERO) };
+    let p = market.need_price_exact(rb, x)?;
     let mut t_cap =
         (MAX_QTY.checked_sub(m.holdings[x])).min(MAX_QTY.checked_sub(m.borrowed[x])).unwrap_or(Dec::ZERO);
-    let k = p.exact();
+    let k = p;
     let haircut = Term {
         curve: Curve::Tiered(&asset.haircut),
         x0: c.holdings_value[x],
@@ -175,7 +177,8 @@ fn max_borrow(rb: &Rulebook, market: &Market, m: &MarginAccount, c: &MarginCalc,
         MarginMode::Pro => {
             t_cap = t_cap.max0();
             cap_u = t_cap.exact() * k;
-            let imr = imr_table(rb, m, x).expect("borrow section has Pro tiers");
+            let restricted = rb.is_restricted(m.region.as_deref());
+            let imr = imr_table(rb, restricted, x).expect("borrow section has Pro tiers");
             if let Some(limit) = imr.last_bound() {
                 let room = limit.exact() - c.liability_value[x];
                 if room.is_negative()? {
@@ -216,8 +219,13 @@ fn max_transfer_out(
         MarginMode::Classic => c.cv - c.tl * rb.settings.classic_transfer_bar,
         MarginMode::Pro => c.available(),
     };
-    let k = market.need_price(rb, x)?.exact();
+    let k = market.need_price_exact(rb, x)?;
     let cap_u = t_cap.exact() * k;
+    // Headroom falls by at most the value moved (haircut rates ≤ 1): when the whole
+    // free balance fits under that bound, no walk is needed.
+    if h0.try_cmp(cap_u)?.is_ge() {
+        return Ok(t_cap);
+    }
     let terms = [Term {
         curve: Curve::Tiered(&rb.asset(x).haircut),
         x0: c.holdings_value[x],

@@ -201,7 +201,7 @@ impl Rulebook {
 
     /// True when `region` is restricted (SPEC §3.4).
     pub fn is_restricted(&self, region: Option<&str>) -> bool {
-        region.is_some_and(|r| self.settings.restricted_regions.iter().any(|x| x == r))
+        region.is_some_and(|r| self.settings.restricted_regions.iter().any(|x| x.as_bytes() == r.as_bytes()))
     }
 }
 

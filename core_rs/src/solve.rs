@@ -31,35 +31,25 @@ pub enum Curve<'a> {
 }
 
 impl Curve<'_> {
-    fn slope(&self, x: Exact, dir: Dir) -> Result<Exact> {
+    /// The slope next to `x` in direction `dir` and where that linear piece ends.
+    fn segment(&self, x: Exact, dir: Dir) -> Result<(Exact, Option<Exact>)> {
         match *self {
-            Curve::Tiered(t) => Ok(t.slope(x, dir)?.exact()),
+            Curve::Tiered(t) => t.segment(x, dir),
             Curve::FuturesEquity { table, price, liability_mmr } => {
                 let s = x.sign()?;
                 let below = s == Ordering::Less || (s == Ordering::Equal && dir == Dir::Down);
-                Ok(if below {
-                    price.exact() * (Exact::int(1) + liability_mmr.exact())
-                } else {
-                    match table {
-                        Some(t) => t.slope(x, dir)?.exact() * price,
-                        None => price.exact(),
+                if below {
+                    // Linear below 0: slope p × (1 + mmr); going up it ends at 0.
+                    let slope = price.exact() * (Exact::int(1) + liability_mmr.exact());
+                    return Ok((slope, (dir == Dir::Up).then_some(Exact::ZERO)));
+                }
+                match table {
+                    Some(t) => {
+                        let (rate, end) = t.segment(x, dir)?;
+                        Ok((rate * price, end))
                     }
-                })
-            }
-        }
-    }
-
-    fn next_break(&self, x: Exact, dir: Dir) -> Result<Option<Exact>> {
-        match *self {
-            Curve::Tiered(t) => t.next_break(x, dir),
-            Curve::FuturesEquity { table: Some(t), .. } => t.next_break(x, dir),
-            Curve::FuturesEquity { table: None, .. } => {
-                let s = x.sign()?;
-                let crosses = match dir {
-                    Dir::Up => s == Ordering::Less,
-                    Dir::Down => s == Ordering::Greater,
-                };
-                Ok(crosses.then_some(Exact::ZERO))
+                    None => Ok((price.exact(), (dir == Dir::Down).then_some(Exact::ZERO))),
+                }
             }
         }
     }
@@ -126,13 +116,13 @@ pub fn solve(h: &Headroom<'_, '_>) -> Result<Solution> {
         let mut slope = h.linear;
         let mut next = h.cap;
         for t in h.terms {
-            let x = t.at(u);
-            let s = t.curve.slope(x, t.dir)? * t.coef;
+            let (s, end) = t.curve.segment(t.at(u), t.dir)?;
+            let s = s * t.coef;
             slope = match t.dir {
                 Dir::Up => slope + s,
                 Dir::Down => slope - s,
             };
-            if let Some(b) = t.curve.next_break(x, t.dir)? {
+            if let Some(b) = end {
                 let ub = match t.dir {
                     Dir::Up => b - t.x0,
                     Dir::Down => t.x0 - b,

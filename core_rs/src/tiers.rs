@@ -24,11 +24,23 @@ pub struct Tier {
 
 /// A validated tier table: at least one row, strictly increasing bounds, only the last
 /// row may be unbounded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TierTable {
     rows: Vec<Tier>,
     kind: TableKind,
+    /// `rows` as exact values, converted once (the hot paths read these).
+    exact: Vec<(Option<Exact>, Exact)>,
+    /// The rate beyond a bounded last row: 0 (collateral) or the last rate (requirement).
+    excess_rate: Exact,
 }
+
+impl PartialEq for TierTable {
+    fn eq(&self, other: &TierTable) -> bool {
+        self.rows == other.rows && self.kind == other.kind
+    }
+}
+
+impl Eq for TierTable {}
 
 /// A direction along the base axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +55,12 @@ impl TierTable {
     /// A table from rows already validated by the rulebook parser.
     pub fn new(rows: Vec<Tier>, kind: TableKind) -> TierTable {
         debug_assert!(!rows.is_empty());
-        TierTable { rows, kind }
+        let exact = rows.iter().map(|t| (t.up_to.map(Dec::exact), t.rate.exact())).collect();
+        let excess_rate = match kind {
+            TableKind::Collateral => Exact::ZERO,
+            TableKind::Requirement => rows[rows.len() - 1].rate.exact(),
+        };
+        TierTable { rows, kind, exact, excess_rate }
     }
 
     /// The rows in order.
@@ -96,24 +113,17 @@ impl TierTable {
         }
         let mut sum = Exact::ZERO;
         let mut lower = Exact::ZERO;
-        for t in &self.rows {
-            match t.up_to {
-                Some(b) => {
-                    let b = b.exact();
-                    if x.try_cmp(b)?.is_le() {
-                        return Ok(sum + (x - lower) * t.rate);
-                    }
-                    sum = sum + (b - lower) * t.rate;
+        for &(bound, rate) in &self.exact {
+            match bound {
+                Some(b) if x.try_cmp(b)?.is_gt() => {
+                    sum = sum + (b - lower) * rate;
                     lower = b;
                 }
-                None => return Ok(sum + (x - lower) * t.rate),
+                _ => return Ok(sum + (x - lower) * rate),
             }
         }
         // x lies beyond a bounded last row.
-        Ok(match self.kind {
-            TableKind::Collateral => sum,
-            TableKind::Requirement => sum + (x - lower) * self.rows[self.rows.len() - 1].rate,
-        })
+        Ok(sum + (x - lower) * self.excess_rate)
     }
 
     /// The slices of `x` that [`TierTable::tiered`] sums: `(from, to, rate)` per row that
@@ -145,52 +155,46 @@ impl TierTable {
 
     /// The slope of [`TierTable::tiered`] on the open interval next to `x` in direction
     /// `dir`.
-    pub fn slope(&self, x: Exact, dir: Dir) -> Result<Dec> {
-        let s = x.sign()?;
-        if s.is_lt() || (s.is_eq() && dir == Dir::Down) {
-            return Ok(Dec::ZERO);
-        }
-        for t in &self.rows {
-            match t.up_to {
-                // Inside the row's slice, or on its upper bound looking down.
-                Some(b) => {
-                    let c = x.try_cmp(b.exact())?;
-                    if c.is_lt() || (c.is_eq() && dir == Dir::Down) {
-                        return Ok(t.rate);
-                    }
-                }
-                None => return Ok(t.rate),
-            }
-        }
-        Ok(match self.kind {
-            TableKind::Collateral => Dec::ZERO,
-            TableKind::Requirement => self.rows[self.rows.len() - 1].rate,
-        })
+    pub fn slope(&self, x: Exact, dir: Dir) -> Result<Exact> {
+        Ok(self.segment(x, dir)?.0)
     }
 
     /// The nearest point strictly beyond `x` in direction `dir` where the slope changes
     /// (0 or a row bound), if any.
     pub fn next_break(&self, x: Exact, dir: Dir) -> Result<Option<Exact>> {
-        let points = std::iter::once(Dec::ZERO).chain(self.rows.iter().filter_map(|t| t.up_to));
-        match dir {
-            Dir::Up => {
-                for p in points {
-                    if p.exact().try_cmp(x)?.is_gt() {
-                        return Ok(Some(p.exact()));
+        Ok(self.segment(x, dir)?.1)
+    }
+
+    /// The linear piece next to `x` in direction `dir`: its slope, and where it ends
+    /// (the nearest breakpoint strictly beyond `x`, if any). One pass over the rows.
+    pub fn segment(&self, x: Exact, dir: Dir) -> Result<(Exact, Option<Exact>)> {
+        let s = x.sign()?;
+        let first_bound = Some(Exact::ZERO);
+        if s.is_lt() || (s.is_eq() && dir == Dir::Down) {
+            // Flat below 0; going up, the first break is 0.
+            return Ok((Exact::ZERO, if dir == Dir::Up && s.is_lt() { first_bound } else { None }));
+        }
+        let mut lower = Exact::ZERO;
+        for &(bound, rate) in &self.exact {
+            match bound {
+                Some(b) => {
+                    let c = x.try_cmp(b)?;
+                    // Inside the row's slice, or on its upper bound looking down.
+                    if c.is_lt() || (c.is_eq() && dir == Dir::Down) {
+                        let end = match dir {
+                            Dir::Up => Some(b),
+                            // Going down from a point strictly above `lower`.
+                            Dir::Down => Some(lower),
+                        };
+                        return Ok((rate, end));
                     }
+                    lower = b;
                 }
-                Ok(None)
-            }
-            Dir::Down => {
-                let mut best = None;
-                for p in points {
-                    if p.exact().try_cmp(x)?.is_lt() {
-                        best = Some(p.exact());
-                    }
-                }
-                Ok(best)
+                None => return Ok((rate, if dir == Dir::Down { Some(lower) } else { None })),
             }
         }
+        // Beyond a bounded last row.
+        Ok((self.excess_rate, if dir == Dir::Down { Some(lower) } else { None }))
     }
 }
 
@@ -219,11 +223,12 @@ mod tests {
     fn slopes_and_breaks() {
         let t = table(&[(Some("100"), "0.9"), (Some("200"), "0.8")], TableKind::Collateral);
         let x = d("100").exact();
-        assert_eq!(t.slope(x, Dir::Up).unwrap(), d("0.8"));
-        assert_eq!(t.slope(x, Dir::Down).unwrap(), d("0.9"));
-        assert_eq!(t.slope(d("300").exact(), Dir::Up).unwrap(), d("0"));
-        assert_eq!(t.slope(Exact::ZERO, Dir::Up).unwrap(), d("0.9"));
-        assert_eq!(t.slope(Exact::ZERO, Dir::Down).unwrap(), d("0"));
+        let slope = |x: Exact, dir| t.slope(x, dir).unwrap().floor8().unwrap();
+        assert_eq!(slope(x, Dir::Up), d("0.8"));
+        assert_eq!(slope(x, Dir::Down), d("0.9"));
+        assert_eq!(slope(d("300").exact(), Dir::Up), d("0"));
+        assert_eq!(slope(Exact::ZERO, Dir::Up), d("0.9"));
+        assert_eq!(slope(Exact::ZERO, Dir::Down), d("0"));
         let nb = |x: &str, dir| t.next_break(d(x).exact(), dir).unwrap().map(|e| e.floor8().unwrap());
         assert_eq!(nb("100", Dir::Up), Some(d("200")));
         assert_eq!(nb("100", Dir::Down), Some(d("0")));
