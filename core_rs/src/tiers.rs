@@ -30,6 +30,8 @@ pub struct TierTable {
     kind: TableKind,
     /// `rows` as exact values, converted once (the hot paths read these).
     exact: Vec<(Option<Exact>, Exact)>,
+    /// `tiered(up_to_{i−1})` for each row i: the sum of every slice below the row.
+    below: Vec<Exact>,
     /// The rate beyond a bounded last row: 0 (collateral) or the last rate (requirement).
     excess_rate: Exact,
 }
@@ -55,12 +57,24 @@ impl TierTable {
     /// A table from rows already validated by the rulebook parser.
     pub fn new(rows: Vec<Tier>, kind: TableKind) -> TierTable {
         debug_assert!(!rows.is_empty());
-        let exact = rows.iter().map(|t| (t.up_to.map(Dec::exact), t.rate.exact())).collect();
+        let exact: Vec<(Option<Exact>, Exact)> =
+            rows.iter().map(|t| (t.up_to.map(Dec::exact), t.rate.exact())).collect();
         let excess_rate = match kind {
             TableKind::Collateral => Exact::ZERO,
             TableKind::Requirement => rows[rows.len() - 1].rate.exact(),
         };
-        TierTable { rows, kind, exact, excess_rate }
+        // Bounds ≤ 10^18 and rates ≤ 10 keep these sums far inside 128 bits.
+        let mut below = Vec::with_capacity(rows.len() + 1);
+        let (mut sum, mut lower) = (Exact::ZERO, Exact::ZERO);
+        for &(bound, rate) in &exact {
+            below.push(sum);
+            if let Some(b) = bound {
+                sum = sum + (b - lower) * rate;
+                lower = b;
+            }
+        }
+        below.push(sum);
+        TierTable { rows, kind, exact, below, excess_rate }
     }
 
     /// The rows in order.
@@ -111,19 +125,15 @@ impl TierTable {
         if !x.is_positive()? {
             return Ok(Exact::ZERO);
         }
-        let mut sum = Exact::ZERO;
         let mut lower = Exact::ZERO;
-        for &(bound, rate) in &self.exact {
+        for (i, &(bound, rate)) in self.exact.iter().enumerate() {
             match bound {
-                Some(b) if x.try_cmp(b)?.is_gt() => {
-                    sum = sum + (b - lower) * rate;
-                    lower = b;
-                }
-                _ => return Ok(sum + (x - lower) * rate),
+                Some(b) if x.try_cmp(b)?.is_gt() => lower = b,
+                _ => return Ok(self.below[i] + (x - lower) * rate),
             }
         }
         // x lies beyond a bounded last row.
-        Ok(sum + (x - lower) * self.excess_rate)
+        Ok(self.below[self.exact.len()] + (x - lower) * self.excess_rate)
     }
 
     /// The slices of `x` that [`TierTable::tiered`] sums: `(from, to, rate)` per row that
