@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import random
 import sqlite3
 import tempfile
@@ -18,7 +19,14 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from multimargin.store import CorruptJournalError, Store, StoreError
+from multimargin.store import (
+    CorruptJournalError,
+    DurabilityError,
+    Store,
+    StoreError,
+    StoreLockedError,
+    StoreVersionError,
+)
 from multimargin.store.records import chain_value
 from storekit import close, make_record, make_snapshot, populate, raw_db, recover_fresh
 
@@ -274,8 +282,11 @@ def test_any_single_field_edit_is_detected_at_its_seq(count: int, data: st.DataO
         assert expect_corrupt(data_dir).seq == seq
 
 
-def test_store_error_is_the_root_of_corruption_errors() -> None:
-    assert issubclass(CorruptJournalError, StoreError)
+def test_store_errors_share_one_root() -> None:
+    for error in (CorruptJournalError, DurabilityError, StoreVersionError, StoreLockedError):
+        assert issubclass(error, StoreError)
+    err = pickle.loads(pickle.dumps(CorruptJournalError("gap in seq", seq=7)))
+    assert (str(err), err.seq) == ("gap in seq", 7)
 
 
 def test_damage_after_open_is_reported_by_recover_not_by_submit(tmp_path: Path) -> None:

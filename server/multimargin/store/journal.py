@@ -448,7 +448,8 @@ class Store:
         ``TypeError`` (and the record takes no seq) for a wrong seq, a field of
         the wrong type, or a ``request_id`` already in the journal or in
         flight. Once the store has failed, the returned future carries a
-        :class:`DurabilityError`.
+        :class:`DurabilityError`. Futures settle in seq order, successes and
+        failures alike.
         """
         loop = self._bind_loop()
         if record.seq != self._next_seq:
@@ -608,7 +609,11 @@ class Store:
                 self._pending.append(op)
                 self._cond.notify()
         if failure is not None:
-            op.future.set_exception(_durability_error(failure))
+            # Not set_exception() here: acknowledgements of batches committed
+            # before the failure may still be queued on the loop, and settling
+            # this later op first would report outcomes out of seq order.
+            assert self._loop is not None
+            self._loop.call_soon(self._reject_late, op, failure)
             return False
         self._unresolved += 1
         return True
@@ -628,6 +633,11 @@ class Store:
             self._forget_inflight(op)
             if not op.future.done():
                 op.future.set_exception(_durability_error(failure))
+
+    def _reject_late(self, op: _Op, failure: DurabilityError) -> None:
+        """Runs on the loop: ``op`` arrived after the store failed."""
+        if not op.future.done():
+            op.future.set_exception(_durability_error(failure))
 
     def _forget_inflight(self, op: _Op) -> None:
         if op.row is not None and op.row[4] is not None:
