@@ -355,16 +355,23 @@ fn asset_map(rb: &Rulebook, at: Option<At<'_>>, range: crate::json::Range) -> Re
 
 fn contract_of(rb: &Rulebook, at: At<'_>) -> Result<ContractId> {
     let sym = at.str()?;
-    let id = rb
-        .contract_id(sym)
-        .ok_or_else(|| at.err(Reason::UnknownSymbol, format!("{sym:?} is not in the rulebook")))?;
-    if rb.contract(id).kind == ContractKind::Inverse {
-        return Err(at.err(
+    rb.contract_id(sym)
+        .ok_or_else(|| at.err(Reason::UnknownSymbol, format!("{sym:?} is not in the rulebook")))
+}
+
+/// SPEC §5.1: an order or position on an INVERSE contract is refused in every mode.
+pub fn check_supported(rb: &Rulebook, c: ContractId, field: String) -> Result<()> {
+    if rb.contract(c).kind == ContractKind::Inverse {
+        return Err(Error::at(
             Reason::ContractNotSupported,
-            format!("{sym} is an INVERSE (coin-margined) contract, which this engine does not margin"),
+            field,
+            format!(
+                "{} is an INVERSE (coin-margined) contract, which this engine does not margin",
+                rb.contract(c).symbol
+            ),
         ));
     }
-    Ok(id)
+    Ok(())
 }
 
 fn asset_of(rb: &Rulebook, at: At<'_>) -> Result<AssetId> {
@@ -405,7 +412,8 @@ pub fn parse_position(rb: &Rulebook, at: At<'_>) -> Result<Position> {
     })
 }
 
-/// Parses one futures order at `at` (leverage defaulting is checked by the caller).
+/// Parses one futures order at `at` (leverage defaulting and INVERSE contracts are
+/// checked by the caller, against the account).
 pub fn parse_futures_order(rb: &Rulebook, at: At<'_>) -> Result<FuturesOrder> {
     let m = at.object()?;
     let p = at.path();
@@ -545,16 +553,8 @@ impl Account {
             let (mcr_classic, mcr_pro) = match child(m, p, "mcr").optional() {
                 None => (s.mcr_default_classic, s.mcr_default_pro),
                 Some(at) => {
+                    // Unknown keys are ignored, as everywhere in the scenario format.
                     let mm = at.object()?;
-                    for k in mm.keys() {
-                        if k != "CLASSIC" && k != "PRO" {
-                            return Err(Error::at(
-                                Reason::InvalidArgument,
-                                format!("{}.{k}", at.path()),
-                                "margin-call ratios are keyed CLASSIC or PRO",
-                            ));
-                        }
-                    }
                     let get = |k: &str, d: Dec| match child(mm, at.path(), k).optional() {
                         Some(v) => v.dec_in(mcr_range),
                         None => Ok(d),
@@ -582,6 +582,13 @@ impl Account {
 
 /// SPEC §5.1–§5.2 and §9 checks of a futures state against its mode.
 pub fn validate_futures(rb: &Rulebook, f: &FuturesAccount) -> Result<()> {
+    // A size-0 position is no position (SPEC §5.1): only its fields were checked.
+    for (i, pos) in f.positions.iter().enumerate().filter(|(_, p)| !p.size.is_zero()) {
+        check_supported(rb, pos.contract, format!("account.positions[{i}].symbol"))?;
+    }
+    for (i, o) in f.orders.iter().enumerate() {
+        check_supported(rb, o.contract, format!("account.orders[{i}].symbol"))?;
+    }
     for (i, o) in f.orders.iter().enumerate() {
         if o.leverage.is_none() && f.position(o.contract).is_none() {
             return Err(Error::at(

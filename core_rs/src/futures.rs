@@ -235,11 +235,15 @@ fn add_asset(
         return Ok(());
     }
     let asset = rb.asset(a);
-    let p = market.need_price(rb, a)?;
-    let value =
-        if multi && equity.is_positive()? { asset.collateral.tiered(equity)? * p } else { equity * p };
+    // The price is needed only when it multiplies a non-zero quantity (SPEC §2): a
+    // collateral value of 0 (a zero-rate tier) needs none.
+    let value = if multi && equity.is_positive()? {
+        market.value(rb, a, asset.collateral.tiered(equity)?)?
+    } else {
+        market.value(rb, a, equity)?
+    };
     let liability_margin = match &asset.liability {
-        Some(l) if equity.is_negative()? => -equity * l.mmr * p,
+        Some(l) if equity.is_negative()? => -equity * l.mmr * market.need_price_exact(rb, a)?,
         _ => Exact::ZERO,
     };
     pool.em = pool.em + value;
@@ -288,7 +292,15 @@ fn transfer_out_of_pool(
 ) -> Result<Dec> {
     let asset = rb.asset(a);
     let e0 = pool.assets.iter().find(|x| x.asset == a).map_or(Exact::ZERO, |x| x.equity);
-    let price = market.need_price(rb, a)?;
+    let Some(price) = market.price(a) else {
+        // Unpriced: fine only while the asset's value stays 0 over the whole transfer
+        // (a zero-rate collateral tier, equity staying ≥ 0), i.e. the transfer is free.
+        let stays_nonnegative = !(e0 - wallet.exact()).is_negative()?;
+        if mode == FuturesMode::MultiAsset && stays_nonnegative && asset.collateral.tiered(e0)?.is_zero()? {
+            return Ok(wallet);
+        }
+        return Err(market.need_price(rb, a).unwrap_err());
+    };
     let liability_mmr = asset.liability.as_ref().map_or(Dec::ZERO, |l| l.mmr);
     // The headroom falls by at most p × (1 + mmr) per unit moved (collateral rates ≤ 1):
     // when even the whole wallet fits under that bound, no walk is needed.

@@ -98,6 +98,20 @@ pub fn locked_by(o: &MarginOrder) -> (AssetId, Exact) {
     }
 }
 
+/// `max(0, V(give) − V(get))` of one order, `V = qty × p × first haircut rate` (SPEC §6.2).
+fn open_order_loss(rb: &Rulebook, market: &Market, o: &MarginOrder) -> Result<Exact> {
+    let weighted = |a: AssetId, q: Exact| -> Result<Exact> {
+        Ok(q * market.need_price_exact(rb, a)? * rb.asset(a).haircut.first_rate())
+    };
+    let base_qty = o.quantity.exact();
+    let quote_qty = base_qty * o.price;
+    let (give, get) = match o.side {
+        Side::Buy => (weighted(o.quote, quote_qty)?, weighted(o.base, base_qty)?),
+        Side::Sell => (weighted(o.base, base_qty)?, weighted(o.quote, quote_qty)?),
+    };
+    Ok((give - get).max0()?)
+}
+
 /// Computes the exact figures of a margin account.
 pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginCalc> {
     let n = rb.assets().len();
@@ -117,17 +131,10 @@ pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginC
     for o in &m.orders {
         let (a, q) = locked_by(o);
         locked[a] = locked[a] + q;
-        // V(give) − V(get), V = qty × p × first haircut rate (SPEC §6.2).
-        let weighted = |a: AssetId, q: Exact| -> Result<Exact> {
-            Ok(q * market.need_price_exact(rb, a)? * rb.asset(a).haircut.first_rate())
-        };
-        let base_qty = o.quantity.exact();
-        let quote_qty = o.quantity.exact() * o.price;
-        let (give, get) = match o.side {
-            Side::Buy => (weighted(o.quote, quote_qty)?, weighted(o.base, base_qty)?),
-            Side::Sell => (weighted(o.base, base_qty)?, weighted(o.quote, quote_qty)?),
-        };
-        c.ool = c.ool + (give - get).max0()?;
+        // Open-order loss is a Pro figure; Classic needs no order prices (SPEC §6.1).
+        if m.mode == MarginMode::Pro {
+            c.ool = c.ool + open_order_loss(rb, market, o)?;
+        }
     }
     for (a, locked) in locked.into_iter().enumerate() {
         let asset = rb.asset(a);

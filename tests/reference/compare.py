@@ -9,7 +9,7 @@ objects field by field, `pools` position by position, and `null` only equals
 >>> diff({"available": "1.50", "max_borrow": {"BTC": "0"}}, {"available": "1.5", "max_borrow": {}})
 []
 >>> diff({"margin_level": None}, {"margin_level": "0"})
-['margin_level: expected null, got \\'0\\'']
+["margin_level: expected null, got '0'"]
 """
 
 from __future__ import annotations

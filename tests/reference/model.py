@@ -12,15 +12,17 @@ written from the SPEC text alone:
 
 >>> rb = {"assets": {"USDT": {"collateral_tiers": [[None, "1"]],
 ...                           "haircut_tiers": [[None, "1"]], "discount": "1"}}}
->>> evaluate({"account": {"kind": "FUTURES", "wallet": {"USDT": "10"}}}, rb)["pools"][0]["id"]
-'USDT'
+>>> evaluate({"account": {"kind": "MARGIN", "holdings": {"USDT": "10"}}}, rb)["max_transfer_out"]
+{'USDT': '10'}
+
+The test suite imports this as ``reference.model`` (tests/ is on sys.path).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from math import ceil, floor
 from typing import Any
@@ -55,7 +57,8 @@ DEFAULT_MCR_RANGE = (Fraction("1.3"), Fraction(2))
 DEFAULT_CLASSIC_TRANSFER_BAR = Fraction(2)
 DEFAULT_PRO_SWITCH_IN_BAR = Fraction(2)
 DEFAULT_RESTRICTED_REGIONS = (
-    "FR GB PT AT AE IT SE MT FI NO LU IE GI DK PL BH SC AU".split()
+    *("FR", "GB", "PT", "AT", "AE", "IT", "SE", "MT", "FI"),
+    *("NO", "LU", "IE", "GI", "DK", "PL", "BH", "SC", "AU"),
 )
 DEFAULT_RESTRICTED_IMR_FLOOR = Fraction("0.1112")
 CLASSIC_LEVERAGES = (3, 5)  # SPEC §3.4 / §4
@@ -126,7 +129,9 @@ def parse_decimal(raw: Any, field: str) -> Fraction:
     return Fraction(raw)  # "-0" is 0
 
 
-def check_range(x: Fraction, field: str, low: Fraction, high: Fraction, *, low_open: bool = False) -> Fraction:
+def check_range(
+    x: Fraction, field: str, low: Fraction, high: Fraction, *, low_open: bool = False
+) -> Fraction:
     """SPEC §1 input domain: OUT_OF_RANGE naming the field."""
     below = x <= low if low_open else x < low
     if below or x > high:
@@ -736,7 +741,9 @@ def check_contract_allowed(
             raise SpecError("CONTRACT_NOT_ALLOWED_IN_MODE", field, "isolated or airdrop in MULTI_ASSET")
 
 
-def parse_futures_account(obj: dict[str, Any], mode: str, region: str | None, rulebook: Rulebook) -> FuturesAccount:
+def parse_futures_account(
+    obj: dict[str, Any], mode: str, region: str | None, rulebook: Rulebook
+) -> FuturesAccount:
     """SPEC §4 / §5.1 futures state."""
     path = "account"
     wallet = parse_asset_map(obj, "wallet", path, rulebook, signed_quantity)
@@ -773,7 +780,7 @@ def parse_futures_account(obj: dict[str, Any], mode: str, region: str | None, ru
             contract, mode, f"{p_path}.symbol", isolated=position.isolated, airdrop=position.airdrop
         )
         if not position.isolated:
-            position = Position(**{**position.__dict__, "isolated_margin": ZERO})  # ignored when cross
+            position = replace(position, isolated_margin=ZERO)  # ignored when cross
         positions.append(position)
 
     by_symbol = {pos.symbol: pos for pos in positions}
@@ -799,12 +806,16 @@ def parse_futures_account(obj: dict[str, Any], mode: str, region: str | None, ru
         settlements = single_asset_settlements(rulebook)
         for asset, balance in wallet.items():
             if balance < 0 and asset not in settlements:
-                raise SpecError("INVALID_ARGUMENT", f"{path}.wallet.{asset}", "negative non-settlement wallet")
+                raise SpecError(
+                    "INVALID_ARGUMENT", f"{path}.wallet.{asset}", "negative non-settlement wallet"
+                )
 
     return FuturesAccount(mode, region, wallet, tuple(positions), tuple(orders))
 
 
-def parse_margin_account(obj: dict[str, Any], mode: str, region: str | None, rulebook: Rulebook) -> MarginAccount:
+def parse_margin_account(
+    obj: dict[str, Any], mode: str, region: str | None, rulebook: Rulebook
+) -> MarginAccount:
     """SPEC §4 / §6 margin state."""
     path = "account"
     holdings = parse_asset_map(obj, "holdings", path, rulebook, nonneg_quantity)
@@ -844,7 +855,9 @@ def parse_margin_account(obj: dict[str, Any], mode: str, region: str | None, rul
         for key in (CLASSIC, PRO):
             if optional(mcr_obj, key) is not None:
                 field = f"{path}.mcr.{key}"
-                mcr[key] = check_range(parse_decimal(mcr_obj[key], field), field, *rulebook.settings.mcr_range)
+                mcr[key] = check_range(
+                    parse_decimal(mcr_obj[key], field), field, *rulebook.settings.mcr_range
+                )
 
     return MarginAccount(mode, region, holdings, borrowed, interest, tuple(orders), classic_leverage, mcr)
 
@@ -890,10 +903,7 @@ def position_im(position: Position, mark: Fraction) -> Fraction:
 def opening_qty(order: FuturesOrder, position_size: Fraction) -> Fraction:
     """SPEC §5.1: the order quantity beyond what would close the current position on
     the opposite side (BUY 5 against −3 opens 2)."""
-    if order.side == BUY:
-        closable = max(ZERO, -position_size)
-    else:
-        closable = max(ZERO, position_size)
+    closable = max(ZERO, -position_size) if order.side == BUY else max(ZERO, position_size)
     return max(ZERO, order.quantity - closable)
 
 
@@ -963,9 +973,7 @@ def pool_specs(account: FuturesAccount, rulebook: Rulebook) -> list[PoolSpec]:
     return specs
 
 
-def cross_asset_value(
-    asset: Asset, equity: Fraction, market: Market, multi_asset: bool
-) -> Fraction:
+def cross_asset_value(asset: Asset, equity: Fraction, market: Market, multi_asset: bool) -> Fraction:
     """SPEC §5.2 value[a]: tiered(equity, collateral_tiers) × p(a) when equity > 0 in
     MULTI_ASSET; equity × p(a) otherwise (no ratio on a negative balance)."""
     if equity > 0 and multi_asset:
@@ -992,7 +1000,11 @@ def position_size_on(account: FuturesAccount, symbol: str) -> Fraction:
 
 
 def cross_pool_figures(
-    spec: PoolSpec, account: FuturesAccount, wallet: Mapping[str, Fraction], rulebook: Rulebook, market: Market
+    spec: PoolSpec,
+    account: FuturesAccount,
+    wallet: Mapping[str, Fraction],
+    rulebook: Rulebook,
+    market: Market,
 ) -> PoolFigures:
     """SPEC §5.2 cross pool: equity, value, EM, MM, IM."""
     contracts = rulebook.contracts
@@ -1030,7 +1042,11 @@ def isolated_pool_figures(spec: PoolSpec, rulebook: Rulebook, market: Market) ->
 
 
 def pool_figures(
-    spec: PoolSpec, account: FuturesAccount, wallet: Mapping[str, Fraction], rulebook: Rulebook, market: Market
+    spec: PoolSpec,
+    account: FuturesAccount,
+    wallet: Mapping[str, Fraction],
+    rulebook: Rulebook,
+    market: Market,
 ) -> PoolFigures:
     if spec.isolated:
         return isolated_pool_figures(spec, rulebook, market)
@@ -1189,7 +1205,10 @@ def total_liability_value(state: MarginState, market: Market) -> Fraction:
 def collateral_value(state: MarginState, rulebook: Rulebook, market: Market) -> Fraction:
     """SPEC §6: CV = Σ_a tiered(holdings[a] × p(a), haircut_tiers[a])."""
     return sum(
-        (tiered_collateral(market.value(a, q), rulebook.assets[a].haircut_tiers) for a, q in state.holdings.items()),
+        (
+            tiered_collateral(market.value(a, q), rulebook.assets[a].haircut_tiers)
+            for a, q in state.holdings.items()
+        ),
         ZERO,
     )
 
@@ -1241,13 +1260,17 @@ def liability_value(asset: str, state: MarginState, market: Market) -> Fraction:
     return market.value(asset, state.liability(asset))
 
 
-def pro_initial_margin(state: MarginState, account: MarginAccount, rulebook: Rulebook, market: Market) -> Fraction:
+def pro_initial_margin(
+    state: MarginState, account: MarginAccount, rulebook: Rulebook, market: Market
+) -> Fraction:
     """SPEC §6.2: IM = Σ_x tiered(LV_x, IMR_x)."""
     total = ZERO
     for x in state.assets():
         lv = liability_value(x, state, market)
         if lv != 0:
-            total += tiered_requirement(lv, pro_imr_table(rulebook.assets[x], account.region, rulebook.settings))
+            total += tiered_requirement(
+                lv, pro_imr_table(rulebook.assets[x], account.region, rulebook.settings)
+            )
     return total
 
 
@@ -1290,7 +1313,9 @@ class MarginFigures:
         return self.pro_equity - self.initial_margin
 
 
-def margin_figures(state: MarginState, account: MarginAccount, rulebook: Rulebook, market: Market) -> MarginFigures:
+def margin_figures(
+    state: MarginState, account: MarginAccount, rulebook: Rulebook, market: Market
+) -> MarginFigures:
     ta = total_asset_value(state, market)
     tl = total_liability_value(state, market)
     cv = collateral_value(state, rulebook, market)

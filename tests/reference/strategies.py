@@ -15,9 +15,12 @@ vector file (its ``rulebook`` is used), or None for ``tests/vectors/random-1.jso
 Scenarios carry the rulebook (``include_rulebook=True``) so they are
 self-contained; pass ``include_rulebook=False`` to rely on an engine default.
 
->>> from hypothesis import given
->>> @given(scenarios())
-... def test_engine_matches_model(scenario): ...
+Example (a differential test)::
+
+    @settings(max_examples=200, deadline=None)
+    @given(scenarios("path/to/rulebook.json"))
+    def test_engine_matches_model(scenario):
+        assert diff(model.evaluate(scenario), engine.evaluate(scenario)) == []
 """
 
 from __future__ import annotations
@@ -122,9 +125,7 @@ def units(n: int) -> Fraction:
 def log_units(max_units: int) -> st.SearchStrategy[int]:
     """1 ≤ n ≤ max_units, spread evenly over orders of magnitude."""
     digits = len(str(max_units))
-    return st.integers(1, digits).flatmap(
-        lambda d: st.integers(10 ** (d - 1), min(10**d - 1, max_units))
-    )
+    return st.integers(1, digits).flatmap(lambda d: st.integers(10 ** (d - 1), min(10**d - 1, max_units)))
 
 
 def straddle(points: Iterable[Fraction], max_units: int, min_units: int = 1) -> list[int]:
@@ -139,58 +140,65 @@ def straddle(points: Iterable[Fraction], max_units: int, min_units: int = 1) -> 
     return sorted(out)
 
 
+def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    """Pick a strategy with the given integer weights (st.one_of would merge duplicates)."""
+    pool = [strategy for weight, strategy in choices for _ in range(weight)]
+    return st.sampled_from(pool).flatmap(lambda strategy: strategy)
+
+
 def amounts(
     points: Iterable[Fraction] = (), *, max_units: int = MAX_QUANTITY_UNITS, zero: bool = False
 ) -> st.SearchStrategy[Fraction]:
-    """Positive amounts ≤ max (optionally 0): any magnitude, whole numbers, tiny
-    values, values at the range limit, and points straddled by ± 10^-8."""
+    """Positive amounts ≤ max (optionally 0): everyday magnitudes, any magnitude, whole
+    numbers, tiny values, the range limit, and points straddled by ± 10^-8."""
     near = straddle(points, max_units)
-    everyday = log_units(min(max_units, 10**7 * SCALE))  # 10^-8 .. 10^7
-    options: list[st.SearchStrategy[int]] = [
-        everyday,
-        everyday,
-        everyday,
-        log_units(max_units),  # any magnitude up to the limit
-        st.integers(1, min(10**5, max_units // SCALE) or 1).map(lambda n: min(n * SCALE, max_units)),
-        st.sampled_from([1, 2, 3, 10, 12345678]).map(lambda n: min(n, max_units)),  # tiny
+    choices: list[tuple[int, st.SearchStrategy[int]]] = [
+        (12, log_units(min(max_units, 10**7 * SCALE))),  # everyday: 10^-8 .. 10^7
+        (4, log_units(max_units)),  # any magnitude up to the limit
+        (4, st.integers(1, min(10**5, max_units // SCALE) or 1).map(lambda n: min(n * SCALE, max_units))),
+        (3, st.sampled_from([1, 2, 3, 10, 12345678]).map(lambda n: min(n, max_units))),  # tiny
+        (1, st.sampled_from(sorted({max_units, max_units - 1, max_units // 3}))),  # the limit
     ]
-    if near:
-        options += [st.sampled_from(near)] * 3
+    if near:  # about half the draws straddle a point: on it, or 10^-8 either side
+        choices.append((24, st.sampled_from(near)))
     if zero:
-        options.append(st.just(0))
-    limits = st.sampled_from(sorted({max_units, max_units - 1, max_units // 3}))
-    # the range limits, about one draw in 40
-    return st.integers(0, 39).flatmap(lambda k: limits if k == 0 else st.one_of(options)).map(units)
+        choices.append((2, st.just(0)))
+    return weighted(*choices).map(units)
 
 
 def prices() -> st.SearchStrategy[Fraction]:
-    """0 < p ≤ 10^9: any magnitude, round prices, 8-decimal prices, the limits."""
+    """0 < p ≤ 10^9: 8-decimal prices, round prices, any magnitude, the limits."""
     eight_decimals = st.tuples(log_units(10**6), st.integers(1, SCALE - 1)).map(
         lambda t: t[0] * SCALE + t[1]  # 1 .. 10^6 with 8 decimals
     )
-    ordinary = st.one_of(
-        eight_decimals,
-        eight_decimals,
-        st.sampled_from(ROUND_PRICES).map(lambda p: p * SCALE),
-        log_units(MAX_PRICE_UNITS),  # any magnitude, 10^-8 .. 10^9
-    )
-    limits = st.sampled_from([1, 3, MAX_PRICE_UNITS, MAX_PRICE_UNITS - 1])
-    return st.integers(0, 29).flatmap(lambda k: limits if k == 0 else ordinary).map(units)
+    return weighted(
+        (10, eight_decimals),
+        (6, st.sampled_from(ROUND_PRICES).map(lambda p: p * SCALE)),
+        (4, log_units(MAX_PRICE_UNITS)),  # any magnitude, 10^-8 .. 10^9
+        (1, st.sampled_from([1, 3, MAX_PRICE_UNITS, MAX_PRICE_UNITS - 1])),  # the limits
+    ).map(units)
 
 
 def near_price(reference: Fraction) -> st.SearchStrategy[Fraction]:
-    """A price at or near `reference` (entry vs mark, order price vs mark)."""
-    factors = [Fraction(1), Fraction(99, 100), Fraction(101, 100), Fraction(9, 10), Fraction(11, 10),
-               Fraction(1, 2), Fraction(2)]
+    """A price at or near `reference` (entry vs mark, order price vs fair price)."""
+    factors = [
+        Fraction(1),
+        Fraction(99, 100),
+        Fraction(101, 100),
+        Fraction(9, 10),
+        Fraction(11, 10),
+        Fraction(1, 2),
+        Fraction(2),
+    ]
 
     def scaled(f: Fraction) -> Fraction:
         return min(max(m.floor8(reference * f), units(1)), units(MAX_PRICE_UNITS))
 
-    return st.one_of(st.sampled_from(factors).map(scaled), prices())
+    return weighted((3, st.sampled_from(factors).map(scaled)), (1, prices()))
 
 
 def spelled(x: Fraction) -> st.SearchStrategy[str]:
-    """The canonical §1 form of x, or an equivalent accepted spelling."""
+    """The canonical §1 form of x, or (one time in three) an equivalent accepted spelling."""
     canonical = m.format_decimal(x)
     sign = "-" if canonical.startswith("-") else ""
     whole, _, frac = canonical.lstrip("-").partition(".")
@@ -200,7 +208,7 @@ def spelled(x: Fraction) -> st.SearchStrategy[str]:
     ]
     if x == 0:
         variants += ["-0", "-0.0", "0.00000000"]
-    return st.one_of(st.just(canonical), st.just(canonical), st.sampled_from(variants))
+    return weighted((2, st.just(canonical)), (1, st.sampled_from(variants)))
 
 
 def signed(x: Fraction, negative: bool) -> Fraction:
@@ -265,7 +273,9 @@ def tune_futures(draw: st.DrawFn, u: Universe, scenario: dict[str, Any]) -> dict
     if not specs:
         return scenario
     spec = draw(st.sampled_from(specs))
-    condition = pool_condition(draw(st.sampled_from(["liquidation", "available"])), u.rb.settings.liquidation[m.FUTURES])
+    condition = pool_condition(
+        draw(st.sampled_from(["liquidation", "available"])), u.rb.settings.liquidation[m.FUTURES]
+    )
     raw_account = scenario["account"]
     if spec.isolated:
         position = spec.positions[0]
@@ -370,7 +380,9 @@ def spell_market(
             continue
         if a in needed_assets or draw(st.integers(0, 3)) > 0:
             out_prices[a] = draw(spelled(index[a]))
-    out_marks = {s: draw(spelled(p)) for s, p in marks.items() if s in needed_marks or draw(st.integers(0, 3)) > 0}
+    out_marks = {
+        s: draw(spelled(p)) for s, p in marks.items() if s in needed_marks or draw(st.integers(0, 3)) > 0
+    }
     return {"prices": out_prices, "marks": out_marks}
 
 
@@ -390,7 +402,9 @@ def region_strategy(u: Universe) -> st.SearchStrategy[str | None]:
 
 
 @st.composite
-def futures_scenarios(draw: st.DrawFn, source: RulebookSource | Universe = None, *, include_rulebook: bool = True) -> dict[str, Any]:
+def futures_scenarios(
+    draw: st.DrawFn, source: RulebookSource | Universe = None, *, include_rulebook: bool = True
+) -> dict[str, Any]:
     """A valid FUTURES scenario, SINGLE_ASSET or MULTI_ASSET (§5, §10)."""
     u = source if isinstance(source, Universe) else Universe.of(source)
     mode = draw(st.sampled_from([m.SINGLE_ASSET, m.MULTI_ASSET]))
@@ -402,7 +416,11 @@ def futures_scenarios(draw: st.DrawFn, source: RulebookSource | Universe = None,
 
     positions: list[dict[str, Any]] = []
     sizes: dict[str, Fraction] = {}
-    symbols = draw(st.lists(st.sampled_from(tradable), unique=True, max_size=min(4, len(tradable)))) if tradable else []
+    symbols = (
+        draw(st.lists(st.sampled_from(tradable), unique=True, max_size=min(4, len(tradable))))
+        if tradable
+        else []
+    )
     for symbol in symbols:
         contract = u.rb.contracts[symbol]
         mark = marks[symbol]
@@ -419,7 +437,9 @@ def futures_scenarios(draw: st.DrawFn, source: RulebookSource | Universe = None,
             position["isolated"] = True
             margin_choice = draw(st.integers(0, 3))
             if margin_choice > 0:  # otherwise the default 0
-                position["isolated_margin"] = draw(spelled(draw(amounts([abs(size) * mark / position["leverage"]], zero=True))))
+                position["isolated_margin"] = draw(
+                    spelled(draw(amounts([abs(size) * mark / position["leverage"]], zero=True)))
+                )
         elif draw(st.integers(0, 4)) == 0:
             position["isolated"] = False
         if mode == m.SINGLE_ASSET and draw(st.integers(0, 5)) == 0:
@@ -460,7 +480,11 @@ def futures_scenarios(draw: st.DrawFn, source: RulebookSource | Universe = None,
 
     # a wallet of the order of the margin requirement (k × Σ notional / leverage)
     requirement = sum(
-        (abs(sizes[p["symbol"]]) * marks[p["symbol"]] / p["leverage"] for p in positions if p["symbol"] in sizes),
+        (
+            abs(sizes[p["symbol"]]) * marks[p["symbol"]] / p["leverage"]
+            for p in positions
+            if p["symbol"] in sizes
+        ),
         Fraction(0),
     )
     if requirement and draw(st.booleans()):
@@ -498,7 +522,9 @@ def futures_scenarios(draw: st.DrawFn, source: RulebookSource | Universe = None,
 
 
 @st.composite
-def margin_scenarios(draw: st.DrawFn, source: RulebookSource | Universe = None, *, include_rulebook: bool = True) -> dict[str, Any]:
+def margin_scenarios(
+    draw: st.DrawFn, source: RulebookSource | Universe = None, *, include_rulebook: bool = True
+) -> dict[str, Any]:
     """A valid MARGIN scenario, CLASSIC or PRO (§6, §10)."""
     u = source if isinstance(source, Universe) else Universe.of(source)
     settings = u.rb.settings
@@ -511,7 +537,9 @@ def margin_scenarios(draw: st.DrawFn, source: RulebookSource | Universe = None, 
     interest: dict[str, Fraction] = {}
     loans = st.lists(st.sampled_from(u.borrowable), unique=True, min_size=draw(st.sampled_from([0, 1, 1, 1])))
     loan_assets = draw(loans) if u.borrowable else []
-    for asset in draw(st.lists(st.sampled_from(u.borrowable), unique=True, max_size=3)) if u.borrowable else []:
+    for asset in (
+        draw(st.lists(st.sampled_from(u.borrowable), unique=True, max_size=3)) if u.borrowable else []
+    ):
         # accrual-sized interest (≤ 10^4), or anything in range
         interest[asset] = draw(st.one_of(log_units(10**4 * SCALE).map(units), amounts(zero=True)))
     for asset in loan_assets:
@@ -535,7 +563,9 @@ def margin_scenarios(draw: st.DrawFn, source: RulebookSource | Universe = None, 
         if asset in borrowed and draw(st.booleans()):
             # borrowed funds still held, plus or minus some own funds
             extra = draw(amounts(zero=True))
-            amount = borrowed[asset] + extra if draw(st.booleans()) else max(borrowed[asset] - extra, Fraction(0))
+            amount = (
+                borrowed[asset] + extra if draw(st.booleans()) else max(borrowed[asset] - extra, Fraction(0))
+            )
             holdings[asset] = min(amount, Fraction(10**15))
         else:
             holdings[asset] = draw(amounts(haircut_points, zero=True))
@@ -551,7 +581,9 @@ def margin_scenarios(draw: st.DrawFn, source: RulebookSource | Universe = None, 
                     "quote": quote,
                     "side": draw(st.sampled_from([m.BUY, m.SELL])),
                     "price": draw(spelled(draw(near_price(min(fair, Fraction(10**9)))))),
-                    "quantity": draw(spelled(draw(st.one_of(amounts(), log_units(10**3 * SCALE).map(units))))),
+                    "quantity": draw(
+                        spelled(draw(st.one_of(amounts(), log_units(10**3 * SCALE).map(units))))
+                    ),
                 }
             )
             needed_assets |= {base, quote}
@@ -592,7 +624,9 @@ def margin_scenarios(draw: st.DrawFn, source: RulebookSource | Universe = None, 
     return scenario
 
 
-def scenarios(rulebook: RulebookSource = None, *, include_rulebook: bool = True) -> st.SearchStrategy[dict[str, Any]]:
+def scenarios(
+    rulebook: RulebookSource = None, *, include_rulebook: bool = True
+) -> st.SearchStrategy[dict[str, Any]]:
     """VALID §10 scenarios for `rulebook`, both kinds and all four modes."""
     u = Universe.of(rulebook)
     return st.one_of(
@@ -605,7 +639,22 @@ def scenarios(rulebook: RulebookSource = None, *, include_rulebook: bool = True)
 # invalid scenarios: one injected fault and its §11 reason
 # --------------------------------------------------------------------------
 
-BAD_DECIMALS = ("1e5", "+1", ".5", "1.", " 1", "1 ", "", "abc", "1,5", "1.000000000", "0x10", "1.2.3", "--1", "\u0661")
+BAD_DECIMALS = (
+    "1e5",
+    "+1",
+    ".5",
+    "1.",
+    " 1",
+    "1 ",
+    "",
+    "abc",
+    "1,5",
+    "1.000000000",
+    "0x10",
+    "1.2.3",
+    "--1",
+    "\u0661",
+)
 JSON_NUMBERS = (100, 1.5, 0)
 ABOVE_QUANTITY = "1000000000000000.00000001"
 ABOVE_PRICE = "1000000000.00000001"
@@ -628,7 +677,12 @@ def decimal_fields(scenario: dict[str, Any]) -> list[tuple[Any, Any, str]]:
     for key in scenario.get("marks", {}):
         out.append((scenario["marks"], key, "price"))
     account = scenario["account"]
-    for name, kind in (("wallet", "signed"), ("holdings", "nonneg"), ("borrowed", "nonneg"), ("interest", "nonneg")):
+    for name, kind in (
+        ("wallet", "signed"),
+        ("holdings", "nonneg"),
+        ("borrowed", "nonneg"),
+        ("interest", "nonneg"),
+    ):
         for key in account.get(name, {}):
             out.append((account[name], key, kind if name != "wallet" else "wallet"))
     for position in account.get("positions", []):
@@ -669,7 +723,9 @@ def _usdt_price(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
 
 
 def _bad_leverage(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
-    holders = [x for x in s["account"].get("positions", []) + s["account"].get("orders", []) if "leverage" in x]
+    holders = [
+        x for x in s["account"].get("positions", []) + s["account"].get("orders", []) if "leverage" in x
+    ]
     target = draw(st.sampled_from(holders))
     value = draw(st.sampled_from([0, -5, 1001, 10**6, "10", 10.0, True]))
     target["leverage"] = value
@@ -686,7 +742,11 @@ def _unknown_asset(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
         order = draw(st.sampled_from(account["orders"]))
         order[draw(st.sampled_from(["base", "quote"]))] = code
     else:
-        name = "wallet" if account["kind"] == m.FUTURES else draw(st.sampled_from(["holdings", "borrowed", "interest"]))
+        name = (
+            "wallet"
+            if account["kind"] == m.FUTURES
+            else draw(st.sampled_from(["holdings", "borrowed", "interest"]))
+        )
         account.setdefault(name, {})[code] = "1"
     return "UNKNOWN_ASSET"
 
@@ -721,7 +781,9 @@ def _missing_field(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
     for position in account.get("positions", []):
         holders += [(position, k) for k in ("symbol", "size", "entry_price", "leverage")]
     for order in account.get("orders", []):
-        keys = ("side", "price", "quantity") + (("base", "quote") if account["kind"] == m.MARGIN else ("symbol",))
+        keys = ("side", "price", "quantity") + (
+            ("base", "quote") if account["kind"] == m.MARGIN else ("symbol",)
+        )
         holders += [(order, k) for k in keys]
     container, key = draw(st.sampled_from(holders))
     del container[key]
@@ -772,7 +834,9 @@ def _inverse(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
         account["positions"].append({"symbol": symbol, "size": "1", "entry_price": "100", "leverage": 10})
         s["marks"][symbol] = "100"
     else:
-        account["orders"].append({"symbol": symbol, "side": "BUY", "price": "100", "quantity": "1", "leverage": 10})
+        account["orders"].append(
+            {"symbol": symbol, "side": "BUY", "price": "100", "quantity": "1", "leverage": 10}
+        )
     return "CONTRACT_NOT_SUPPORTED"
 
 
@@ -793,7 +857,9 @@ def _not_in_multi(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
         account["positions"].append({"symbol": symbol, "size": "-2", "entry_price": "100", "leverage": 5})
         s["marks"][symbol] = "100"
     else:
-        account["orders"].append({"symbol": symbol, "side": "SELL", "price": "100", "quantity": "1", "leverage": 5})
+        account["orders"].append(
+            {"symbol": symbol, "side": "SELL", "price": "100", "quantity": "1", "leverage": 5}
+        )
     return "CONTRACT_NOT_ALLOWED_IN_MODE"
 
 
@@ -846,7 +912,9 @@ def _classic_leverage(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
 
 def _wrong_container(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
     account = s["account"]
-    keys = ["orders"] + (["wallet", "positions"] if account["kind"] == m.FUTURES else ["holdings", "borrowed"])
+    keys = ["orders"] + (
+        ["wallet", "positions"] if account["kind"] == m.FUTURES else ["holdings", "borrowed"]
+    )
     account[draw(st.sampled_from(keys))] = draw(st.sampled_from(["x", 1, True]))
     return "INVALID_ARGUMENT"
 
@@ -869,12 +937,24 @@ def _rulebook_fault(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
     ]
     if u.borrowable:
         borrower = rb["assets"][draw(st.sampled_from(u.borrowable))]["borrow"]
-        faults.append(("OUT_OF_RANGE", lambda: borrower.__setitem__("pro_tiers", [["50000", "0.01", "0.05"]])))
+        faults.append(
+            ("OUT_OF_RANGE", lambda: borrower.__setitem__("pro_tiers", [["50000", "0.01", "0.05"]]))
+        )
         faults.append(("INVALID_ARGUMENT", lambda: borrower.pop("pro_tiers")))
     if u.rb.contracts:
         contract = rb["contracts"][draw(st.sampled_from(sorted(u.rb.contracts)))]
-        faults.append(("OUT_OF_RANGE", lambda: contract.__setitem__("risk_tiers", [["1000", "0.01", 50], [None, "0.02", 100]])))
-        faults.append(("OUT_OF_RANGE", lambda: contract.__setitem__("risk_tiers", [["1000", "0.02", 50], [None, "0.01", 20]])))
+        faults.append(
+            (
+                "OUT_OF_RANGE",
+                lambda: contract.__setitem__("risk_tiers", [["1000", "0.01", 50], [None, "0.02", 100]]),
+            )
+        )
+        faults.append(
+            (
+                "OUT_OF_RANGE",
+                lambda: contract.__setitem__("risk_tiers", [["1000", "0.02", 50], [None, "0.01", 20]]),
+            )
+        )
         faults.append(("UNKNOWN_ASSET", lambda: contract.__setitem__("settlement", "FOO")))
         faults.append(("INVALID_ARGUMENT", lambda: contract.__setitem__("kind", "PERPETUAL")))
     reason, apply = draw(st.sampled_from(faults))
@@ -897,7 +977,9 @@ FAULTS = (
     Fault("usdt price", lambda u, s: "USDT" in u.rb.assets, _usdt_price),
     Fault(
         "leverage",
-        lambda u, s: any("leverage" in x for x in s["account"].get("positions", []) + s["account"].get("orders", [])),
+        lambda u, s: any(
+            "leverage" in x for x in s["account"].get("positions", []) + s["account"].get("orders", [])
+        ),
         _bad_leverage,
     ),
     Fault("unknown asset", lambda u, s: True, _unknown_asset),
@@ -907,22 +989,32 @@ FAULTS = (
     Fault("region", lambda u, s: True, _region),
     Fault("missing price", _margin_missing_price_applies, _missing_price),
     # SINGLE_ASSET only: in MULTI_ASSET an INVERSE contract is also not allowed in the mode
-    Fault("inverse", lambda u, s: _is_futures(s) and _mode(s) == m.SINGLE_ASSET and bool(u.inverse), _inverse),
+    Fault(
+        "inverse", lambda u, s: _is_futures(s) and _mode(s) == m.SINGLE_ASSET and bool(u.inverse), _inverse
+    ),
     Fault(
         "not in multi",
-        lambda u, s: _is_futures(s) and _mode(s) == m.MULTI_ASSET and bool(u.not_multi or nonzero_positions(s)),
+        lambda u, s: (
+            _is_futures(s) and _mode(s) == m.MULTI_ASSET and bool(u.not_multi or nonzero_positions(s))
+        ),
         _not_in_multi,
     ),
     Fault("duplicate", lambda u, s: _is_futures(s) and bool(nonzero_positions(s)), _duplicate_position),
     Fault(
         "negative non-settlement",
-        lambda u, s: _is_futures(s) and _mode(s) == m.SINGLE_ASSET and any(a not in u.settlements for a in u.assets),
+        lambda u, s: (
+            _is_futures(s) and _mode(s) == m.SINGLE_ASSET and any(a not in u.settlements for a in u.assets)
+        ),
         _negative_non_settlement,
     ),
     Fault(
         "order without leverage",
-        lambda u, s: _is_futures(s)
-        and any(x not in position_symbols(s) for x in (u.multi if _mode(s) == m.MULTI_ASSET else u.linear)),
+        lambda u, s: (
+            _is_futures(s)
+            and any(
+                x not in position_symbols(s) for x in (u.multi if _mode(s) == m.MULTI_ASSET else u.linear)
+            )
+        ),
         _order_without_leverage,
     ),
     Fault(
@@ -930,7 +1022,11 @@ FAULTS = (
         lambda u, s: not _is_futures(s) and any(a not in u.borrowable for a in u.assets),
         _borrowed_not_borrowable,
     ),
-    Fault("same base quote", lambda u, s: not _is_futures(s) and bool(s["account"].get("orders")), _same_base_quote),
+    Fault(
+        "same base quote",
+        lambda u, s: not _is_futures(s) and bool(s["account"].get("orders")),
+        _same_base_quote,
+    ),
     Fault("mcr", lambda u, s: not _is_futures(s), _mcr_out_of_range),
     Fault("classic leverage", lambda u, s: not _is_futures(s), _classic_leverage),
     Fault("container", lambda u, s: True, _wrong_container),

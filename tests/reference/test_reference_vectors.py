@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import doctest
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from . import compare, model
 from .compare import diff, format_problems
 from .model import SpecError, evaluate
 
@@ -49,3 +51,9 @@ def test_vector(file_rulebook: dict[str, Any], case: dict[str, Any]) -> None:
     result = evaluate(scenario, file_rulebook)
     assert diff(case["expected"], result) == []
     assert format_problems(result) == []
+
+
+@pytest.mark.parametrize("module", [model, compare], ids=lambda mod: mod.__name__)
+def test_docstring_examples(module: object) -> None:
+    failed, attempted = doctest.testmod(module)  # type: ignore[arg-type]
+    assert attempted > 0 and failed == 0

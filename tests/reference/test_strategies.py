@@ -136,7 +136,10 @@ def futures_edges(u: m.Rulebook, scenario: dict[str, Any]) -> set[str]:
     for spec in m.pool_specs(account, u):
         f = m.pool_figures(spec, account, account.wallet, u, market)
         tolerance = biggest * Fraction(2, 10**8)
-        if f.maintenance_margin > 0 and abs(f.effective_margin - threshold * f.maintenance_margin) <= tolerance:
+        if (
+            f.maintenance_margin > 0
+            and abs(f.effective_margin - threshold * f.maintenance_margin) <= tolerance
+        ):
             out.add("futures-liquidation-edge")
         if abs(f.available) <= tolerance:
             out.add("futures-available-edge")
@@ -167,7 +170,11 @@ def margin_features(u: m.Rulebook, scenario: dict[str, Any], result: dict[str, A
         out.add("margin-orders")
     for asset, amount in holdings.items():
         for bound, _ in u.assets[asset].haircut_tiers:
-            if bound is not None and amount and (hit := _near(amount * prices[asset], bound, step * prices[asset])):
+            if (
+                bound is not None
+                and amount
+                and (hit := _near(amount * prices[asset], bound, step * prices[asset]))
+            ):
                 out.add(hit)
                 out.add("haircut-tier-" + hit)
     for asset in u.assets:
@@ -180,7 +187,11 @@ def margin_features(u: m.Rulebook, scenario: dict[str, Any], result: dict[str, A
             continue
         debt = borrowed.get(asset, Fraction(0)) + interest.get(asset, Fraction(0))
         for bound, _ in spec.borrow.pro_mmr:
-            if bound is not None and debt and (hit := _near(debt * prices[asset], bound, step * prices[asset])):
+            if (
+                bound is not None
+                and debt
+                and (hit := _near(debt * prices[asset], bound, step * prices[asset]))
+            ):
                 out.add(hit)
                 out.add("pro-tier-" + hit)
         got = _dec(result["max_borrow"].get(asset, "0"))
@@ -246,26 +257,68 @@ def features(scenario: dict[str, Any], result: dict[str, Any]) -> set[str]:
 
 
 COMMON_REQUIRED = {
-    "tiny-1e-8", "quantity-near-1e15", "price-near-1e9", "price-8-decimals", "non-canonical-spelling",
-    "on-tier-bound", "next-to-tier-bound", "no-region",
+    "tiny-1e-8",
+    "quantity-near-1e15",
+    "price-near-1e9",
+    "price-8-decimals",
+    "non-canonical-spelling",
+    "on-tier-bound",
+    "next-to-tier-bound",
+    "no-region",
 }
 FUTURES_REQUIRED = COMMON_REQUIRED | {
-    "FUTURES/SINGLE_ASSET", "FUTURES/MULTI_ASSET",
-    "isolated-position", "isolated-pool", "airdrop-position", "zero-size-position", "long", "short",
-    "order-default-leverage", "order-reduces", "order-flips", "order-closes-exactly", "negative-wallet",
-    "pool-liquidatable", "pool-not-liquidatable", "pool-margin-level-null",
-    "futures-transfer-out-partial", "futures-liquidation-edge", "futures-available-edge",
-    "collateral-tier-on-tier-bound", "collateral-tier-next-to-tier-bound", "risk-tier-next-to-tier-bound",
+    "FUTURES/SINGLE_ASSET",
+    "FUTURES/MULTI_ASSET",
+    "isolated-position",
+    "isolated-pool",
+    "airdrop-position",
+    "zero-size-position",
+    "long",
+    "short",
+    "order-default-leverage",
+    "order-reduces",
+    "order-flips",
+    "order-closes-exactly",
+    "negative-wallet",
+    "pool-liquidatable",
+    "pool-not-liquidatable",
+    "pool-margin-level-null",
+    "futures-transfer-out-partial",
+    "futures-liquidation-edge",
+    "futures-available-edge",
+    "collateral-tier-on-tier-bound",
+    "collateral-tier-next-to-tier-bound",
+    "risk-tier-next-to-tier-bound",
 }
 MARGIN_REQUIRED = COMMON_REQUIRED | {
-    "MARGIN/CLASSIC", "MARGIN/PRO", "pro-restricted-region", "pro-unrestricted-region",
-    "classic-leverage-3", "classic-leverage-5", "classic-leverage-default", "mcr-given",
-    "borrowed", "interest", "margin-orders", "margin-liquidatable", "margin-not-liquidatable",
-    "margin-call-only", "max-borrow-no-price", "max-borrow-at-classic-limit", "max-borrow-at-pro-limit",
-    "CLASSIC-max-borrow-positive", "PRO-max-borrow-positive",
-    "CLASSIC-transfer-out-partial", "PRO-transfer-out-partial",
-    "classic-liquidation-edge", "classic-margin-call-edge", "pro-liquidation-edge", "pro-margin-call-edge",
-    "pro-available-edge", "haircut-tier-next-to-tier-bound", "pro-tier-next-to-tier-bound",
+    "MARGIN/CLASSIC",
+    "MARGIN/PRO",
+    "pro-restricted-region",
+    "pro-unrestricted-region",
+    "classic-leverage-3",
+    "classic-leverage-5",
+    "classic-leverage-default",
+    "mcr-given",
+    "borrowed",
+    "interest",
+    "margin-orders",
+    "margin-liquidatable",
+    "margin-not-liquidatable",
+    "margin-call-only",
+    "max-borrow-no-price",
+    "max-borrow-at-classic-limit",
+    "max-borrow-at-pro-limit",
+    "CLASSIC-max-borrow-positive",
+    "PRO-max-borrow-positive",
+    "CLASSIC-transfer-out-partial",
+    "PRO-transfer-out-partial",
+    "classic-liquidation-edge",
+    "classic-margin-call-edge",
+    "pro-liquidation-edge",
+    "pro-margin-call-edge",
+    "pro-available-edge",
+    "haircut-tier-next-to-tier-bound",
+    "pro-tier-next-to-tier-bound",
 }
 
 

@@ -172,6 +172,7 @@ impl PyRulebook {
             let check = match &account.inner {
                 Account::Futures(f) => {
                     let o = parse_futures_order(&self.inner, at)?;
+                    crate::account::check_supported(&self.inner, o.contract, "order.symbol".into())?;
                     if o.leverage.is_none() && f.position(o.contract).is_none() {
                         return Err(Error::at(
                             Reason::InvalidArgument,
