@@ -1,0 +1,362 @@
+"""Account state (SPEC §4) as the server keeps it: plain data, exact decimals.
+
+Balances are :class:`decimal.Decimal` values with at most 8 fractional digits (SPEC §1
+"stored state"); the only arithmetic done here is adding and subtracting such values,
+which is exact under :data:`CONTEXT`. Every figure that needs rounding comes from the
+Rust core. Each account renders to
+
+* the SPEC §10 scenario ``account`` object (:meth:`AccountState.scenario`), which the
+  core evaluates, and
+* a canonical JSON document (:meth:`AccountState.canonical`), used for snapshots and
+  the state hash.
+"""
+
+from __future__ import annotations
+
+import copy
+import decimal
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+# Wide enough that sums of in-range values (|x| ≤ 10^15 with 8 decimals, or quantity ×
+# price for locked funds) are exact; traps turn any inexact step into an error.
+CONTEXT = decimal.Context(prec=60, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
+ZERO = Decimal(0)
+MAX_QUANTITY = Decimal(10) ** 15
+
+
+def dec(text: str) -> Decimal:
+    """A decimal from its (already validated) wire string."""
+    return Decimal(text)
+
+
+def fmt(d: Decimal) -> str:
+    """SPEC §1 output form: no exponent, no trailing zeros, ``0`` never ``-0``."""
+    if d == 0:
+        return "0"
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def add(a: Decimal, b: Decimal) -> Decimal:
+    """Exact ``a + b``."""
+    return CONTEXT.add(a, b)
+
+
+def sub(a: Decimal, b: Decimal) -> Decimal:
+    """Exact ``a − b``."""
+    return CONTEXT.subtract(a, b)
+
+
+def mul(a: Decimal, b: Decimal) -> Decimal:
+    """Exact ``a × b``."""
+    return CONTEXT.multiply(a, b)
+
+
+def _amap(m: dict[str, Decimal]) -> dict[str, str]:
+    """Non-zero entries, keys sorted, as wire strings."""
+    return {k: fmt(v) for k, v in sorted(m.items()) if v != 0}
+
+
+@dataclass
+class Position:
+    """A futures position snapshot (SPEC §5.1)."""
+
+    symbol: str
+    size: Decimal
+    entry_price: Decimal
+    leverage: int
+    isolated: bool = False
+    isolated_margin: Decimal = ZERO
+    airdrop: bool = False
+
+    def scenario(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "symbol": self.symbol,
+            "size": fmt(self.size),
+            "entry_price": fmt(self.entry_price),
+            "leverage": self.leverage,
+        }
+        if self.isolated:
+            out["isolated"] = True
+            out["isolated_margin"] = fmt(self.isolated_margin)
+        if self.airdrop:
+            out["airdrop"] = True
+        return out
+
+
+@dataclass
+class FuturesOrder:
+    """An open futures order (SPEC §5.1)."""
+
+    order_id: str
+    symbol: str
+    side: str
+    price: Decimal
+    quantity: Decimal
+    leverage: int | None = None
+
+    def scenario(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "symbol": self.symbol,
+            "side": self.side,
+            "price": fmt(self.price),
+            "quantity": fmt(self.quantity),
+        }
+        if self.leverage is not None:
+            out["leverage"] = self.leverage
+        return out
+
+    def canonical(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, **self.scenario()}
+
+
+@dataclass
+class MarginOrder:
+    """An open margin (spot) order (SPEC §6)."""
+
+    order_id: str
+    base: str
+    quote: str
+    side: str
+    price: Decimal
+    quantity: Decimal
+
+    def scenario(self) -> dict[str, Any]:
+        return {
+            "base": self.base,
+            "quote": self.quote,
+            "side": self.side,
+            "price": fmt(self.price),
+            "quantity": fmt(self.quantity),
+        }
+
+    def canonical(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, **self.scenario()}
+
+    def locks(self) -> tuple[str, Decimal]:
+        """The asset and amount this order locks (SPEC §6): BUY locks quote, SELL base."""
+        if self.side == "BUY":
+            return self.quote, mul(self.quantity, self.price)
+        return self.base, self.quantity
+
+
+@dataclass
+class FuturesState:
+    """Futures-only state."""
+
+    wallet: dict[str, Decimal] = field(default_factory=dict)
+    positions: dict[str, Position] = field(default_factory=dict)
+    orders: dict[str, FuturesOrder] = field(default_factory=dict)
+    sub_account: bool = False
+    copy_trading: bool = False
+
+
+@dataclass
+class MarginState:
+    """Margin-only state."""
+
+    holdings: dict[str, Decimal] = field(default_factory=dict)
+    borrowed: dict[str, Decimal] = field(default_factory=dict)
+    interest: dict[str, Decimal] = field(default_factory=dict)
+    orders: dict[str, MarginOrder] = field(default_factory=dict)
+    classic_leverage: int = 3
+    pro_terms_accepted: bool = False
+    pro_terms_version: str = ""
+    mcr_classic: Decimal = ZERO
+    mcr_pro: Decimal = ZERO
+    pro_entered: bool = False
+
+    def locked(self, asset: str) -> Decimal:
+        """Funds of ``asset`` locked by open orders."""
+        total = ZERO
+        for o in self.orders.values():
+            a, q = o.locks()
+            if a == asset:
+                total = add(total, q)
+        return total
+
+    def free(self, asset: str) -> Decimal:
+        """``max(0, holdings − locked)`` (SPEC §6), exact."""
+        return max(ZERO, sub(self.holdings.get(asset, ZERO), self.locked(asset)))
+
+    def liability(self, asset: str) -> Decimal:
+        """``borrowed + interest`` of an asset."""
+        return add(self.borrowed.get(asset, ZERO), self.interest.get(asset, ZERO))
+
+
+@dataclass
+class AccountState:
+    """One account: identity, mode, status, version and kind-specific state."""
+
+    account_id: str
+    kind: str  # FUTURES | MARGIN
+    mode: str  # SINGLE_ASSET | MULTI_ASSET | CLASSIC | PRO
+    region: str = ""
+    status: str = "ACTIVE"  # ACTIVE | LIQUIDATING
+    version: int = 1
+    futures: FuturesState | None = None
+    margin: MarginState | None = None
+
+    @property
+    def f(self) -> FuturesState:
+        """The futures state (the caller has checked the kind)."""
+        assert self.futures is not None
+        return self.futures
+
+    @property
+    def m(self) -> MarginState:
+        """The margin state (the caller has checked the kind)."""
+        assert self.margin is not None
+        return self.margin
+
+    def clone(self) -> AccountState:
+        """A deep copy to change without touching the live state."""
+        return copy.deepcopy(self)
+
+    def scenario(self) -> dict[str, Any]:
+        """The SPEC §10 ``account`` object the core evaluates."""
+        out: dict[str, Any] = {"kind": self.kind, "mode": self.mode, "status": self.status}
+        if self.region:
+            out["region"] = self.region
+        if self.futures is not None:
+            f = self.futures
+            out["wallet"] = _amap(f.wallet)
+            out["positions"] = [p.scenario() for _, p in sorted(f.positions.items()) if p.size != 0]
+            out["orders"] = [o.scenario() for o in f.orders.values()]
+            out["sub_account"] = f.sub_account
+            out["copy_trading"] = f.copy_trading
+        else:
+            m = self.m
+            out["holdings"] = _amap(m.holdings)
+            out["borrowed"] = _amap(m.borrowed)
+            out["interest"] = _amap(m.interest)
+            out["orders"] = [o.scenario() for o in m.orders.values()]
+            out["classic_leverage"] = m.classic_leverage
+            out["mcr"] = {"CLASSIC": fmt(m.mcr_classic), "PRO": fmt(m.mcr_pro)}
+            out["pro_terms_accepted"] = m.pro_terms_accepted
+        return out
+
+    def canonical(self) -> dict[str, Any]:
+        """Everything that defines the account, in a stable JSON form."""
+        out: dict[str, Any] = {
+            "account_id": self.account_id,
+            "kind": self.kind,
+            "mode": self.mode,
+            "region": self.region,
+            "status": self.status,
+            "version": self.version,
+        }
+        if self.futures is not None:
+            f = self.futures
+            out["futures"] = {
+                "wallet": _amap(f.wallet),
+                "positions": [
+                    {**p.scenario(), "isolated_margin": fmt(p.isolated_margin)}
+                    for _, p in sorted(f.positions.items())
+                ],
+                "orders": [o.canonical() for o in f.orders.values()],
+                "sub_account": f.sub_account,
+                "copy_trading": f.copy_trading,
+            }
+        else:
+            m = self.m
+            out["margin"] = {
+                "holdings": _amap(m.holdings),
+                "borrowed": _amap(m.borrowed),
+                "interest": _amap(m.interest),
+                "orders": [o.canonical() for o in m.orders.values()],
+                "classic_leverage": m.classic_leverage,
+                "pro_terms_accepted": m.pro_terms_accepted,
+                "pro_terms_version": m.pro_terms_version,
+                "mcr_classic": fmt(m.mcr_classic),
+                "mcr_pro": fmt(m.mcr_pro),
+                "pro_entered": m.pro_entered,
+            }
+        return out
+
+    @staticmethod
+    def from_canonical(doc: dict[str, Any]) -> AccountState:
+        """The inverse of :meth:`canonical`."""
+        acct = AccountState(
+            account_id=doc["account_id"],
+            kind=doc["kind"],
+            mode=doc["mode"],
+            region=doc["region"],
+            status=doc["status"],
+            version=doc["version"],
+        )
+        if "futures" in doc:
+            f = doc["futures"]
+            acct.futures = FuturesState(
+                wallet={k: dec(v) for k, v in f["wallet"].items()},
+                positions={
+                    p["symbol"]: Position(
+                        symbol=p["symbol"],
+                        size=dec(p["size"]),
+                        entry_price=dec(p["entry_price"]),
+                        leverage=p["leverage"],
+                        isolated=p.get("isolated", False),
+                        isolated_margin=dec(p["isolated_margin"]),
+                        airdrop=p.get("airdrop", False),
+                    )
+                    for p in f["positions"]
+                },
+                orders={
+                    o["order_id"]: FuturesOrder(
+                        order_id=o["order_id"],
+                        symbol=o["symbol"],
+                        side=o["side"],
+                        price=dec(o["price"]),
+                        quantity=dec(o["quantity"]),
+                        leverage=o.get("leverage"),
+                    )
+                    for o in f["orders"]
+                },
+                sub_account=f["sub_account"],
+                copy_trading=f["copy_trading"],
+            )
+        else:
+            m = doc["margin"]
+            acct.margin = MarginState(
+                holdings={k: dec(v) for k, v in m["holdings"].items()},
+                borrowed={k: dec(v) for k, v in m["borrowed"].items()},
+                interest={k: dec(v) for k, v in m["interest"].items()},
+                orders={
+                    o["order_id"]: MarginOrder(
+                        order_id=o["order_id"],
+                        base=o["base"],
+                        quote=o["quote"],
+                        side=o["side"],
+                        price=dec(o["price"]),
+                        quantity=dec(o["quantity"]),
+                    )
+                    for o in m["orders"]
+                },
+                classic_leverage=m["classic_leverage"],
+                pro_terms_accepted=m["pro_terms_accepted"],
+                pro_terms_version=m["pro_terms_version"],
+                mcr_classic=dec(m["mcr_classic"]),
+                mcr_pro=dec(m["mcr_pro"]),
+                pro_entered=m["pro_entered"],
+            )
+        return acct
+
+    def digest(self) -> bytes:
+        """sha256 of the canonical form."""
+        return sha256_json(self.canonical())
+
+
+def canonical_json(doc: Any) -> bytes:
+    """Stable JSON bytes: sorted keys, no spaces, UTF-8."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sha256_json(doc: Any) -> bytes:
+    """sha256 of :func:`canonical_json`."""
+    return hashlib.sha256(canonical_json(doc)).digest()
