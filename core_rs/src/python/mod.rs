@@ -6,12 +6,13 @@
 
 mod convert;
 mod errors;
+mod results;
 
 use crate::account::{parse_futures_order, parse_margin_order, Account, FuturesMode, MarginMode, Market};
 use crate::decimal::Dec;
 use crate::error::{Error, Reason};
 use crate::json::{ranges, At, Range};
-use crate::result::Rejection;
+use crate::result::{Evaluation, Rejection};
 use crate::rulebook::Rulebook;
 use crate::{eligibility, explain, flows, futures, margin, Scenario};
 use convert::{from_py, to_py};
@@ -117,26 +118,47 @@ impl PyRulebook {
         market: &PyMarket,
     ) -> PyResult<Bound<'py, PyList>> {
         let rb = &self.inner;
-        let results: Result<Vec<Value>, Error> = py.detach(|| {
-            crate::error::catch(|| {
-                same_rulebook(rb, &market.rb, "market")?;
-                accounts
-                    .iter()
+        same_rulebook(rb, &market.rb, "market").map_err(|e| errors::to_pyerr(py, e))?;
+        let accounts: Vec<&PyAccount> = accounts.iter().map(Py::get).collect();
+        // Without the GIL, split over the machine's cores; results keep their order.
+        let results: Result<Vec<Evaluation>, Error> = py.detach(|| {
+            let threads =
+                std::thread::available_parallelism().map_or(1, |n| n.get()).min(accounts.len().max(1));
+            let chunk = accounts.len().div_ceil(threads).max(1);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = accounts
+                    .chunks(chunk)
                     .enumerate()
-                    .map(|(i, a)| {
-                        let a = a.get();
-                        same_rulebook(rb, &a.rb, &format!("accounts[{i}]"))?;
-                        crate::evaluate(rb, &market.inner, &a.inner)
-                            .map(|e| e.to_json(rb))
-                            .map_err(|e| e.under(&format!("accounts[{i}]")))
+                    .map(|(c, part)| {
+                        scope.spawn(move || {
+                            crate::error::catch(|| {
+                                part.iter()
+                                    .enumerate()
+                                    .map(|(j, a)| {
+                                        let i = c * chunk + j;
+                                        same_rulebook(rb, &a.rb, &format!("accounts[{i}]"))?;
+                                        crate::evaluate(rb, &market.inner, &a.inner)
+                                            .map_err(|e| e.under(&format!("accounts[{i}]")))
+                                    })
+                                    .collect::<Result<Vec<_>, Error>>()
+                            })
+                        })
                     })
-                    .collect()
+                    .collect();
+                let mut out = Vec::with_capacity(accounts.len());
+                for h in handles {
+                    out.extend(
+                        h.join()
+                            .unwrap_or_else(|_| Err(Error::internal("engine fault in a batch worker")))?,
+                    );
+                }
+                Ok(out)
             })
         });
         let results = results.map_err(|e| errors::to_pyerr(py, e))?;
         let list = PyList::empty(py);
-        for v in &results {
-            list.append(to_py(py, v)?)?;
+        for e in &results {
+            list.append(results::evaluation(py, rb, e)?)?;
         }
         Ok(list)
     }
@@ -369,11 +391,12 @@ fn evaluate_scenario<'py>(
     default_rulebook: Option<&PyRulebook>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let v = from_py(scenario, "scenario")?;
-    let out = guard(py, || {
+    let (s, e) = guard(py, || {
         let s = Scenario::from_json(&v, default_rulebook.map(|r| r.inner.as_ref()))?;
-        Ok(s.evaluate()?.to_json(&s.rulebook))
+        let e = s.evaluate()?;
+        Ok((s, e))
     })?;
-    to_py(py, &out)
+    Ok(results::evaluation(py, &s.rulebook, &e)?.into_any())
 }
 
 /// Parses and explains a scenario (see `Rulebook.explain`).

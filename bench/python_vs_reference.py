@@ -1,0 +1,83 @@
+"""Compiled-form evaluation from Python against the pure-Python reference model, on the
+same accounts (bench/fixtures: a MULTI_ASSET futures account with 10 assets and 20
+positions, a PRO margin account with 10 assets and 5 loans), maxima included.
+
+    python bench/python_vs_reference.py [--batch 10000]
+
+Prints µs per account for: the reference model (tests/reference/model.py), the Rust
+engine through `Rulebook.evaluate` (one call per account), `evaluate_many` (a batch,
+GIL released), and `multimargin.evaluate` on the JSON scenario (parse included); and
+the speed-ups of the compiled forms over the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+import multimargin  # noqa: E402
+from reference import model  # noqa: E402
+
+FIXTURES = ROOT / "bench" / "fixtures"
+
+
+def per_call(fn: Callable[[], Any], *, min_seconds: float = 1.0, repeat: int = 5) -> float:
+    """Median seconds per call over `repeat` timed runs of at least `min_seconds`."""
+    n = 1
+    while True:
+        t = time.perf_counter()
+        for _ in range(n):
+            fn()
+        if time.perf_counter() - t > min_seconds / 10:
+            break
+        n *= 2
+    loops = max(1, int(n * (min_seconds / 10) / max(time.perf_counter() - t, 1e-9)))
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        samples.append((time.perf_counter() - t) / loops)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=10_000, help="accounts per evaluate_many batch")
+    args = parser.parse_args()
+
+    rules = json.loads((FIXTURES / "rulebook.json").read_text())
+    rb = multimargin.Rulebook(rules)
+    print(f"{'account':<16}{'reference':>14}{'compiled':>12}{'batch':>12}{'scenario':>12}"
+          f"{'× compiled':>12}{'× batch':>10}")
+    for name in ("futures_multi", "margin_pro"):
+        scenario = json.loads((FIXTURES / f"{name}.json").read_text())
+        scenario["rulebook"] = rules
+        market = multimargin.Market(rb, scenario["prices"], scenario["marks"])
+        account = multimargin.Account(rb, scenario["account"])
+        expected = model.evaluate(json.loads(json.dumps(scenario)))
+        assert rb.evaluate(account, market) == expected, "engine and reference disagree"
+
+        ref = per_call(lambda: model.evaluate(scenario), min_seconds=3.0, repeat=3)
+        compiled = per_call(lambda: rb.evaluate(account, market))
+        batch_accounts = [account] * args.batch
+        batch = per_call(lambda: rb.evaluate_many(batch_accounts, market), min_seconds=2.0, repeat=3) / args.batch
+        text = json.dumps(scenario)
+        from_json = per_call(lambda: multimargin.evaluate(text))
+        print(
+            f"{name:<16}{ref * 1e6:>12.0f}µs{compiled * 1e6:>10.1f}µs{batch * 1e6:>10.1f}µs"
+            f"{from_json * 1e6:>10.1f}µs{ref / compiled:>11.0f}×{ref / batch:>9.0f}×"
+        )
+
+
+if __name__ == "__main__":
+    main()
