@@ -50,33 +50,41 @@ def per_call(fn: Callable[[], Any], *, min_seconds: float = 1.0, repeat: int = 5
     return statistics.median(samples)
 
 
+def bench(name: str, rules: dict[str, Any], rb: multimargin.Rulebook, batch_size: int) -> None:
+    """Times one fixture account in every form and prints its row."""
+    scenario = json.loads((FIXTURES / f"{name}.json").read_text())
+    scenario["rulebook"] = rules
+    market = multimargin.Market(rb, scenario["prices"], scenario["marks"])
+    account = multimargin.Account(rb, scenario["account"])
+    expected = model.evaluate(json.loads(json.dumps(scenario)))
+    assert rb.evaluate(account, market) == expected, "engine and reference disagree"
+
+    ref = per_call(lambda: model.evaluate(scenario), min_seconds=3.0, repeat=3)
+    compiled = per_call(lambda: rb.evaluate(account, market))
+    batch_accounts = [account] * batch_size
+    batch = per_call(lambda: rb.evaluate_many(batch_accounts, market), min_seconds=2.0, repeat=3) / batch_size
+    text = json.dumps(scenario)
+    from_json = per_call(lambda: multimargin.evaluate(text))
+    print(
+        f"{name:<16}{ref * 1e6:>12.0f}µs{compiled * 1e6:>10.1f}µs{batch * 1e6:>10.1f}µs"
+        f"{from_json * 1e6:>10.1f}µs{ref / compiled:>11.0f}×{ref / batch:>9.0f}×"
+    )
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batch", type=int, default=10_000, help="accounts per evaluate_many batch")
     args = parser.parse_args()
-
     rules = json.loads((FIXTURES / "rulebook.json").read_text())
     rb = multimargin.Rulebook(rules)
-    print(f"{'account':<16}{'reference':>14}{'compiled':>12}{'batch':>12}{'scenario':>12}"
-          f"{'× compiled':>12}{'× batch':>10}")
+    print(
+        f"{'account':<16}{'reference':>14}{'compiled':>12}{'batch':>12}{'scenario':>12}"
+        f"{'× compiled':>12}{'× batch':>10}"
+    )
     for name in ("futures_multi", "margin_pro"):
-        scenario = json.loads((FIXTURES / f"{name}.json").read_text())
-        scenario["rulebook"] = rules
-        market = multimargin.Market(rb, scenario["prices"], scenario["marks"])
-        account = multimargin.Account(rb, scenario["account"])
-        expected = model.evaluate(json.loads(json.dumps(scenario)))
-        assert rb.evaluate(account, market) == expected, "engine and reference disagree"
-
-        ref = per_call(lambda: model.evaluate(scenario), min_seconds=3.0, repeat=3)
-        compiled = per_call(lambda: rb.evaluate(account, market))
-        batch_accounts = [account] * args.batch
-        batch = per_call(lambda: rb.evaluate_many(batch_accounts, market), min_seconds=2.0, repeat=3) / args.batch
-        text = json.dumps(scenario)
-        from_json = per_call(lambda: multimargin.evaluate(text))
-        print(
-            f"{name:<16}{ref * 1e6:>12.0f}µs{compiled * 1e6:>10.1f}µs{batch * 1e6:>10.1f}µs"
-            f"{from_json * 1e6:>10.1f}µs{ref / compiled:>11.0f}×{ref / batch:>9.0f}×"
-        )
+        bench(name, rules, rb, args.batch)
 
 
 if __name__ == "__main__":
