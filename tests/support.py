@@ -7,6 +7,7 @@ reference model as ``reference.model`` and the matcher as ``reference.compare``.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 VECTORS = TESTS / "vectors"
 SHARED_VECTORS = REPO.parent / "shared" / "vectors"
+# The installed `multimargin` command of the interpreter running the tests (the venv's),
+# whatever PATH holds.
+MULTIMARGIN = str(Path(sys.executable).parent / "multimargin")
 
 
 @dataclass(frozen=True)

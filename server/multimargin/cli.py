@@ -236,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--rulebook", type=Path, help="rulebook JSON (default: the shipped one)")
     sv.add_argument("--demo", action="store_true", help="seed demo accounts and prices on first start")
     sv.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    sv.add_argument(
+        "--grace",
+        default=5.0,
+        type=float,
+        metavar="SECONDS",
+        help="on SIGTERM/SIGINT, time calls in flight get to finish (default 5)",
+    )
     sv.set_defaults(func=_cmd_serve)
     return parser
 

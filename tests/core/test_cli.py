@@ -6,13 +6,13 @@ import json
 import subprocess
 from pathlib import Path
 
-from support import REPO
+from support import MULTIMARGIN, REPO
 
 EXAMPLES = sorted((REPO / "examples").glob("*.json"))
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["multimargin", *args], input=stdin, capture_output=True, text=True, check=False)
+    return subprocess.run([MULTIMARGIN, *args], input=stdin, capture_output=True, text=True, check=False)
 
 
 def test_every_example_evaluates() -> None:

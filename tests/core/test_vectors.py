@@ -8,7 +8,7 @@ import subprocess
 import multimargin
 import pytest
 from reference.compare import diff, format_problems
-from support import SHARED_VECTORS, VECTORS, VectorCase, vector_cases
+from support import MULTIMARGIN, SHARED_VECTORS, VECTORS, VectorCase, vector_cases
 
 CASES = vector_cases()
 
@@ -55,7 +55,7 @@ CLI_SAMPLE = [
 @pytest.mark.parametrize("vc", CLI_SAMPLE, ids=lambda c: c.id)
 def test_vector_case_through_cli(vc: VectorCase) -> None:
     proc = subprocess.run(
-        ["multimargin", "evaluate", "-"],
+        [MULTIMARGIN, "evaluate", "-"],
         input=json.dumps(vc.scenario()),
         capture_output=True,
         text=True,

@@ -1,0 +1,289 @@
+"""The gRPC server: lifecycle of ``multimargin serve``.
+
+Start-up: bind the port (a taken port fails fast, before recovery), open the engine
+(recover the durable store under ``--data-dir``), register every RPC of the contract
+(:mod:`multimargin.service.dispatch`), the standard health service and server
+reflection, start, then report SERVING.
+
+Shutdown on SIGTERM or SIGINT: health turns NOT_SERVING, the server stops taking
+calls and lets the ones in flight finish for up to ``grace`` seconds (a second
+signal cuts that short), then the engine flushes, snapshots and closes; exit 0.
+
+If the engine's durable store fails (:attr:`EngineLike.fatal`), nothing more may be
+acknowledged: the server stops at once, cancelling calls in flight, and exits 1.
+
+Exit codes of :func:`serve_main`: 0 clean shutdown; 1 failure (store failed, port
+taken, unreadable rulebook, unexpected fault); 2 refused input (invalid rulebook,
+bad ``--log-level``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from multimargin.errors import MarginError
+from multimargin.service.dispatch import EngineLike, add_engine_services
+from multimargin.service.interceptors import AccessLogInterceptor, RequestIdInterceptor
+from multimargin.service.logs import configure_logging
+from multimargin.state.engine import Engine
+from multimargin.store import StoreError
+
+log = logging.getLogger("multimargin.server")
+
+#: Seconds in-flight calls get to finish after SIGTERM.
+DEFAULT_GRACE = 5.0
+#: Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED (from gRPC itself).
+MAX_RECEIVE_MESSAGE_BYTES = 1024 * 1024
+#: Seconds ``engine.close()`` may take after the store failed, before we give up on it.
+FATAL_CLOSE_TIMEOUT = 5.0
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INPUT = 2
+
+_SERVING = health_pb2.HealthCheckResponse.SERVING
+_NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class ListenError(RuntimeError):
+    """The server could not listen on the requested address."""
+
+
+def make_server() -> Any:
+    """A ``grpc.aio.Server`` with the interceptors and limits of multimargin, no services yet."""
+    return grpc.aio.server(
+        interceptors=(RequestIdInterceptor(), AccessLogInterceptor()),
+        options=(
+            ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
+            # gRPC sets SO_REUSEPORT by default: a second server on the same port would
+            # silently share it. We want "address already in use" instead.
+            ("grpc.so_reuseport", 0),
+        ),
+    )
+
+
+def _listen(server: Any, listen: str) -> int:
+    try:
+        port: int = server.add_insecure_port(listen)
+    except RuntimeError as exc:
+        raise ListenError(f"cannot listen on {listen}: {exc}") from None
+    if port == 0:  # older gRPC reports a failed bind this way
+        raise ListenError(f"cannot listen on {listen}")
+    return port
+
+
+class _Signals:
+    """SIGTERM/SIGINT handling: the first signal asks for a graceful stop, the next forces it."""
+
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+        self.force = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._installed: list[signal.Signals] = []
+
+    def __enter__(self) -> _Signals:
+        for sig in _SIGNALS:
+            try:
+                self._loop.add_signal_handler(sig, self._received, sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+                log.debug("cannot handle %s here", sig.name)
+            else:
+                self._installed.append(sig)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig in self._installed:
+            self._loop.remove_signal_handler(sig)
+
+    def _received(self, sig: signal.Signals) -> None:
+        if self.stop.is_set():
+            log.warning("%s again: cancelling the calls in flight", sig.name)
+            self.force.set()
+        else:
+            log.info("%s: shutting down", sig.name, extra={"fields": {"signal": sig.name}})
+            self.stop.set()
+
+
+async def run_server(
+    listen: str,
+    data_dir: Path,
+    rulebook_json: str | None,
+    demo: bool,
+    ready: asyncio.Event | None = None,
+    *,
+    grace: float = DEFAULT_GRACE,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Serve the engine stored under ``data_dir`` on ``listen`` until told to stop.
+
+    ``ready`` is set once the server reports SERVING. Stops gracefully on SIGTERM or
+    SIGINT (when running in the main thread) or when ``stop`` is set; returns
+    :data:`EXIT_OK` then, or :data:`EXIT_FAILURE` when the durable store failed.
+    Start-up failures raise: :class:`ListenError`, the engine's
+    :class:`~multimargin.errors.MarginError` (e.g. an invalid rulebook) or
+    :class:`~multimargin.store.StoreError`.
+    """
+    stop = stop if stop is not None else asyncio.Event()
+    with _Signals(stop) as signals:
+        server = make_server()
+        port = _listen(server, listen)
+        log.info("opening the engine", extra={"fields": {"data_dir": str(data_dir), "demo": demo}})
+        engine: EngineLike = await Engine.open(data_dir, rulebook_json=rulebook_json, demo=demo)
+        closed = False
+        try:
+            health_servicer = health.aio.HealthServicer()
+            await health_servicer.set("", _NOT_SERVING)
+            health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+            services = add_engine_services(server, engine)
+            reflection.enable_server_reflection(
+                (*services, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+            )
+            if stop.is_set():  # told to stop while recovering
+                closed = True
+                await engine.close()
+                return EXIT_OK
+            await server.start()
+            for name in ("", *services):
+                await health_servicer.set(name, _SERVING)
+            log.info(
+                "serving",
+                extra={"fields": {"listen": listen, "port": port, "data_dir": str(data_dir)}},
+            )
+            if ready is not None:
+                ready.set()
+            closed = True
+            return await _serve_until_stopped(server, engine, health_servicer, signals, grace)
+        finally:
+            if not closed:
+                await server.stop(None)
+                await _close_quietly(engine)
+
+
+async def _serve_until_stopped(
+    server: Any, engine: EngineLike, health_servicer: Any, signals: _Signals, grace: float
+) -> int:
+    fatal = engine.fatal
+    stop_wait = asyncio.ensure_future(signals.stop.wait())
+    await asyncio.wait((stop_wait, fatal), return_when=asyncio.FIRST_COMPLETED)
+    stop_wait.cancel()
+    if fatal.done():
+        return await _stop_on_fatal(server, engine, health_servicer, fatal)
+
+    await health_servicer.enter_graceful_shutdown()
+    stopping = asyncio.ensure_future(server.stop(grace))
+    await asyncio.sleep(0)  # let the stop begin: no new calls from here on
+    log.info("draining calls in flight", extra={"fields": {"grace_s": grace}})
+    force_wait = asyncio.ensure_future(signals.force.wait())
+    await asyncio.wait((stopping, fatal, force_wait), return_when=asyncio.FIRST_COMPLETED)
+    force_wait.cancel()
+    if fatal.done():
+        code = await _stop_on_fatal(server, engine, health_servicer, fatal)
+        await stopping
+        return code
+    if not stopping.done():  # a second signal
+        await server.stop(None)
+    await stopping
+    await _settle_rpc_tasks()
+    try:
+        await engine.close()
+    except Exception:
+        log.exception("closing the engine failed")
+        return EXIT_FAILURE
+    log.info("stopped")
+    return EXIT_OK
+
+
+async def _stop_on_fatal(
+    server: Any, engine: EngineLike, health_servicer: Any, fatal: asyncio.Future[None]
+) -> int:
+    """The durable store failed: acknowledge nothing more, stop now."""
+    error = None if fatal.cancelled() else fatal.exception()
+    log.critical(
+        "durable store failed; stopping without acknowledging anything more",
+        exc_info=error,
+    )
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(None)
+    await _settle_rpc_tasks()
+    await _close_quietly(engine)
+    return EXIT_FAILURE
+
+
+async def _settle_rpc_tasks(timeout: float = 1.0) -> None:
+    """Let the tasks of finished calls run to their end before the loop is torn down.
+
+    ``server.stop()`` returns once gRPC core has no live call, while the Python tasks of
+    those calls may still have code to run (logging, releasing the call); cancelling them
+    at interpreter exit instead is where gRPC's native code is least safe.
+    """
+    current = asyncio.current_task()
+    pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    if pending:
+        _, still = await asyncio.wait(pending, timeout=timeout)
+        if still:
+            log.warning("%d tasks still running after the server stopped", len(still))
+
+
+async def _close_quietly(engine: EngineLike) -> None:
+    try:
+        await asyncio.wait_for(engine.close(), FATAL_CLOSE_TIMEOUT)
+    except Exception as exc:
+        log.warning("closing the engine failed: %r", exc)
+
+
+def serve_main(args: argparse.Namespace) -> int:
+    """``multimargin serve``: run the server until SIGTERM/SIGINT; returns the exit code.
+
+    Reads ``args.listen``, ``args.data_dir``, ``args.rulebook`` (a path or None),
+    ``args.demo``, ``args.log_level`` and ``args.grace`` (seconds, optional).
+    """
+    try:
+        configure_logging(args.log_level)
+    except ValueError as exc:
+        print(f"error: --log-level: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    rulebook_json = None
+    if args.rulebook is not None:
+        try:
+            rulebook_json = Path(args.rulebook).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            log.error("cannot read the rulebook %s: %s", args.rulebook, exc)
+            return EXIT_FAILURE
+    grace = float(getattr(args, "grace", DEFAULT_GRACE))
+    try:
+        return asyncio.run(
+            run_server(args.listen, Path(args.data_dir), rulebook_json, bool(args.demo), grace=grace)
+        )
+    except MarginError as exc:
+        fields = {"reason": exc.reason, "field": exc.field}
+        log.error("refused to start: %s", exc, extra={"fields": fields})
+        return EXIT_INPUT
+    except (ListenError, StoreError, OSError) as exc:
+        log.error("cannot start: %s", exc)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:  # before the signal handlers were installed
+        return EXIT_OK
+    except Exception:
+        log.exception("the server failed")
+        return EXIT_FAILURE
+
+
+__all__ = [
+    "DEFAULT_GRACE",
+    "MAX_RECEIVE_MESSAGE_BYTES",
+    "ListenError",
+    "make_server",
+    "run_server",
+    "serve_main",
+]
