@@ -263,7 +263,8 @@ class Engine:
             response=response,
             state_hash=state_hash,
         )
-        durable = self._store.submit(record)
+        # `_prior` looked the id up just above, with no await since.
+        durable = self._store.submit(record, request_id_checked=True)
         self._recent[rid] = _Done(method, digest, response, durable)
         for i in ids:
             self._pending[i] = durable

@@ -142,14 +142,17 @@ def in_range(value: Decimal, field: str, *, signed: bool = True) -> Decimal:
     return value
 
 
-def liquidation_rule(ctx: Context, a: AccountState) -> AccountState:
+def liquidation_rule(
+    ctx: Context, a: AccountState, compiled: multimargin.Account | None = None
+) -> AccountState:
     """SPEC §8: a liquidatable account first has all its open orders cancelled; if it is
     still liquidatable it becomes LIQUIDATING. Accounts that cannot be evaluated (a
-    price is missing) are left as they are."""
+    price is missing) are left as they are. ``compiled`` is ``a`` already compiled."""
     if a.status == "LIQUIDATING":
         return a
     try:
-        if not evaluate(ctx, a)["liquidatable"]:
+        compiled = compiled or compile_account(ctx.rulebook, a)
+        if not ctx.rulebook.evaluate(compiled, ctx.market)["liquidatable"]:
             return a
         orders = a.f.orders if a.futures is not None else a.m.orders
         orders.clear()
@@ -163,8 +166,8 @@ def liquidation_rule(ctx: Context, a: AccountState) -> AccountState:
 def store(ctx: Context, a: AccountState) -> AccountState:
     """Final checks of a changed account: the core accepts the state; the liquidation
     rule is applied; the version moves on."""
-    compile_account(ctx.rulebook, a)
-    return bump(liquidation_rule(ctx, a))
+    compiled = compile_account(ctx.rulebook, a)
+    return bump(liquidation_rule(ctx, a, compiled))
 
 
 # ---- accounts ------------------------------------------------------------------------
@@ -291,10 +294,15 @@ def set_classic_leverage(ctx: Context, req: acc.SetClassicLeverageRequest) -> Ou
     require_kind(a, "MARGIN", "SetClassicLeverage")
     if req.leverage not in (3, 5):
         raise InvalidInputError("classic leverage is 3 or 5", "OUT_OF_RANGE", "leverage")
-    conditions = ctx.rulebook.check_classic_leverage(
-        compile_account(ctx.rulebook, a), ctx.market, req.leverage
+    conditions = list(
+        ctx.rulebook.check_classic_leverage(compile_account(ctx.rulebook, a), ctx.market, req.leverage)
     )
-    refuse(list(conditions))
+    for c in conditions:
+        if c["reason"] == "INVALID_ARGUMENT":
+            # Not in CLASSIC mode: the request does not apply to the account (like a wrong
+            # kind), so INVALID_ARGUMENT, not a FAILED_PRECONDITION carrying that reason.
+            raise InvalidInputError(c["message"], "INVALID_ARGUMENT", "account_id")
+    refuse(conditions)
     a.m.classic_leverage = req.leverage
     a = store(ctx, a)
     return Outcome(acc.SetClassicLeverageResponse(account=account_message(a)), [a])
@@ -500,9 +508,14 @@ def repay(ctx: Context, req: fun.RepayRequest) -> Outcome:
 
 def position_of(ctx: Context, p: t.Position, path: str) -> Position:
     symbol = v.symbol(ctx.rulebook, p.symbol, f"{path}.symbol")
+    size = v.decimal(p.size, "signed_quantity", f"{path}.size")
+    if size == 0 and not p.entry_price and not p.leverage:
+        # Size "0" removes the position; entry_price and leverage are required only when
+        # size is not 0 (types.proto), so a bare close is accepted.
+        return Position(symbol=symbol, size=size, entry_price=ZERO, leverage=0)
     return Position(
         symbol=symbol,
-        size=v.decimal(p.size, "signed_quantity", f"{path}.size"),
+        size=size,
         entry_price=v.decimal(p.entry_price, "price", f"{path}.entry_price"),
         leverage=v.leverage(p.leverage, f"{path}.leverage"),
         isolated=p.isolated,

@@ -195,9 +195,7 @@ class Store:
                 prepare(writer, path)
             except sqlite3.DatabaseError as exc:
                 if is_corruption(exc):
-                    raise CorruptJournalError(
-                        f"malformed database file {path}: {exc}", seq=None
-                    ) from exc
+                    raise CorruptJournalError(f"malformed database file {path}: {exc}", seq=None) from exc
                 raise StoreError(f"cannot open {path}: {exc}") from exc
             if created:
                 # A new file's directory entry is only durable once the
@@ -264,16 +262,12 @@ class Store:
                     conn.execute("ROLLBACK")
         except sqlite3.DatabaseError as exc:
             if is_corruption(exc):
-                raise CorruptJournalError(
-                    f"malformed database file {self.path}: {exc}", seq=None
-                ) from exc
+                raise CorruptJournalError(f"malformed database file {self.path}: {exc}", seq=None) from exc
             raise
 
         meta_last = _meta_int(meta.get(META_LAST_SEQ))
         if meta_last is None:
-            raise CorruptJournalError(
-                f"meta {META_LAST_SEQ} is missing or malformed", seq=None
-            )
+            raise CorruptJournalError(f"meta {META_LAST_SEQ} is missing or malformed", seq=None)
         if last_seq < meta_last:
             raise CorruptJournalError(
                 f"truncated tail: journal ends at seq {last_seq} but meta.last_seq is "
@@ -295,8 +289,7 @@ class Store:
         for snapshot, stored_checksum in snapshots:
             if snapshot.seq > last_seq:
                 raise CorruptJournalError(
-                    f"snapshot at seq {snapshot.seq} is beyond the journal end "
-                    f"(last seq {last_seq})",
+                    f"snapshot at seq {snapshot.seq} is beyond the journal end (last seq {last_seq})",
                     seq=snapshot.seq,
                 )
             if snapshot_checksum(snapshot) != stored_checksum:
@@ -310,9 +303,7 @@ class Store:
         return Recovery(snapshot=latest, records=records)
 
     @staticmethod
-    def _verify_journal(
-        conn: sqlite3.Connection, after: int
-    ) -> tuple[int, bytes, list[JournalRecord]]:
+    def _verify_journal(conn: sqlite3.Connection, after: int) -> tuple[int, bytes, list[JournalRecord]]:
         """Walk the journal from seq 1, checking contiguity and the chain."""
         chain = GENESIS_CHAIN
         expected = 1
@@ -326,17 +317,14 @@ class Store:
                     if not is_corruption(exc):
                         raise
                     raise CorruptJournalError(
-                        f"malformed database file: cannot read the journal after seq "
-                        f"{expected - 1}: {exc}",
+                        f"malformed database file: cannot read the journal after seq {expected - 1}: {exc}",
                         seq=expected,
                     ) from exc
                 if row is None:
                     return expected - 1, chain, records
                 seq = row[0]
                 if seq != expected:
-                    raise CorruptJournalError(
-                        f"gap in seq: expected {expected}, found {seq}", seq=expected
-                    )
+                    raise CorruptJournalError(f"gap in seq: expected {expected}, found {seq}", seq=expected)
                 record, stored_chain = _row_to_record(row)
                 chain = chain_value(chain, record)
                 if chain != stored_chain:
@@ -399,9 +387,7 @@ class Store:
             row: tuple[object, ...] | None = self._reader.execute(sql, params).fetchone()
         except sqlite3.DatabaseError as exc:
             if is_corruption(exc):
-                raise CorruptJournalError(
-                    f"malformed database file {self.path}: {exc}", seq=None
-                ) from exc
+                raise CorruptJournalError(f"malformed database file {self.path}: {exc}", seq=None) from exc
             raise
         return row
 
@@ -441,15 +427,17 @@ class Store:
 
     # --------------------------------------------------------------- writing
 
-    def submit(self, record: JournalRecord) -> asyncio.Future[None]:
+    def submit(self, record: JournalRecord, *, request_id_checked: bool = False) -> asyncio.Future[None]:
         """Append ``record`` to the pending batch; the future resolves when it is durable.
 
         ``record.seq`` must equal :attr:`next_seq`. Raises ``ValueError`` /
         ``TypeError`` (and the record takes no seq) for a wrong seq, a field of
         the wrong type, or a ``request_id`` already in the journal or in
-        flight. Once the store has failed, the returned future carries a
-        :class:`DurabilityError`. Futures settle in seq order, successes and
-        failures alike.
+        flight. ``request_id_checked=True`` says the caller has just looked the
+        id up with :meth:`lookup` (on this thread, nothing submitted since), which
+        spares the journal query. Once the store has failed, the returned future
+        carries a :class:`DurabilityError`. Futures settle in seq order,
+        successes and failures alike.
         """
         loop = self._bind_loop()
         if record.seq != self._next_seq:
@@ -459,10 +447,9 @@ class Store:
         if request_id is not None:
             if request_id in self._inflight_ids:
                 raise ValueError(
-                    f"request_id {request_id!r} is already in flight "
-                    f"(seq {self._inflight_ids[request_id]})"
+                    f"request_id {request_id!r} is already in flight (seq {self._inflight_ids[request_id]})"
                 )
-            if self._committed_seq_of(request_id) is not None:
+            if not request_id_checked and self._committed_seq_of(request_id) is not None:
                 raise ValueError(f"request_id {request_id!r} is already in the journal")
         chain = chain_value(self._chain_head, record)
         row: _JournalRow = (
@@ -504,8 +491,7 @@ class Store:
         validate_snapshot(snapshot)
         if snapshot.seq >= self._next_seq:
             raise ValueError(
-                f"snapshot seq {snapshot.seq} is beyond the last submitted record "
-                f"{self._next_seq - 1}"
+                f"snapshot seq {snapshot.seq} is beyond the last submitted record {self._next_seq - 1}"
             )
         future = loop.create_future()
         size = len(snapshot.state) + len(snapshot.state_hash) + _ROW_OVERHEAD
@@ -702,9 +688,7 @@ class Store:
             elif op.snapshot is not None:
                 snap = op.snapshot
                 # Hashed here, off the event loop: a state can be megabytes.
-                snapshots.append(
-                    (snap.seq, snap.state, snap.state_hash, snapshot_checksum(snap))
-                )
+                snapshots.append((snap.seq, snap.state, snap.state_hash, snapshot_checksum(snap)))
             elif op.meta is not None:
                 metas.append(op.meta)
         if not (rows or snapshots or metas):
@@ -720,8 +704,7 @@ class Store:
                 conn.executemany(INSERT_JOURNAL, rows)
             if snapshots:
                 conn.executemany(
-                    "INSERT OR REPLACE INTO snapshots (seq, state, state_hash, checksum) "
-                    "VALUES (?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO snapshots (seq, state, state_hash, checksum) VALUES (?, ?, ?, ?)",
                     snapshots,
                 )
                 conn.execute(
