@@ -37,6 +37,7 @@ lint: setup
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(BIN)/ruff check server tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/python -m mypy.stubtest multimargin._core
 	$(BIN)/buf lint proto
 	$(BIN)/buf format --diff --exit-code proto
 
