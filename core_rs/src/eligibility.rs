@@ -39,9 +39,10 @@ pub fn futures_mode_switch(f: &FuturesAccount, target: FuturesMode) -> Vec<Rejec
 pub fn copy_trading_on(f: &FuturesAccount) -> Vec<Rejection> {
     match f.mode {
         FuturesMode::MultiAsset => {
+            // The §11 code of the copy-trading condition, as when it blocks a mode switch.
             vec![Rejection::new(
-                Reason::ContractNotAllowedInMode,
-                "copy trading is not available in MULTI_ASSET mode",
+                Reason::CopyTradingOn,
+                "copy trading cannot be turned on in MULTI_ASSET mode",
             )]
         }
         FuturesMode::SingleAsset => Vec::new(),

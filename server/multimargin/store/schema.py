@@ -56,13 +56,10 @@ _SCHEMA = (
     """,
 )
 
-JOURNAL_COLUMNS = (
-    "seq, ts_ns, kind, account_id, request_id, request_hash, command, response, state_hash"
-)
+JOURNAL_COLUMNS = "seq, ts_ns, kind, account_id, request_id, request_hash, command, response, state_hash"
 INSERT_JOURNAL = f"INSERT INTO journal ({JOURNAL_COLUMNS}, chain) VALUES (?,?,?,?,?,?,?,?,?,?)"
 UPSERT_META = (
-    "INSERT INTO meta (key, value) VALUES (?, ?) "
-    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 )
 
 _SQLITE_CORRUPT = 11
@@ -180,14 +177,11 @@ def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
     if problems == ["ok"]:
         return
     readable = _readable_prefix(conn)
-    where = (
-        f"; journal rows readable up to seq {readable}" if readable is not None else ""
-    )
+    where = f"; journal rows readable up to seq {readable}" if readable is not None else ""
     pages = sorted({int(p) for p in re.findall(r"[Pp]age (\d+)", " ".join(problems))})
     page_note = f" (damaged pages: {', '.join(map(str, pages))})" if pages else ""
     raise CorruptJournalError(
-        f"malformed database file {path}{page_note}{where}: quick_check reports "
-        + "; ".join(problems[:5]),
+        f"malformed database file {path}{page_note}{where}: quick_check reports " + "; ".join(problems[:5]),
         seq=None if readable is None else readable + 1,
     )
 
