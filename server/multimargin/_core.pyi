@@ -4,7 +4,6 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final, Literal, final
 
-
 _JsonInput = Mapping[str, Any] | str
 _DecimalInput = str | Decimal
 _RangeName = Literal["signed_quantity", "quantity", "amount", "price", "ratio", "rate"]

@@ -74,9 +74,13 @@ _LEDGER: dict[str, Any] = {
 
 
 def _s(x: Amount) -> str:
-    """A decimal for the wire: plain notation, never an exponent."""
+    """A decimal for the wire: plain notation, never an exponent, and no trailing zeros
+    after the point (``Decimal("0.300000000")`` is 0.3, which has a valid wire form)."""
     if isinstance(x, Decimal):
-        return format(x, "f")
+        text = format(x, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text
     return str(x)
 
 

@@ -816,6 +816,11 @@ def simulate(ctx: Context, req: risk.SimulateRequest) -> risk.SimulateResponse:
             amount = v.decimal(change.borrow.amount, "amount", f"{path}.borrow.amount")
             a.m.holdings[asset] = add(a.m.holdings.get(asset, ZERO), amount)
             a.m.borrowed[asset] = add(a.m.borrowed.get(asset, ZERO), amount)
+            rate = ctx.rules["assets"][asset].get("borrow", {}).get("hourly_rate")
+            if rate is not None:
+                # As Borrow applies it: the first hour's interest is charged at once (SPEC §7.1).
+                charged = dec(multimargin.margin_hourly_interest(fmt(amount), rate))
+                a.m.interest[asset] = add(a.m.interest.get(asset, ZERO), charged)
         elif which == "position":
             require_kind(a, "FUTURES", "a simulated position")
             apply_position(a, position_of(ctx, change.position, f"{path}.position"))
@@ -854,12 +859,14 @@ def _shock(ctx: Context, s: risk.PriceShock, index: dict[str, str], marks: dict[
         new = v.decimal(s.price, "price", f"{path}.price")
     else:
         factor = v.decimal(s.factor, "rate", f"{path}.factor")
-        if key not in book:
+        # p(USDT) = 1 always (SPEC §2), listed or not.
+        current = "1" if target == "asset" and key == "USDT" else book.get(key)
+        if current is None:
             raise PriceUnavailableError(
                 f"no price for {key} to shock", "PRICE_UNAVAILABLE", f"{path}.{target}"
             )
         # The shocked price is rounded down to 8 digits and must stay a valid price.
-        shocked = (dec(book[key]) * factor).quantize(Decimal("0.00000001"), rounding="ROUND_FLOOR")
+        shocked = (dec(current) * factor).quantize(Decimal("0.00000001"), rounding="ROUND_FLOOR")
         new = v.decimal(fmt(shocked), "price", f"{path}.factor")
     if target == "asset" and key == "USDT" and new != 1:
         raise InvalidInputError("the USDT index price is 1 by definition", "OUT_OF_RANGE", f"{path}.asset")
