@@ -323,7 +323,7 @@ class Client:
                 code = e.code() if isinstance(e, grpc.Call) else None
                 if code in RETRYABLE and attempt < self.retries:
                     attempt += 1
-                    time.sleep(self.backoff * 2 ** (attempt - 1))
+                    time.sleep(min(1.0, self.backoff * 2 ** (attempt - 1)))
                     continue
                 err = error_from(e)
                 if err is e:

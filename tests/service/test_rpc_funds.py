@@ -274,7 +274,9 @@ def test_a_batch_with_one_bad_entry_changes_nothing(rpc: Rpc) -> None:
             ((PNL, "USDT", "0"), "OUT_OF_RANGE", "entries[2].amount"),
             ((PNL, "XRP", "1"), "UNKNOWN_ASSET", "entries[2].asset"),
             ((t.LEDGER_ENTRY_KIND_UNSPECIFIED, "USDT", "1"), "INVALID_ARGUMENT", "entries[2].kind"),
-            ((PNL, "USDT", "1000000000000000"), "OUT_OF_RANGE", "entries[2].amount"),
+            # A batch is one change: the resulting balance is out of range, named at the
+            # asset's last entry.
+            ((PNL, "USDT", "1000000000000000"), "OUT_OF_RANGE", "entries[3].amount"),
         ):
             refused(
                 rpc.funds.PostLedgerEntries, ledger(f, good, good, bad, good), INVALID_ARGUMENT, reason, field

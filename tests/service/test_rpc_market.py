@@ -57,7 +57,9 @@ def changes_by_id(response: mkt.UpdatePricesResponse) -> dict[str, mkt.AccountRi
 def test_update_prices_replaces_the_listed_prices_only(rpc: Rpc) -> None:
     before = rpc.prices()
     assert before.prices_version == 1  # the fixture's update
-    assert dict(before.index_prices) == rpckit.INDEX and dict(before.mark_prices) == rpckit.MARKS
+    # USDT is listed at 1 whether or not anyone set it (SPEC §2).
+    assert dict(before.index_prices) == {**rpckit.INDEX, "USDT": "1"}
+    assert dict(before.mark_prices) == rpckit.MARKS
 
     btc_holder = rpc.create("MARGIN").account_id
     rpc.transfer_in(btc_holder, "BTC", "1")
@@ -74,7 +76,7 @@ def test_update_prices_replaces_the_listed_prices_only(rpc: Rpc) -> None:
 
     after = rpc.prices()
     assert after.prices_version == 2
-    assert dict(after.index_prices) == {**rpckit.INDEX, "BTC": "61000.12345678"}
+    assert dict(after.index_prices) == {**rpckit.INDEX, "USDT": "1", "BTC": "61000.12345678"}
     assert dict(after.mark_prices) == {**rpckit.MARKS, "ETHUSDT": "3001"}
     # Canonical form on the way out.
     rpc.market.UpdatePrices(update({"SOL": "0150.50000000"}))
@@ -297,3 +299,17 @@ def test_engine_status_follows_the_journal(rpc: Rpc) -> None:
     with pytest.raises(grpc.RpcError):
         rpc.transfer_in(f, "USDT", "-1")
     assert rpc.status() == s2
+
+
+def test_a_settlement_price_move_re_evaluates_its_positions(rpc: Rpc) -> None:
+    # SPEC §5.2: position MM and upnl are valued at p(settlement); an account with a
+    # USDC-settled position depends on the USDC index price even without USDC in its wallet.
+    f = rpc.create("FUTURES").account_id
+    rpc.transfer_in(f, "USDT", "1000")
+    rpc.switch(f, t.ACCOUNT_MODE_MULTI_ASSET)
+    rpc.set_prices({"USDC": "1"}, {"BTCUSDC": "59500"})
+    rpc.set_position(f, symbol="BTCUSDC", size="1", entry_price="60000", leverage=100)
+    assert not rpc.risk_of(f).futures.liquidatable
+    r = rpc.market.UpdatePrices(update({"USDC": "1.25"}))
+    change = changes_by_id(r)[f]
+    assert change.liquidatable and change.status == LIQUIDATING

@@ -110,17 +110,18 @@ def test_set_position_refusals_change_nothing(rpc: Rpc) -> None:
     ok = {"size": "1", "entry_price": "250", "leverage": 5}
     with unchanged(rpc, multi, single, margin):
         # SPEC §9: MULTI_ASSET allows only cross, traded, linear USDT/USDC STANDARD contracts.
-        for position in (
-            {"symbol": "TSLAUSDT", **ok},
-            {"symbol": "BTCUSDT", **ok, "isolated": True, "isolated_margin": "100"},
-            {"symbol": "BTCUSDT", **ok, "airdrop": True},
+        # The refusal names the field at fault.
+        for position, field in (
+            ({"symbol": "TSLAUSDT", **ok}, "position.symbol"),
+            ({"symbol": "BTCUSDT", **ok, "isolated": True, "isolated_margin": "100"}, "position.isolated"),
+            ({"symbol": "BTCUSDT", **ok, "airdrop": True}, "position.airdrop"),
         ):
             refused(
                 sp,
                 position_request(multi, **position),
                 FAILED_PRECONDITION,
                 "CONTRACT_NOT_ALLOWED_IN_MODE",
-                "position.symbol",
+                field,
             )
         # INVERSE contracts are refused in every mode.
         for account_id in (multi, single):
@@ -666,3 +667,31 @@ def test_simulate_refusals(rpc: Rpc) -> None:
             "INVALID_ARGUMENT",
             "changes",
         )
+
+
+def test_generated_order_ids_never_replace_an_open_order(rpc: Rpc) -> None:
+    f = futures_account(rpc, usdt="100000")
+    version = rpc.account(f).version
+    # A caller-chosen id equal to the id the engine would generate next-but-one.
+    taken = f"o{version + 2}"
+    rpc.place_futures(
+        f, order_id=taken, symbol="ETHUSDT", side=t.SIDE_BUY, price="3000", quantity="1", leverage=10
+    )
+    r = rpc.place_futures(f, symbol="ETHUSDT", side=t.SIDE_BUY, price="2000", quantity="2", leverage=10)
+    assert r.order_id != taken
+    orders = {o.order_id: (o.price, o.quantity) for o in r.account.futures.orders}
+    assert orders == {taken: ("3000", "1"), r.order_id: ("2000", "2")}
+
+
+def test_an_order_keeps_the_leverage_it_was_accepted_with(rpc: Rpc) -> None:
+    # SPEC §5.1: an order without leverage takes the position's; fixed at acceptance, so
+    # closing or re-levering the position neither re-margins nor orphans the order.
+    f = futures_account(rpc, usdt="100000")
+    rpc.set_position(f, symbol="ETHUSDT", size="1", entry_price="3000", leverage=10)
+    r = rpc.place_futures(f, symbol="ETHUSDT", side=t.SIDE_BUY, price="3000", quantity="2")
+    (order,) = r.account.futures.orders
+    assert order.HasField("leverage") and order.leverage == 10
+    closed = rpc.set_position(f, symbol="ETHUSDT", size="0")
+    assert not closed.futures.positions and len(closed.futures.orders) == 1
+    (pool,) = rpc.risk_of(f).futures.pools
+    assert pool.initial_margin == "600"  # 2 × 3000 / 10

@@ -42,6 +42,8 @@ log = logging.getLogger("multimargin.server")
 
 #: Seconds in-flight calls get to finish after SIGTERM.
 DEFAULT_GRACE = 5.0
+#: Calls in flight at once; more are refused RESOURCE_EXHAUSTED by gRPC.
+MAX_CONCURRENT_RPCS = 1024
 #: Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED (from gRPC itself).
 MAX_RECEIVE_MESSAGE_BYTES = 1024 * 1024
 #: Seconds ``engine.close()`` may take after the store failed, before we give up on it.
@@ -64,6 +66,8 @@ def make_server() -> Any:
     """A ``grpc.aio.Server`` with the interceptors and limits of multimargin, no services yet."""
     return grpc.aio.server(
         interceptors=(RequestIdInterceptor(), AccessLogInterceptor()),
+        # Overload is refused RESOURCE_EXHAUSTED (SPEC §11) rather than queued without bound.
+        maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
         options=(
             ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
             # gRPC sets SO_REUSEPORT by default: a second server on the same port would

@@ -124,6 +124,7 @@ class Engine:
         self._recent: dict[str, _Done] = {}
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._last: asyncio.Future[None] | None = None
+        self._prices_pending: asyncio.Future[None] | None = None
         self._since_snapshot = 0
         self._snapshot_seq = 0
         self._fatal: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -221,10 +222,11 @@ class Engine:
         return query(self, request)
 
     async def _settled(self, account_id: str | None) -> None:
-        """Waits until what a read would see is durable."""
-        fut = self._pending.get(account_id) if account_id else self._last
-        if fut is not None and not fut.done():
-            await asyncio.shield(fut)
+        """Waits until what a read would see is durable: the account's last change and
+        the last price update (every figure depends on prices)."""
+        for fut in (self._pending.get(account_id) if account_id else self._last, self._prices_pending):
+            if fut is not None and not fut.done():
+                await asyncio.shield(fut)
 
     def _check_alive(self) -> None:
         if self._store.failed or self._fatal.done():
@@ -268,6 +270,8 @@ class Engine:
         self._recent[rid] = _Done(method, digest, response, durable)
         for i in ids:
             self._pending[i] = durable
+        if outcome.prices is not None:
+            self._prices_pending = durable
         self._last = durable
         self._since_snapshot += 1
         try:

@@ -10,6 +10,7 @@ replay reproduce the state exactly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -167,7 +168,10 @@ def store(ctx: Context, a: AccountState) -> AccountState:
     """Final checks of a changed account: the core accepts the state; the liquidation
     rule is applied; the version moves on."""
     compiled = compile_account(ctx.rulebook, a)
-    return bump(liquidation_rule(ctx, a, compiled))
+    a = liquidation_rule(ctx, a, compiled)
+    if ctx.has_account(a.account_id) and a.canonical() == ctx.account(a.account_id).canonical():
+        return a  # nothing changed (e.g. setting a flag to its value): same version
+    return bump(a)
 
 
 # ---- accounts ------------------------------------------------------------------------
@@ -294,6 +298,8 @@ def set_classic_leverage(ctx: Context, req: acc.SetClassicLeverageRequest) -> Ou
     require_kind(a, "MARGIN", "SetClassicLeverage")
     if req.leverage not in (3, 5):
         raise InvalidInputError("classic leverage is 3 or 5", "OUT_OF_RANGE", "leverage")
+    if req.leverage == a.m.classic_leverage and a.mode == "CLASSIC":
+        return Outcome(acc.SetClassicLeverageResponse(account=account_message(a)), [])
     conditions = list(
         ctx.rulebook.check_classic_leverage(compile_account(ctx.rulebook, a), ctx.market, req.leverage)
     )
@@ -349,11 +355,17 @@ def transfer_out(ctx: Context, req: fun.TransferOutRequest) -> Outcome:
     return Outcome(fun.TransferOutResponse(account=account_message(a)), [a])
 
 
+def settlement_assets(ctx: Context) -> set[str]:
+    """Assets that settle a LINEAR contract (SINGLE_ASSET pool assets, SPEC §5.2)."""
+    return {c["settlement"] for c in ctx.rules.get("contracts", {}).values() if c.get("kind") == "LINEAR"}
+
+
 def post_ledger_entries(ctx: Context, req: fun.PostLedgerEntriesRequest) -> Outcome:
     a = ctx.account(req.account_id).clone()
     check_version(a, req)
     v.count(len(req.entries), v.MAX_BATCH, "entries", at_least=1)
     balances = a.f.wallet if a.futures is not None else a.m.holdings
+    last_entry: dict[str, int] = {}
     for i, e in enumerate(req.entries):
         path = f"entries[{i}]"
         enum_name(LEDGER_KIND_NAME, e.kind, f"{path}.kind")
@@ -364,28 +376,26 @@ def post_ledger_entries(ctx: Context, req: fun.PostLedgerEntriesRequest) -> Outc
                 "a ledger entry moves a non-zero amount", "OUT_OF_RANGE", f"{path}.amount"
             )
         v.text(e.memo, f"{path}.memo", v.MAX_MEMO)
-        balances[asset] = in_range(add(balances.get(asset, ZERO), amount), f"{path}.amount")
-    if a.margin is not None:
-        # Spot legs and fees never overdraw holdings (SPEC §6: holdings ≥ 0).
-        for i, e in enumerate(req.entries):
-            if balances[e.asset] < 0:
-                raise RuleViolationError(
-                    f"{e.asset} holdings would become {fmt(balances[e.asset])}",
-                    "INSUFFICIENT_BALANCE",
-                    f"entries[{i}].amount",
-                )
-    elif a.mode == "SINGLE_ASSET":
-        settlements = {
-            c["settlement"] for c in ctx.rules.get("contracts", {}).values() if c.get("kind") == "LINEAR"
-        }
-        for i, e in enumerate(req.entries):
-            if balances[e.asset] < 0 and e.asset not in settlements:
-                raise RuleViolationError(
-                    f"in SINGLE_ASSET mode only a settlement asset may go negative; {e.asset} would become "
-                    f"{fmt(balances[e.asset])}",
-                    "INSUFFICIENT_BALANCE",
-                    f"entries[{i}].amount",
-                )
+        balances[asset] = add(balances.get(asset, ZERO), amount)
+        last_entry[asset] = i
+    # The batch is one change: only the resulting balances must be valid.
+    for asset, i in last_entry.items():
+        field = f"entries[{i}].amount"
+        in_range(balances[asset], field)
+        if balances[asset] >= 0:
+            continue
+        if a.margin is not None:
+            # Spot legs and fees never overdraw holdings (SPEC §6: holdings ≥ 0).
+            raise RuleViolationError(
+                f"{asset} holdings would become {fmt(balances[asset])}", "INSUFFICIENT_BALANCE", field
+            )
+        if a.mode == "SINGLE_ASSET" and asset not in settlement_assets(ctx):
+            raise RuleViolationError(
+                f"in SINGLE_ASSET mode only a settlement asset may go negative; {asset} would become "
+                f"{fmt(balances[asset])}",
+                "INSUFFICIENT_BALANCE",
+                field,
+            )
     a = store(ctx, a)
     return Outcome(fun.PostLedgerEntriesResponse(account=account_message(a)), [a])
 
@@ -546,9 +556,8 @@ def set_position(ctx: Context, req: trd.SetPositionRequest) -> Outcome:
         a = store(ctx, a)
     except multimargin.MarginError as e:
         # The core names the account path; the caller sent `position`.
-        raise type(e)(
-            e.message, e.reason, "position.symbol" if "positions" in (e.field or "") else e.field
-        ) from None
+        field = re.sub(r"^account\.positions\[\d+\]", "position", e.field or "")
+        raise type(e)(e.message, e.reason, field or None) from None
     return Outcome(trd.SetPositionResponse(account=account_message(a)), [a])
 
 
@@ -629,14 +638,22 @@ def place_order(ctx: Context, req: trd.PlaceOrderRequest) -> Outcome:
                 f"order {o.order_id} is already open", "INVALID_ARGUMENT", f"{which}.order_id"
             )
     else:
-        # Deterministic, so that journal replay assigns the same id.
+        # Deterministic, so that journal replay assigns the same id; never an open one.
         o.order_id = f"o{a.version + 1}"
+        k = 1
+        while o.order_id in orders:
+            k += 1
+            o.order_id = f"o{a.version + 1}.{k}"
     if len(orders) >= v.MAX_OPEN_ORDERS:
         raise InvalidInputError(
             f"an account holds at most {v.MAX_OPEN_ORDERS} open orders", "OUT_OF_RANGE", which
         )
     check = core_order_check(ctx, a, o, which)
     refuse([{"reason": r["reason"], "message": r["message"]} for r in check["rejections"]])
+    if isinstance(o, FuturesOrder) and o.leverage is None:
+        # SPEC §5.1: the default is the position's leverage — fixed when the order is
+        # accepted, so a later position change does not re-margin (or orphan) it.
+        o.leverage = a.f.positions[o.symbol].leverage
     orders[o.order_id] = o
     a = store(ctx, a)
     return Outcome(trd.PlaceOrderResponse(account=account_message(a), order_id=o.order_id), [a])
@@ -677,11 +694,12 @@ def validated_prices(
     return out_i, out_m
 
 
-def references(a: AccountState) -> tuple[set[str], set[str]]:
+def references(a: AccountState, contracts: dict[str, Any]) -> tuple[set[str], set[str]]:
     """The assets and symbols an account's figures depend on."""
     if a.futures is not None:
-        assets = set(a.f.wallet)
         symbols = set(a.f.positions) | {o.symbol for o in a.f.orders.values()}
+        # Requirements and upnl are valued at the settlement asset's price (SPEC §5.2).
+        assets = set(a.f.wallet) | {contracts[s]["settlement"] for s in symbols}
     else:
         assets = set(a.m.holdings) | set(a.m.borrowed) | set(a.m.interest)
         assets |= {x for o in a.m.orders.values() for x in (o.base, o.quote)}
@@ -702,7 +720,7 @@ def update_prices(ctx: Context, req: mkt.UpdatePricesRequest) -> Outcome:
     report = []
     for account_id in sorted(ctx.account_ids()):
         live = ctx.account(account_id)
-        assets, symbols = references(live)
+        assets, symbols = references(live, ctx.rules.get("contracts", {}))
         if not (assets & changed_assets or symbols & changed_symbols):
             continue
         a = live.clone()
@@ -874,8 +892,11 @@ def _shock(ctx: Context, s: risk.PriceShock, index: dict[str, str], marks: dict[
 
 
 def get_prices(ctx: Context, req: mkt.GetPricesRequest) -> mkt.GetPricesResponse:
+    index = dict(ctx.index_prices)
+    if "USDT" in ctx.rulebook.assets:
+        index["USDT"] = "1"  # SPEC §2: p(USDT) = 1, always
     return mkt.GetPricesResponse(
-        index_prices=ctx.index_prices, mark_prices=ctx.mark_prices, prices_version=ctx.prices_version
+        index_prices=index, mark_prices=ctx.mark_prices, prices_version=ctx.prices_version
     )
 
 
