@@ -17,12 +17,9 @@ from pathlib import Path
 from storekit import close, make_record, make_snapshot, recover_fresh
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-CHILD_ENV = {
-    **os.environ,
-    "PYTHONPATH": os.pathsep.join([str(REPO / "server"), str(HERE)]),
-    "PYTHONUNBUFFERED": "1",
-}
+# The children import the installed package (with its compiled core), like the tests;
+# this folder is on their path only for storekit.
+CHILD_ENV = {**os.environ, "PYTHONPATH": str(HERE), "PYTHONUNBUFFERED": "1"}
 
 
 def test_write_failure_fails_everything_after_and_loses_nothing_acknowledged(
@@ -92,10 +89,10 @@ def test_kill_9_mid_burst_loses_no_acknowledged_record(tmp_path: Path) -> None:
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
-        # Lines the child wrote before it died are still in the pipe.
-        lines += proc.stdout.read().splitlines(keepends=True)
-        proc.stdout.close()
-        proc.stderr.close()
+            # Lines the child wrote before it died are still in the pipe.
+            lines += proc.stdout.read().splitlines(keepends=True)
+            proc.stdout.close()
+            proc.stderr.close()
         assert proc.returncode == -signal.SIGKILL
 
         complete = [line.decode().strip() for line in lines if line.endswith(b"\n")]
