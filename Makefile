@@ -50,8 +50,12 @@ test-python: setup
 test: lint test-rust test-python
 
 bench: setup
+	$(BIN)/pip install --quiet -r bench/requirements.txt
 	cargo bench --bench evaluate
 	$(BIN)/python bench/python_vs_reference.py
+	$(BIN)/python bench/store_throughput.py --seconds 3
+	$(BIN)/python bench/grpc_durable.py --seconds 5
+	BIN=$(abspath $(BIN)) bench/grpc_load.sh 64 10s
 
 proto: setup
 	$(BIN)/python scripts/gen_proto.py
