@@ -160,23 +160,19 @@ impl Dec {
     /// The value as an exact intermediate, trailing zeros stripped so that products keep
     /// small scales (and usually stay within 128 bits).
     pub fn exact(self) -> Exact {
-        let mut s = SCALE as u8;
-        if let Ok(mut v) = i64::try_from(self.0) {
-            if v == 0 {
-                return Exact::ZERO;
-            }
-            while s > 0 && v % 10 == 0 {
-                v /= 10;
-                s -= 1;
-            }
-            return Exact::Small(i128::from(v), s);
+        // Zeros are stripped four digits at a time: scales stay in {0, 4, 8}, so sums of
+        // like figures mostly share a scale (no alignment) while mantissas stay small.
+        if self.0 == 0 {
+            return Exact::ZERO;
         }
-        let mut v = self.0;
-        while s > 0 && v % 10 == 0 {
-            v /= 10;
-            s -= 1;
+        if self.0 % 10_000 != 0 {
+            return Exact::Small(self.0, 8);
         }
-        Exact::Small(v, s)
+        let v = self.0 / 10_000;
+        if v % 10_000 != 0 {
+            return Exact::Small(v, 4);
+        }
+        Exact::Small(v / 10_000, 0)
     }
     /// True when the value is an integer.
     pub const fn is_integer(self) -> bool {

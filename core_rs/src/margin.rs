@@ -32,6 +32,8 @@ pub struct MarginCalc {
     liability_value: Vec<Exact>,
     /// `free[a] = max(0, holdings[a] − locked[a])` per asset.
     pub free: Vec<Exact>,
+    /// The account's region is restricted (Pro IMR floor, SPEC §3.4).
+    restricted: bool,
 }
 
 impl MarginCalc {
@@ -125,8 +127,9 @@ pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginC
         holdings_value: Vec::with_capacity(n),
         liability_value: Vec::with_capacity(n),
         free: Vec::with_capacity(n),
+        restricted: rb.is_restricted(m.region.as_deref()),
     };
-    let restricted = rb.is_restricted(m.region.as_deref());
+    let restricted = c.restricted;
     let mut locked = vec![Exact::ZERO; n];
     for o in &m.orders {
         let (a, q) = locked_by(o);
@@ -184,8 +187,7 @@ fn max_borrow(rb: &Rulebook, market: &Market, m: &MarginAccount, c: &MarginCalc,
         MarginMode::Pro => {
             t_cap = t_cap.max0();
             cap_u = t_cap.exact() * k;
-            let restricted = rb.is_restricted(m.region.as_deref());
-            let imr = imr_table(rb, restricted, x).expect("borrow section has Pro tiers");
+            let imr = imr_table(rb, c.restricted, x).expect("borrow section has Pro tiers");
             if let Some(limit) = imr.last_bound() {
                 let room = limit.exact() - c.liability_value[x];
                 if room.is_negative()? {
