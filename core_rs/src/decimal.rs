@@ -241,18 +241,28 @@ fn pow10_wide(k: u32) -> Option<I256> {
     }
 }
 
+/// `a × b` in 128 bits, `None` on overflow. Factors that fit 64 bits (nearly all) take
+/// one widening multiply instead of a checked 128-bit one.
+#[inline(always)]
+fn mul128(a: i128, b: i128) -> Option<i128> {
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(x), Ok(y)) => Some(i128::from(x) * i128::from(y)),
+        _ => a.checked_mul(b),
+    }
+}
+
 /// Two 128-bit mantissas brought to the larger scale, when that fits 128 bits.
-#[inline]
+#[inline(always)]
 fn align_small(a: i128, sa: u8, b: i128, sb: u8) -> Option<(i128, i128, u8)> {
     if sa >= sb {
         let k = usize::from(sa - sb);
         if k <= 38 {
-            return b.checked_mul(POW10[k]).map(|b| (a, b, sa));
+            return mul128(b, POW10[k]).map(|b| (a, b, sa));
         }
     } else {
         let k = usize::from(sb - sa);
         if k <= 38 {
-            return a.checked_mul(POW10[k]).map(|a| (a, b, sb));
+            return mul128(a, POW10[k]).map(|a| (a, b, sb));
         }
     }
     None
@@ -386,6 +396,9 @@ impl Exact {
     pub fn try_cmp(self, rhs: Exact) -> Result<Ordering, ArithError> {
         if let (Exact::Small(a, sa), Exact::Small(b, sb)) = (self, rhs) {
             if sa == sb {
+                return Ok(a.cmp(&b));
+            }
+            if let Some((a, b, _)) = align_small(a, sa, b, sb) {
                 return Ok(a.cmp(&b));
             }
         }
@@ -535,11 +548,15 @@ impl Add for Exact {
     type Output = Exact;
     #[inline(always)]
     fn add(self, rhs: Exact) -> Exact {
-        // Fast path: same scale, 128 bits.
+        // Fast path: 128 bits (aligning the scales when they differ).
         if let (Exact::Small(a, sa), Exact::Small(b, sb)) = (self, rhs) {
             if sa == sb {
                 if let Some(r) = a.checked_add(b) {
                     return Exact::Small(r, sa);
+                }
+            } else if let Some((a, b, s)) = align_small(a, sa, b, sb) {
+                if let Some(r) = a.checked_add(b) {
+                    return Exact::Small(r, s);
                 }
             }
         }
@@ -602,7 +619,7 @@ impl Mul for Exact {
         if let (Exact::Small(x, sa), Exact::Small(y, sb)) = (self, rhs) {
             let s = sa + sb;
             if s <= MAX_SCALE {
-                if let Some(r) = x.checked_mul(y) {
+                if let Some(r) = mul128(x, y) {
                     return Exact::Small(r, s);
                 }
             }
