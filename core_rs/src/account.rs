@@ -328,14 +328,6 @@ impl MarginAccount {
     }
 }
 
-fn enum_of<T: Copy>(at: At<'_>, options: &[(&str, T)]) -> Result<T> {
-    let s = at.str()?;
-    options.iter().find(|(n, _)| *n == s).map(|&(_, v)| v).ok_or_else(|| {
-        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-        at.err(Reason::InvalidArgument, format!("{s:?} is not one of {}", names.join(", ")))
-    })
-}
-
 const SIDES: &[(&str, Side)] = &[("BUY", Side::Buy), ("SELL", Side::Sell)];
 
 /// Reads an asset map (`{"BTC": "1.5"}`) into a dense vector.
@@ -419,7 +411,7 @@ pub fn parse_futures_order(rb: &Rulebook, at: At<'_>) -> Result<FuturesOrder> {
     let p = at.path();
     Ok(FuturesOrder {
         contract: contract_of(rb, child(m, p, "symbol").required()?)?,
-        side: enum_of(child(m, p, "side").required()?, SIDES)?,
+        side: child(m, p, "side").required()?.enum_of(SIDES)?,
         price: child(m, p, "price").required()?.dec_in(ranges::PRICE)?,
         quantity: child(m, p, "quantity").required()?.dec_in(ranges::AMOUNT)?,
         leverage: match child(m, p, "leverage").optional() {
@@ -443,7 +435,7 @@ pub fn parse_margin_order(rb: &Rulebook, at: At<'_>) -> Result<MarginOrder> {
     Ok(MarginOrder {
         base,
         quote,
-        side: enum_of(child(m, p, "side").required()?, SIDES)?,
+        side: child(m, p, "side").required()?.enum_of(SIDES)?,
         price: child(m, p, "price").required()?.dec_in(ranges::PRICE)?,
         quantity: child(m, p, "quantity").required()?.dec_in(ranges::AMOUNT)?,
     })
@@ -456,21 +448,21 @@ impl Account {
         let at = At::root(value, "account");
         let m = at.object()?;
         let p = at.path();
-        let kind = enum_of(child(m, p, "kind").required()?, &[("FUTURES", true), ("MARGIN", false)])?;
+        let kind = child(m, p, "kind").required()?.enum_of(&[("FUTURES", true), ("MARGIN", false)])?;
         let region = match child(m, p, "region").optional() {
             Some(v) => Some(check_region(v)?),
             None => None,
         };
         let status = match child(m, p, "status").optional() {
-            Some(v) => enum_of(v, &[("ACTIVE", Status::Active), ("LIQUIDATING", Status::Liquidating)])?,
+            Some(v) => v.enum_of(&[("ACTIVE", Status::Active), ("LIQUIDATING", Status::Liquidating)])?,
             None => Status::Active,
         };
         let account = if kind {
             let mode = match child(m, p, "mode").optional() {
-                Some(v) => enum_of(
-                    v,
-                    &[("SINGLE_ASSET", FuturesMode::SingleAsset), ("MULTI_ASSET", FuturesMode::MultiAsset)],
-                )?,
+                Some(v) => v.enum_of(&[
+                    ("SINGLE_ASSET", FuturesMode::SingleAsset),
+                    ("MULTI_ASSET", FuturesMode::MultiAsset),
+                ])?,
                 None => FuturesMode::SingleAsset,
             };
             let wallet_child = child(m, p, "wallet");
@@ -510,7 +502,7 @@ impl Account {
             Account::Futures(f)
         } else {
             let mode = match child(m, p, "mode").optional() {
-                Some(v) => enum_of(v, &[("CLASSIC", MarginMode::Classic), ("PRO", MarginMode::Pro)])?,
+                Some(v) => v.enum_of(&[("CLASSIC", MarginMode::Classic), ("PRO", MarginMode::Pro)])?,
                 None => MarginMode::Classic,
             };
             let hc = child(m, p, "holdings");

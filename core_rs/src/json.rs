@@ -152,6 +152,15 @@ impl<'a> At<'a> {
         })
     }
 
+    /// One of the named values of an enum (an unknown name is `INVALID_ARGUMENT`).
+    pub fn enum_of<T: Copy>(&self, options: &[(&str, T)]) -> Result<T> {
+        let s = self.str()?;
+        options.iter().find(|(n, _)| *n == s).map(|&(_, v)| v).ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+            self.err(Reason::InvalidArgument, format!("{s:?} is not one of {}", names.join(", ")))
+        })
+    }
+
     /// A decimal string within `range`.
     pub fn dec_in(&self, range: Range) -> Result<Dec> {
         let d = self.dec()?;

@@ -133,7 +133,7 @@ impl Rejection {
     }
 }
 
-/// Keeps the entries that are non-zero (after rounding).
+/// Keeps the entries that are non-zero (after rounding); callers iterate in asset order.
 pub fn nonzero(items: impl Iterator<Item = Result<(AssetId, Dec)>>) -> Result<Vec<(AssetId, Dec)>> {
     let mut out = Vec::new();
     for item in items {
@@ -142,7 +142,7 @@ pub fn nonzero(items: impl Iterator<Item = Result<(AssetId, Dec)>>) -> Result<Ve
             out.push((a, d));
         }
     }
-    out.sort_by_key(|(a, _)| *a);
+    debug_assert!(out.windows(2).all(|w| w[0].0 < w[1].0));
     Ok(out)
 }
 

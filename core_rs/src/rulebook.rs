@@ -134,6 +134,8 @@ pub struct Rulebook {
     pub settings: Settings,
     usdt: Option<AssetId>,
     stables: Vec<AssetId>,
+    /// Per asset: settles a LINEAR contract (computed once; read per evaluation).
+    linear_settlement: Vec<bool>,
 }
 
 fn dec(s: &str) -> Dec {
@@ -196,7 +198,7 @@ impl Rulebook {
 
     /// True when `a` settles a LINEAR contract (a SINGLE_ASSET pool asset, SPEC §5.2).
     pub fn is_linear_settlement(&self, a: AssetId) -> bool {
-        self.contracts.iter().any(|c| c.kind == ContractKind::Linear && c.settlement == a)
+        self.linear_settlement[a]
     }
 
     /// True when `region` is restricted (SPEC §3.4).
@@ -322,14 +324,6 @@ fn parse_borrow(at: At<'_>, imr_floor: Dec) -> Result<Option<Borrow>> {
     }))
 }
 
-fn enum_of<T: Copy>(at: At<'_>, options: &[(&str, T)]) -> Result<T> {
-    let s = at.str()?;
-    options.iter().find(|(name, _)| *name == s).map(|&(_, v)| v).ok_or_else(|| {
-        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-        at.err(Reason::InvalidArgument, format!("{s:?} is not one of {}", names.join(", ")))
-    })
-}
-
 fn parse_contract(at: At<'_>, symbol: &str, asset_ids: &HashMap<String, AssetId>) -> Result<Contract> {
     let m = at.object()?;
     let p = at.path();
@@ -339,14 +333,14 @@ fn parse_contract(at: At<'_>, symbol: &str, asset_ids: &HashMap<String, AssetId>
     let settlement = *asset_ids.get(code).ok_or_else(|| {
         settlement_at.err(Reason::UnknownAsset, format!("settlement asset {code:?} is not in the rulebook"))
     })?;
-    let kind = enum_of(
-        child(m, p, "kind").required()?,
-        &[("LINEAR", ContractKind::Linear), ("INVERSE", ContractKind::Inverse)],
-    )?;
-    let category = enum_of(
-        child(m, p, "category").required()?,
-        &[("STANDARD", Category::Standard), ("STOCK", Category::Stock), ("PREDICTION", Category::Prediction)],
-    )?;
+    let kind = child(m, p, "kind")
+        .required()?
+        .enum_of(&[("LINEAR", ContractKind::Linear), ("INVERSE", ContractKind::Inverse)])?;
+    let category = child(m, p, "category").required()?.enum_of(&[
+        ("STANDARD", Category::Standard),
+        ("STOCK", Category::Stock),
+        ("PREDICTION", Category::Prediction),
+    ])?;
     let rt = child(m, p, "risk_tiers");
     let rt = rt.required()?;
     let (tiers, max_leverage) = parse_rows(rt, ranges::RATE, |cells, rp| {
@@ -579,7 +573,11 @@ fn parse_rulebook(at: At<'_>) -> Result<Rulebook> {
 
     let usdt = asset_ids.get("USDT").copied();
     let stables = ["USDT", "USDC"].iter().filter_map(|c| asset_ids.get(*c).copied()).collect();
-    Ok(Rulebook { assets, asset_ids, contracts, contract_ids, settings, usdt, stables })
+    let mut linear_settlement = vec![false; assets.len()];
+    for c in contracts.iter().filter(|c| c.kind == ContractKind::Linear) {
+        linear_settlement[c.settlement] = true;
+    }
+    Ok(Rulebook { assets, asset_ids, contracts, contract_ids, settings, usdt, stables, linear_settlement })
 }
 
 #[cfg(test)]

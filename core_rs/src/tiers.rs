@@ -163,18 +163,6 @@ impl TierTable {
         Ok(out)
     }
 
-    /// The slope of [`TierTable::tiered`] on the open interval next to `x` in direction
-    /// `dir`.
-    pub fn slope(&self, x: Exact, dir: Dir) -> Result<Exact> {
-        Ok(self.segment(x, dir)?.0)
-    }
-
-    /// The nearest point strictly beyond `x` in direction `dir` where the slope changes
-    /// (0 or a row bound), if any.
-    pub fn next_break(&self, x: Exact, dir: Dir) -> Result<Option<Exact>> {
-        Ok(self.segment(x, dir)?.1)
-    }
-
     /// The linear piece next to `x` in direction `dir`: its slope, and where it ends
     /// (the nearest breakpoint strictly beyond `x`, if any). One pass over the rows.
     pub fn segment(&self, x: Exact, dir: Dir) -> Result<(Exact, Option<Exact>)> {
@@ -233,13 +221,13 @@ mod tests {
     fn slopes_and_breaks() {
         let t = table(&[(Some("100"), "0.9"), (Some("200"), "0.8")], TableKind::Collateral);
         let x = d("100").exact();
-        let slope = |x: Exact, dir| t.slope(x, dir).unwrap().floor8().unwrap();
+        let slope = |x: Exact, dir| t.segment(x, dir).unwrap().0.floor8().unwrap();
         assert_eq!(slope(x, Dir::Up), d("0.8"));
         assert_eq!(slope(x, Dir::Down), d("0.9"));
         assert_eq!(slope(d("300").exact(), Dir::Up), d("0"));
         assert_eq!(slope(Exact::ZERO, Dir::Up), d("0.9"));
         assert_eq!(slope(Exact::ZERO, Dir::Down), d("0"));
-        let nb = |x: &str, dir| t.next_break(d(x).exact(), dir).unwrap().map(|e| e.floor8().unwrap());
+        let nb = |x: &str, dir| t.segment(d(x).exact(), dir).unwrap().1.map(|e| e.floor8().unwrap());
         assert_eq!(nb("100", Dir::Up), Some(d("200")));
         assert_eq!(nb("100", Dir::Down), Some(d("0")));
         assert_eq!(nb("250", Dir::Up), None);

@@ -202,6 +202,10 @@ class Engine:
     def has_account(self, account_id: str) -> bool:
         return account_id in self._accounts
 
+    def account_digest(self, account_id: str) -> bytes | None:
+        """The stored hash of the live account (None for an unknown id)."""
+        return self._hashes.get(account_id)
+
     def account_ids(self) -> Iterable[str]:
         return self._accounts.keys()
 

@@ -69,6 +69,7 @@ class Context(Protocol):
 
     def account(self, account_id: str, field: str = "account_id") -> AccountState: ...
     def has_account(self, account_id: str) -> bool: ...
+    def account_digest(self, account_id: str) -> bytes | None: ...
     def account_ids(self) -> Iterable[str]: ...
 
 
@@ -144,33 +145,34 @@ def in_range(value: Decimal, field: str, *, signed: bool = True) -> Decimal:
 
 
 def liquidation_rule(
-    ctx: Context, a: AccountState, compiled: multimargin.Account | None = None
-) -> AccountState:
+    rb: Rulebook, market: multimargin.Market, a: AccountState, compiled: multimargin.Account | None = None
+) -> tuple[AccountState, dict[str, Any] | None]:
     """SPEC §8: a liquidatable account first has all its open orders cancelled; if it is
-    still liquidatable it becomes LIQUIDATING. Accounts that cannot be evaluated (a
-    price is missing) are left as they are. ``compiled`` is ``a`` already compiled."""
-    if a.status == "LIQUIDATING":
-        return a
+    still liquidatable it becomes LIQUIDATING. Returns the account and its evaluation at
+    ``market`` after the rule (None when a price is missing: such an account is left as
+    it is). ``compiled`` is ``a`` already compiled."""
     try:
-        compiled = compiled or compile_account(ctx.rulebook, a)
-        if not ctx.rulebook.evaluate(compiled, ctx.market)["liquidatable"]:
-            return a
+        result = rb.evaluate(compiled or compile_account(rb, a), market)
+        if a.status == "LIQUIDATING" or not result["liquidatable"]:
+            return a, result
         orders = a.f.orders if a.futures is not None else a.m.orders
-        orders.clear()
-        if evaluate(ctx, a)["liquidatable"]:
+        if orders:
+            orders.clear()
+            result = rb.evaluate(compile_account(rb, a), market)
+        if result["liquidatable"]:
             a.status = "LIQUIDATING"
+        return a, result
     except PriceUnavailableError:
-        pass
-    return a
+        return a, None
 
 
 def store(ctx: Context, a: AccountState) -> AccountState:
     """Final checks of a changed account: the core accepts the state; the liquidation
-    rule is applied; the version moves on."""
-    compiled = compile_account(ctx.rulebook, a)
-    a = liquidation_rule(ctx, a, compiled)
-    if ctx.has_account(a.account_id) and a.canonical() == ctx.account(a.account_id).canonical():
-        return a  # nothing changed (e.g. setting a flag to its value): same version
+    rule is applied; the version moves on — unless nothing changed at all (e.g. a flag
+    set to its value), which keeps the version."""
+    a, _ = liquidation_rule(ctx.rulebook, ctx.market, a, compile_account(ctx.rulebook, a))
+    if a.digest() == ctx.account_digest(a.account_id):
+        return a
     return bump(a)
 
 
@@ -726,12 +728,8 @@ def update_prices(ctx: Context, req: mkt.UpdatePricesRequest) -> Outcome:
         a = live.clone()
         before = (a.status, len(a.f.orders if a.futures is not None else a.m.orders))
         # SPEC §8: re-evaluated at the new prices; liquidation rule applied.
-        a = liquidation_rule(_AtMarket(ctx, market), a)
-        try:
-            result = ctx.rulebook.evaluate(compile_account(ctx.rulebook, a), market)
-            flags = (result["liquidatable"], result.get("margin_call", False))
-        except PriceUnavailableError:
-            flags = (False, False)
+        a, result = liquidation_rule(ctx.rulebook, market, a)
+        flags = (result["liquidatable"], result.get("margin_call", False)) if result else (False, False)
         if (a.status, len(a.f.orders if a.futures is not None else a.m.orders)) != before:
             a = bump(a)
             affected.append(a)
@@ -746,18 +744,6 @@ def update_prices(ctx: Context, req: mkt.UpdatePricesRequest) -> Outcome:
         )
     response = mkt.UpdatePricesResponse(prices_version=ctx.prices_version + 1, accounts=report)
     return Outcome(response, affected, prices=(new_index, new_marks))
-
-
-class _AtMarket:
-    """A context that reads like ``ctx`` but prices at ``market``."""
-
-    def __init__(self, ctx: Context, market: multimargin.Market) -> None:
-        self._ctx = ctx
-        self.market = market
-        self.rulebook = ctx.rulebook
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ctx, name)
 
 
 # ---- queries -------------------------------------------------------------------------
