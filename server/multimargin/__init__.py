@@ -46,6 +46,7 @@ from multimargin.errors import (
     InvalidInputError,
     MarginError,
     PriceUnavailableError,
+    ResourceExhaustedError,
     RuleViolationError,
     VersionConflictError,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "MarginError",
     "Market",
     "PriceUnavailableError",
+    "ResourceExhaustedError",
     "RuleViolationError",
     "Rulebook",
     "VersionConflictError",
