@@ -4,7 +4,7 @@
 use crate::decimal::{Dec, Exact};
 use crate::error::{Error, Reason, Result};
 use crate::json::{child, index_path, ranges, At};
-use crate::rulebook::{check_region, AssetId, ContractId, ContractKind, Rulebook};
+use crate::rulebook::{check_region, AssetId, ContractId, ContractKind, Rulebook, MAX_VIP_LEVEL};
 use serde_json::Value;
 
 /// Index and mark prices, by asset and contract id.
@@ -46,7 +46,7 @@ impl Market {
         let mut market = Market::empty(rb);
         if let Some(v) = prices.filter(|v| !v.is_null()) {
             let at = At::root(v, "prices");
-            for (code, pv) in at.object()? {
+            for (code, pv) in at.entries()? {
                 let p = format!("prices.{code}");
                 let pat = At::root(pv, &p);
                 let id = rb.asset_id(code).ok_or_else(|| {
@@ -57,7 +57,7 @@ impl Market {
         }
         if let Some(v) = marks.filter(|v| !v.is_null()) {
             let at = At::root(v, "marks");
-            for (sym, mv) in at.object()? {
+            for (sym, mv) in at.entries()? {
                 let p = format!("marks.{sym}");
                 let mat = At::root(mv, &p);
                 let id = rb.contract_id(sym).ok_or_else(|| {
@@ -300,6 +300,8 @@ pub struct MarginAccount {
     pub mcr_pro: Dec,
     /// Pro terms accepted (quiz passed and terms agreed).
     pub pro_terms_accepted: bool,
+    /// The exchange's VIP level, 0–9: selects the borrow limits (SPEC §4, §6.3).
+    pub vip_level: u8,
 }
 
 /// An account of either kind.
@@ -334,7 +336,7 @@ const SIDES: &[(&str, Side)] = &[("BUY", Side::Buy), ("SELL", Side::Sell)];
 fn asset_map(rb: &Rulebook, at: Option<At<'_>>, range: crate::json::Range) -> Result<Vec<Dec>> {
     let mut out = vec![Dec::ZERO; rb.assets().len()];
     let Some(at) = at else { return Ok(out) };
-    for (code, v) in at.object()? {
+    for (code, v) in at.entries()? {
         let p = format!("{}.{code}", at.path());
         let vat = At::root(v, &p);
         let id = rb
@@ -383,9 +385,58 @@ fn opt_bool(m: &serde_json::Map<String, Value>, p: &str, k: &str) -> Result<bool
     }
 }
 
+/// The keys of each account object (SPEC §10); any other key is refused.
+mod keys {
+    pub const FUTURES: &[&str] = &["kind", "mode", "region", "wallet", "positions", "orders"];
+    pub const MARGIN: &[&str] = &[
+        "kind",
+        "mode",
+        "region",
+        "holdings",
+        "borrowed",
+        "interest",
+        "classic_leverage",
+        "mcr",
+        "orders",
+        "vip_level",
+    ];
+    /// The engine state form adds the SPEC §4 status and flags.
+    pub const FUTURES_STATE: &[&str] =
+        &["kind", "mode", "region", "wallet", "positions", "orders", "status", "sub_account", "copy_trading"];
+    pub const MARGIN_STATE: &[&str] = &[
+        "kind",
+        "mode",
+        "region",
+        "holdings",
+        "borrowed",
+        "interest",
+        "classic_leverage",
+        "mcr",
+        "orders",
+        "vip_level",
+        "status",
+        "pro_terms_accepted",
+    ];
+    pub const POSITION: &[&str] =
+        &["symbol", "size", "entry_price", "leverage", "isolated", "isolated_margin", "airdrop"];
+    pub const FUTURES_ORDER: &[&str] = &["symbol", "side", "price", "quantity", "leverage", "order_id"];
+    pub const MARGIN_ORDER: &[&str] = &["base", "quote", "side", "price", "quantity", "order_id"];
+    pub const MCR: &[&str] = &["CLASSIC", "PRO"];
+}
+
+/// Which keys an account document may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// The `account` of a SPEC §10 scenario: only the keys of its kind.
+    Scenario,
+    /// The engine's stored state: the scenario keys plus the SPEC §4 `status`, and
+    /// `sub_account` and `copy_trading` (futures) or `pro_terms_accepted` (margin).
+    State,
+}
+
 /// Parses one futures position at `at`.
 pub fn parse_position(rb: &Rulebook, at: At<'_>) -> Result<Position> {
-    let m = at.object()?;
+    let m = at.fields(keys::POSITION)?;
     let p = at.path();
     let contract = contract_of(rb, child(m, p, "symbol").required()?)?;
     let isolated = opt_bool(m, p, "isolated")?;
@@ -407,7 +458,7 @@ pub fn parse_position(rb: &Rulebook, at: At<'_>) -> Result<Position> {
 /// Parses one futures order at `at` (leverage defaulting and INVERSE contracts are
 /// checked by the caller, against the account).
 pub fn parse_futures_order(rb: &Rulebook, at: At<'_>) -> Result<FuturesOrder> {
-    let m = at.object()?;
+    let m = at.fields(keys::FUTURES_ORDER)?;
     let p = at.path();
     Ok(FuturesOrder {
         contract: contract_of(rb, child(m, p, "symbol").required()?)?,
@@ -423,7 +474,7 @@ pub fn parse_futures_order(rb: &Rulebook, at: At<'_>) -> Result<FuturesOrder> {
 
 /// Parses one margin order at `at`.
 pub fn parse_margin_order(rb: &Rulebook, at: At<'_>) -> Result<MarginOrder> {
-    let m = at.object()?;
+    let m = at.fields(keys::MARGIN_ORDER)?;
     let p = at.path();
     let base = asset_of(rb, child(m, p, "base").required()?)?;
     let quote_child = child(m, p, "quote");
@@ -442,13 +493,20 @@ pub fn parse_margin_order(rb: &Rulebook, at: At<'_>) -> Result<MarginOrder> {
 }
 
 impl Account {
-    /// Parses and validates an account (the `account` object of a scenario) against a
-    /// rulebook. Paths in errors start with `account.`.
-    pub fn from_json(rb: &Rulebook, value: &Value) -> Result<Account> {
+    /// Parses and validates an account against a rulebook: the `account` object of a
+    /// scenario ([`Form::Scenario`]) or the engine's state ([`Form::State`]). Paths in
+    /// errors start with `account.`.
+    pub fn from_json(rb: &Rulebook, value: &Value, form: Form) -> Result<Account> {
         let at = At::root(value, "account");
-        let m = at.object()?;
         let p = at.path();
-        let kind = child(m, p, "kind").required()?.enum_of(&[("FUTURES", true), ("MARGIN", false)])?;
+        let kind =
+            child(at.object()?, p, "kind").required()?.enum_of(&[("FUTURES", true), ("MARGIN", false)])?;
+        let m = at.fields(match (kind, form) {
+            (true, Form::Scenario) => keys::FUTURES,
+            (true, Form::State) => keys::FUTURES_STATE,
+            (false, Form::Scenario) => keys::MARGIN,
+            (false, Form::State) => keys::MARGIN_STATE,
+        })?;
         let region = match child(m, p, "region").optional() {
             Some(v) => Some(check_region(v)?),
             None => None,
@@ -545,8 +603,7 @@ impl Account {
             let (mcr_classic, mcr_pro) = match child(m, p, "mcr").optional() {
                 None => (s.mcr_default_classic, s.mcr_default_pro),
                 Some(at) => {
-                    // Unknown keys are ignored, as everywhere in the scenario format.
-                    let mm = at.object()?;
+                    let mm = at.fields(keys::MCR)?;
                     let get = |k: &str, d: Dec| match child(mm, at.path(), k).optional() {
                         Some(v) => v.dec_in(mcr_range),
                         None => Ok(d),
@@ -566,6 +623,10 @@ impl Account {
                 mcr_classic,
                 mcr_pro,
                 pro_terms_accepted: opt_bool(m, p, "pro_terms_accepted")?,
+                vip_level: match child(m, p, "vip_level").optional() {
+                    Some(v) => v.int_in(0, i64::from(MAX_VIP_LEVEL))? as u8,
+                    None => 0,
+                },
             })
         };
         Ok(account)
