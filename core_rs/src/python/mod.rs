@@ -38,7 +38,12 @@ pub struct PyMarket {
     inner: Market,
 }
 
-/// An account state compiled against a rulebook.
+/// An account state (SPEC §4) compiled against a rulebook.
+///
+/// `Account(rulebook, account)` takes a SPEC §10 scenario `account` object and refuses
+/// any other key (`InvalidInputError`, field = the key's path; `_` keys are comments).
+/// `Account.from_state` is the engine's form: it also takes `status`, `sub_account`,
+/// `copy_trading` (futures) and `pro_terms_accepted` (margin).
 #[pyclass(frozen, name = "Account", module = "multimargin._core")]
 pub struct PyAccount {
     rb: Arc<Rulebook>,
