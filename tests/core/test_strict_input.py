@@ -17,9 +17,7 @@ FUTURES: dict[str, Any] = {
         "mode": "SINGLE_ASSET",
         "wallet": {"USDT": "10000"},
         "positions": [{"symbol": "BTCUSDT", "size": "0.1", "entry_price": "60000", "leverage": 10}],
-        "orders": [
-            {"symbol": "BTCUSDT", "side": "BUY", "price": "59000", "quantity": "0.1", "leverage": 10}
-        ],
+        "orders": [{"symbol": "BTCUSDT", "side": "BUY", "price": "59000", "quantity": "0.1", "leverage": 10}],
     },
 }
 MARGIN: dict[str, Any] = {
@@ -70,7 +68,9 @@ def test_the_base_scenarios_are_valid() -> None:
         (MARGIN, ["account", "mcr"], "Pro", "account.mcr.Pro"),
     ],
 )
-def test_a_misspelt_key_names_its_path(base: dict[str, Any], path: list[str | int], key: str, field: str) -> None:
+def test_a_misspelt_key_names_its_path(
+    base: dict[str, Any], path: list[str | int], key: str, field: str
+) -> None:
     e = refused(with_key(base, path, key, "1"))
     assert (e.reason, e.field) == ("INVALID_ARGUMENT", field)
     assert field in str(e)
@@ -165,7 +165,14 @@ def test_max_borrow_is_capped_by_the_vip_limit(mode: str) -> None:
 
 def test_vip_limit_getter_and_level_validation() -> None:
     rb = multimargin.Rulebook(VIP_RULEBOOK)
-    assert [rb.vip_limit("BTC", level) for level in (0, 2, 3, 6, 7, 9)] == ["0.5", "0.5", "2", "2", "10", "10"]
+    assert [rb.vip_limit("BTC", level) for level in (0, 2, 3, 6, 7, 9)] == [
+        "0.5",
+        "0.5",
+        "2",
+        "2",
+        "10",
+        "10",
+    ]
     assert rb.vip_limit("USDT", 5) is None
     with pytest.raises(multimargin.InvalidInputError) as err:
         rb.vip_limit("BTC", 10)
