@@ -27,8 +27,10 @@ pub mod flows;
 pub mod futures;
 pub mod json;
 pub mod margin;
+pub mod market;
 pub mod result;
 pub mod rulebook;
+pub mod settings;
 pub mod solve;
 pub mod tiers;
 
