@@ -71,7 +71,7 @@ class Outcome:
 
 def compile_account(rb: Rulebook, a: AccountState) -> multimargin.Account:
     """The account compiled by the core (which re-validates the whole state)."""
-    return multimargin.Account(rb, a.scenario())
+    return multimargin.Account.from_state(rb, a.scenario())
 
 
 def evaluate(ctx: Context, a: AccountState, market: multimargin.Market | None = None) -> dict[str, Any]:
