@@ -47,6 +47,7 @@ from multimargin.store.schema import (
     META_LAST_SEQ,
     RESERVED_META_PREFIX,
     UPSERT_META,
+    UndecodableText,
     connect_reader,
     connect_writer,
     is_corruption,
@@ -797,9 +798,10 @@ def _row_to_record(row: tuple[object, ...]) -> tuple[JournalRecord, bytes]:
         return record, _blob(row[9])
     except _BadColumn:
         seq = row[0] if type(row[0]) is int else None
-        raise CorruptJournalError(
-            f"journal row at seq {row[0]!r} has a column of the wrong type", seq=seq
-        ) from None
+        names = [name.strip() for name in JOURNAL_COLUMNS.split(",")] + ["chain"]
+        bad = [name for name, value in zip(names, row, strict=True) if isinstance(value, UndecodableText)]
+        what = f"text that is not UTF-8 in {', '.join(bad)}" if bad else "a column of the wrong type"
+        raise CorruptJournalError(f"journal row at seq {row[0]!r} has {what}", seq=seq) from None
 
 
 def _row_to_snapshot(row: tuple[object, ...]) -> tuple[Snapshot, bytes]:
