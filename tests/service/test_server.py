@@ -441,6 +441,35 @@ def test_request_id_is_echoed_in_trailing_metadata(server: serverkit.ServerProce
     assert "grpc-status-details-bin" in metadata
 
 
+@pytest.mark.parametrize("bad", ["has space", "tab\tid", "x" * 129, "ключ"])
+def test_a_request_id_the_server_would_not_echo_is_refused(server: serverkit.ServerProcess, bad: str) -> None:
+    # The idempotency key a client sent is the id it sees echoed and logged, or the call
+    # is refused: never accepted under one id and reported under another.
+    request = account_service_pb2.CreateAccountRequest(
+        request_id=bad, account_id="spaced", kind=types_pb2.ACCOUNT_KIND_FUTURES
+    )
+    with pytest.raises(grpc.RpcError) as refused:
+        accounts(server).CreateAccount(request)
+    _, infos, _ = error_details(refused.value)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [(i.reason, i.metadata["field"]) for i in infos] == [("INVALID_ARGUMENT", "request_id")]
+    assert re.fullmatch(r"[0-9a-f]{32}", trailing(refused.value)["x-request-id"])
+    # The same rule, the same refusal, for the id in metadata.
+    if bad.isascii() and bad.isprintable():  # gRPC itself refuses to send other metadata
+        with pytest.raises(grpc.RpcError) as refused:
+            operator(server).GetEngineStatus(
+                operator_service_pb2.GetEngineStatusRequest(), metadata=(("x-request-id", bad),)
+            )
+        _, infos, _ = error_details(refused.value)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert [(i.reason, i.metadata["field"]) for i in infos] == [("INVALID_ARGUMENT", "x-request-id")]
+    # Nothing was created under the refused key.
+    with pytest.raises(grpc.RpcError) as missing:
+        accounts(server).GetAccount(account_service_pb2.GetAccountRequest(account_id="spaced"))
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    server.wait_for_log(lambda line: '"code": "INVALID_ARGUMENT"' in line and "CreateAccount" in line)
+
+
 def test_one_json_log_line_per_call(server: serverkit.ServerProcess) -> None:
     with pytest.raises(grpc.RpcError):
         accounts(server).GetAccount(
@@ -450,6 +479,8 @@ def test_one_json_log_line_per_call(server: serverkit.ServerProcess) -> None:
     operator(server).GetEngineStatus(
         operator_service_pb2.GetEngineStatusRequest(), metadata=(("x-request-id", "log-2"),)
     )
+    # Lines are written by a background thread (logging never blocks a call).
+    server.wait_for_log(lambda line: '"log-2"' in line)
     records = [r for r in server.log_records() if r.get("logger") == "multimargin.access"]
     by_id = {r["request_id"]: r for r in records}
     assert by_id["log-1"]["method"] == "/multimargin.v1.AccountService/GetAccount"

@@ -33,7 +33,7 @@ from grpc_reflection.v1alpha import reflection
 
 from multimargin.errors import MarginError
 from multimargin.service.dispatch import EngineLike, add_engine_services
-from multimargin.service.interceptors import AccessLogInterceptor, RequestIdInterceptor
+from multimargin.service.interceptors import CallInterceptor
 from multimargin.service.logs import configure_logging
 from multimargin.state.engine import Engine
 from multimargin.store import StoreError
@@ -65,7 +65,7 @@ class ListenError(RuntimeError):
 def make_server() -> Any:
     """A ``grpc.aio.Server`` with the interceptors and limits of multimargin, no services yet."""
     return grpc.aio.server(
-        interceptors=(RequestIdInterceptor(), AccessLogInterceptor()),
+        interceptors=(CallInterceptor(),),
         # Overload is refused RESOURCE_EXHAUSTED (SPEC §11) rather than queued without bound.
         maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
         options=(
