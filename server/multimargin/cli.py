@@ -2,6 +2,7 @@
 
     multimargin evaluate FILE|-  [--explain]   evaluate a SPEC §10 scenario
     multimargin serve [--listen ADDR] [--data-dir DIR] [--rulebook FILE] [--demo]
+                      [--max-in-flight N]
 
 Refused input prints one line naming the field and the SPEC §11 reason and exits 2;
 other failures (unreadable file, bad JSON) exit 1. No tracebacks.
@@ -220,6 +221,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve_main(args)
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``multimargin`` command."""
     parser = argparse.ArgumentParser(prog="multimargin", description="Multi-asset margin engine")
@@ -242,6 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="SECONDS",
         help="on SIGTERM/SIGINT, time calls in flight get to finish (default 5)",
+    )
+    sv.add_argument(
+        "--max-in-flight",
+        default=1024,
+        type=_positive_int,
+        metavar="N",
+        help="calls served at once; more are refused RESOURCE_EXHAUSTED at once (default 1024)",
     )
     sv.set_defaults(func=_cmd_serve)
     return parser

@@ -408,6 +408,48 @@ def test_oversized_request_is_resource_exhausted(server: serverkit.ServerProcess
     assert server.health() == SERVING
 
 
+def _raw_call(server: serverkit.ServerProcess, method: str, payload: bytes) -> grpc.RpcError:
+    """Send ``payload`` as the request bytes of ``method`` (no client-side serialization)."""
+    call = server.channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+    with pytest.raises(grpc.RpcError) as failed:
+        call(payload, timeout=10, metadata=(("x-request-id", "raw-1"),))
+    return failed.value
+
+
+def _utf8_field(number: int, raw: bytes) -> bytes:
+    """A length-delimited field ``number`` holding ``raw`` (wire type 2)."""
+    return bytes([number << 3 | 2, len(raw)]) + raw
+
+
+@pytest.mark.parametrize(
+    ("method", "payload", "field"),
+    [
+        ("/multimargin.v1.AccountService/GetAccount", b"\xff\xff\xff\xff", None),  # not protobuf
+        ("/multimargin.v1.AccountService/GetAccount", b"\x0a\x10abc", None),  # truncated
+        ("/multimargin.v1.AccountService/GetAccount", _utf8_field(1, b"a\xff\xfe"), "account_id"),
+        (
+            "/multimargin.v1.FundsService/TransferIn",
+            _utf8_field(1, b"r-1") + _utf8_field(2, b"acct") + _utf8_field(4, b"US\xc3"),
+            "asset",
+        ),
+    ],
+)
+def test_undecodable_request_bytes_are_invalid_argument(
+    server: serverkit.ServerProcess, method: str, payload: bytes, field: str | None
+) -> None:
+    # SPEC §11: bytes that do not decode as the request message are bad input, like any other.
+    error = _raw_call(server, method, payload)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error
+    status, infos, _ = error_details(error)
+    assert [(i.reason, i.domain) for i in infos] == [("INVALID_ARGUMENT", "multimargin")]
+    assert infos[0].metadata.get("field") == field
+    assert "DecodeError" not in status.message and "Traceback" not in status.message
+    assert trailing(error)["x-request-id"] == "raw-1"
+    server.wait_for_log(lambda line: '"raw-1"' in line and '"INVALID_ARGUMENT"' in line)
+    assert not [r for r in server.log_records() if r["level"] in ("ERROR", "CRITICAL") or "exc" in r]
+    assert server.health() == SERVING
+
+
 # --- request ids and the access log -----------------------------------------------------
 
 
