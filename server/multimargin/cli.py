@@ -2,7 +2,7 @@
 
     multimargin evaluate FILE|-  [--explain]   evaluate a SPEC §10 scenario
     multimargin serve [--listen ADDR] [--data-dir DIR] [--rulebook FILE] [--demo]
-                      [--max-in-flight N]
+                      [--max-in-flight N] [--init-store]
 
 Refused input prints one line naming the field and the SPEC §11 reason and exits 2;
 other failures (unreadable file, bad JSON) exit 1. No tracebacks.
@@ -257,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         metavar="N",
         help="calls served at once; more are refused RESOURCE_EXHAUSTED at once (default 1024)",
+    )
+    sv.add_argument(
+        "--init-store",
+        action="store_true",
+        help="create a new, empty store in a data directory that held one whose database is "
+        "missing or empty (refused without it; never replaces a database holding data)",
     )
     sv.set_defaults(func=_cmd_serve)
     return parser

@@ -249,6 +249,37 @@ def test_demo_seeds_accounts_on_an_empty_store(tmp_path: Path) -> None:
         assert listed.accounts
 
 
+def _serve_once(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``multimargin serve`` that is expected to refuse to start."""
+    command = [str(serverkit.MULTIMARGIN), "serve", "--listen", f"127.0.0.1:{serverkit.free_port()}"]
+    return subprocess.run(
+        [*command, "--data-dir", str(data_dir), *args], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete"])
+def test_a_lost_database_is_refused_not_reinitialised(tmp_path: Path, damage: str) -> None:
+    data = tmp_path / "data"
+    with serverkit.running_server(data, "--demo") as server:
+        listed = accounts(server).ListAccounts(account_service_pb2.ListAccountsRequest(), timeout=10)
+        assert listed.accounts
+    database = data / "multimargin.db"
+    if damage == "truncate":
+        database.write_bytes(b"")  # truncate -s 0
+    else:
+        database.unlink()  # its lock file (and id marker) remain
+    result = _serve_once(data, "--demo")
+    assert result.returncode == 1, result.stderr
+    assert str(database) in result.stderr and "--init-store" in result.stderr
+    assert "Traceback" not in result.stderr and '"serving"' not in result.stderr
+    # The operator's explicit flag creates a new store, once.
+    with serverkit.running_server(data, "--init-store") as server:
+        listed = accounts(server).ListAccounts(account_service_pb2.ListAccountsRequest(), timeout=10)
+        assert not listed.accounts
+    result = _serve_once(data, "--init-store")
+    assert result.returncode == 1 and "already holds a store" in result.stderr, result.stderr
+
+
 def test_an_unknown_log_level_is_refused_with_exit_2(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(serverkit.MULTIMARGIN), "serve", "--data-dir", str(tmp_path / "data"), "--log-level", "LOUD"],

@@ -137,11 +137,14 @@ async def run_server(
     grace: float = DEFAULT_GRACE,
     stop: asyncio.Event | None = None,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    init_store: bool = False,
 ) -> int:
     """Serve the engine stored under ``data_dir`` on ``listen`` until told to stop.
 
     ``ready`` is set once the server reports SERVING; at most ``max_in_flight`` calls
-    are served at once (more are shed RESOURCE_EXHAUSTED). Stops gracefully on SIGTERM or
+    are served at once (more are shed RESOURCE_EXHAUSTED); ``init_store`` creates a new
+    store where one existed but its database is missing or empty
+    (:meth:`multimargin.store.Store.open`). Stops gracefully on SIGTERM or
     SIGINT (when running in the main thread) or when ``stop`` is set; returns
     :data:`EXIT_OK` then, or :data:`EXIT_FAILURE` when the durable store failed.
     Start-up failures raise: :class:`ListenError`, the engine's
@@ -153,7 +156,9 @@ async def run_server(
         server = make_server()
         port = _listen(server, listen)
         log.info("opening the engine", extra={"fields": {"data_dir": str(data_dir), "demo": demo}})
-        engine: EngineLike = await Engine.open(data_dir, rulebook_json=rulebook_json, demo=demo)
+        engine: EngineLike = await Engine.open(
+            data_dir, rulebook_json=rulebook_json, demo=demo, init_store=init_store
+        )
         closed = False
         try:
             health_servicer = health.aio.HealthServicer()
@@ -261,7 +266,7 @@ def serve_main(args: argparse.Namespace) -> int:
 
     Reads ``args.listen``, ``args.data_dir``, ``args.rulebook`` (a path or None),
     ``args.demo``, ``args.log_level``, and optionally ``args.grace`` (seconds),
-    ``args.max_in_flight``.
+    ``args.max_in_flight`` and ``args.init_store``.
     """
     try:
         configure_logging(args.log_level)
@@ -277,6 +282,7 @@ def serve_main(args: argparse.Namespace) -> int:
             return EXIT_FAILURE
     grace = float(getattr(args, "grace", DEFAULT_GRACE))
     max_in_flight = int(getattr(args, "max_in_flight", DEFAULT_MAX_IN_FLIGHT))
+    init_store = bool(getattr(args, "init_store", False))
     try:
         return asyncio.run(
             run_server(
@@ -286,6 +292,7 @@ def serve_main(args: argparse.Namespace) -> int:
                 bool(args.demo),
                 grace=grace,
                 max_in_flight=max_in_flight,
+                init_store=init_store,
             )
         )
     except MarginError as exc:

@@ -139,11 +139,12 @@ class Engine:
         rulebook_json: str | None = None,
         demo: bool = False,
         snapshot_every: int = 10_000,
+        init_store: bool = False,
     ) -> Engine:
         """Opens the store under ``data_dir``, recovers the state, and applies the given
         rulebook (journaled when it differs from the one in effect). ``demo`` seeds demo
-        accounts and prices into an empty store."""
-        store = Store.open(Path(data_dir))
+        accounts and prices into an empty store. ``init_store``: see :meth:`Store.open`."""
+        store = Store.open(Path(data_dir), init_store=init_store)
         try:
             engine = cls(store, snapshot_every=snapshot_every)
             recovery = store.recover()

@@ -16,6 +16,7 @@ DB_FILENAME = "multimargin.db"
 RESERVED_META_PREFIX = "store."
 META_LAST_SEQ = "store.last_seq"
 META_CHAIN_HEAD = "store.chain_head"
+META_STORE_ID = "store.id"  # see multimargin.store.identity
 
 # STRICT tables make SQLite refuse a value of the wrong type instead of
 # silently storing it, so a row read back has exactly the types written.
