@@ -43,6 +43,7 @@ from multimargin.state import demo as demo_data
 from multimargin.state import handlers
 from multimargin.state import validate as v
 from multimargin.state.model import AccountState, canonical_json, sha256_json
+from multimargin.state.recent import RecentRequests
 from multimargin.store import DurabilityError, JournalRecord, Snapshot, Store, StoreError
 from multimargin.v1 import (
     account_service_pb2,
@@ -121,7 +122,7 @@ class Engine:
         self.ts_ns = 0
         self._accounts: dict[str, AccountState] = {}
         self._hashes: dict[str, bytes] = {}
-        self._recent: dict[str, _Done] = {}
+        self._recent: RecentRequests[_Done] = RecentRequests()  # older ids: the journal
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._last: asyncio.Future[None] | None = None
         self._prices_pending: asyncio.Future[None] | None = None
@@ -272,7 +273,7 @@ class Engine:
         )
         # `_prior` looked the id up just above, with no await since.
         durable = self._store.submit(record, request_id_checked=True)
-        self._recent[rid] = _Done(method, digest, response, durable)
+        self._recent.add(rid, _Done(method, digest, response, durable), durable)
         for i in ids:
             self._pending[i] = durable
         if outcome.prices is not None:
