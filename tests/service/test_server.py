@@ -69,9 +69,11 @@ def operator(server: serverkit.ServerProcess) -> Any:
     return operator_service_pb2_grpc.OperatorServiceStub(server.channel)
 
 
-def create_futures_account(server: serverkit.ServerProcess, account_id: str, **flags: bool) -> Any:
+def create_futures_account(
+    server: serverkit.ServerProcess, account_id: str, request_id: str | None = None, **flags: bool
+) -> Any:
     request = account_service_pb2.CreateAccountRequest(
-        request_id=str(uuid.uuid4()),
+        request_id=request_id or str(uuid.uuid4()),
         account_id=account_id,
         kind=types_pb2.ACCOUNT_KIND_FUTURES,
         **flags,
@@ -247,6 +249,17 @@ def test_demo_seeds_accounts_on_an_empty_store(tmp_path: Path) -> None:
     with serverkit.running_server(tmp_path / "data", "--demo") as server:
         listed = accounts(server).ListAccounts(account_service_pb2.ListAccountsRequest(), timeout=10)
         assert listed.accounts
+
+
+def test_demo_request_ids_do_not_collide_with_a_clients(tmp_path: Path) -> None:
+    with serverkit.running_server(tmp_path / "data", "--demo") as server:
+        # Ids a client might well pick for itself, in the pattern of a counter.
+        for n in range(1, 31):
+            create_futures_account(server, f"mine-{n}", request_id=f"demo-{n}")
+        listed = accounts(server).ListAccounts(
+            account_service_pb2.ListAccountsRequest(page_size=1000), timeout=10
+        )
+        assert {f"mine-{n}" for n in range(1, 31)} <= {a.account_id for a in listed.accounts}
 
 
 def _serve_once(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
