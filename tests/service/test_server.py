@@ -429,6 +429,7 @@ def test_unexpected_fault_is_internal_without_details(tmp_path: Path) -> None:
         assert SECRET not in wire and "Traceback" not in wire and "RuntimeError" not in wire
         assert trailing(error)["x-request-id"] == "fault-1"
         # The server log has it all, under the request id.
+        server.wait_for_log(lambda line: "unexpected fault" in line)
         faults = [r for r in server.log_records() if r.get("message") == "unexpected fault"]
         assert len(faults) == 1
         assert faults[0]["request_id"] == "fault-1"

@@ -34,7 +34,7 @@ from grpc_reflection.v1alpha import reflection
 from multimargin.errors import MarginError
 from multimargin.service.dispatch import DEFAULT_MAX_IN_FLIGHT, Admission, EngineLike, add_engine_services
 from multimargin.service.interceptors import CallInterceptor
-from multimargin.service.logs import configure_logging
+from multimargin.service.logs import configure_logging, shutdown_logging
 from multimargin.state.engine import Engine
 from multimargin.store import StoreError
 
@@ -273,6 +273,13 @@ def serve_main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: --log-level: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    try:
+        return _serve(args)
+    finally:
+        shutdown_logging()  # write what is queued; report dropped records
+
+
+def _serve(args: argparse.Namespace) -> int:
     rulebook_json = None
     if args.rulebook is not None:
         try:
