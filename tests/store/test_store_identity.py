@@ -120,3 +120,18 @@ def test_init_store_refuses_to_create_over_a_stray_wal(tmp_path: Path) -> None:
     (tmp_path / f"{DB}-wal").write_bytes(b"\x37\x7f\x06\x82" + b"\x00" * 60)
     with pytest.raises(StoreError, match="-wal"):
         Store.open(tmp_path, init_store=True)
+
+
+def test_a_database_without_tables_where_a_store_was_is_refused(tmp_path: Path) -> None:
+    # E.g. a store whose every commit was still in the -wal file when that was deleted:
+    # what is left is an SQLite header and nothing else.
+    populate(tmp_path, 5)
+    (tmp_path / DB).unlink()
+    conn = sqlite3.connect(tmp_path / DB)
+    conn.execute("CREATE TABLE t (x)")
+    conn.execute("DROP TABLE t")
+    conn.close()
+    assert (tmp_path / DB).stat().st_size > 0
+    with pytest.raises(StoreMissingError, match="holds no store"):
+        Store.open(tmp_path)
+    assert records_in(tmp_path, init_store=True) == 0

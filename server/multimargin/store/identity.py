@@ -42,28 +42,20 @@ def store_files(data_dir: Path) -> list[str]:
     return [name for name in STORE_FILES if (data_dir / name).exists()]
 
 
-def check_creation(data_dir: Path, present: list[str], *, init_store: bool) -> bool:
-    """Decide, with the directory locked, whether opening ``data_dir`` creates a store.
+def check_creation(data_dir: Path, present: list[str], *, init_store: bool) -> bool | None:
+    """Decide, with the directory locked and before SQLite opens the file, whether opening
+    ``data_dir`` creates a store: True to create one, None when the database file has
+    contents (:func:`check_contents` decides once it is open).
 
-    ``present`` is :func:`store_files` as seen before the lock file was made. Returns
-    True to create one; raises :class:`StoreMissingError` for a lost database and
-    :class:`StoreError` for an ``init_store`` that would replace data.
+    ``present`` is :func:`store_files` as seen before the lock file was made. Raises
+    :class:`StoreMissingError` for a lost database.
     """
     path = data_dir / DB_FILENAME
     if has_database(data_dir):
-        if init_store:
-            raise StoreError(
-                f"--init-store: {path} already holds a store; refusing to replace it "
-                "(start without --init-store to serve it)"
-            )
-        return False
+        return None
     if present and not init_store:
         state = "empty" if path.exists() else "missing"
-        raise StoreMissingError(
-            f"{path} is {state}, but {data_dir} has held a store (found {', '.join(present)}); "
-            "refusing to start a new, empty one in its place. Restore the database from a "
-            "backup, or start with --init-store to create a new, empty store deliberately"
-        )
+        raise _missing(data_dir, f"{path} is {state}", present)
     wal = data_dir / f"{DB_FILENAME}-wal"
     if wal.exists() and wal.stat().st_size > 0:
         raise StoreError(
@@ -71,6 +63,36 @@ def check_creation(data_dir: Path, present: list[str], *, init_store: bool) -> b
             "the new one. Move it away first"
         )
     return True
+
+
+def check_contents(conn: sqlite3.Connection, data_dir: Path, present: list[str], *, init_store: bool) -> bool:
+    """For a database file with contents, open on ``conn``: True to create a store in it
+    (a file without any table, with ``init_store``), False to open the store it holds.
+
+    A file without any table where a store existed (its commits were all in a lost
+    ``-wal``, say) is refused like an empty one; ``init_store`` never replaces a store.
+    """
+    path = data_dir / DB_FILENAME
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    (tables,) = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+    if version == 0 and tables == 0:
+        if not init_store:
+            raise _missing(data_dir, f"{path} holds no store (no tables)", present)
+        return True
+    if init_store:
+        raise StoreError(
+            f"--init-store: {path} already holds a store; refusing to replace it "
+            "(start without --init-store to serve it)"
+        )
+    return False
+
+
+def _missing(data_dir: Path, what: str, present: list[str]) -> StoreMissingError:
+    return StoreMissingError(
+        f"{what}, but {data_dir} has held a store (found {', '.join(present)}); refusing to "
+        "start a new, empty one in its place. Restore the database from a backup, or start "
+        "with --init-store to create a new, empty store deliberately"
+    )
 
 
 def reconcile(conn: sqlite3.Connection, data_dir: Path, *, created: bool) -> str:

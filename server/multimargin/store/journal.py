@@ -28,7 +28,13 @@ from multimargin.store.errors import (
     StoreError,
     StoreLockedError,
 )
-from multimargin.store.identity import LOCK_FILENAME, check_creation, reconcile, store_files
+from multimargin.store.identity import (
+    LOCK_FILENAME,
+    check_contents,
+    check_creation,
+    reconcile,
+    store_files,
+)
 from multimargin.store.records import (
     GENESIS_CHAIN,
     JournalRecord,
@@ -195,9 +201,10 @@ class Store:
         writer: sqlite3.Connection | None = None
         reader: sqlite3.Connection | None = None
         try:
-            created = check_creation(data_dir, present, init_store=init_store)
+            creating = check_creation(data_dir, present, init_store=init_store)
             writer = connect_writer(path)
             try:
+                created = creating or check_contents(writer, data_dir, present, init_store=init_store)
                 prepare(writer, path)
                 reconcile(writer, data_dir, created=created)
             except sqlite3.DatabaseError as exc:
