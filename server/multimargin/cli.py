@@ -3,6 +3,7 @@
     multimargin evaluate FILE|-  [--explain]   evaluate a SPEC §10 scenario
     multimargin serve [--listen ADDR] [--data-dir DIR] [--rulebook FILE] [--demo]
                       [--max-in-flight N] [--init-store]
+    multimargin backup DATA_DIR DEST              copy a store consistently (also live)
 
 Refused input prints one line naming the field and the SPEC §11 reason and exits 2;
 other failures (unreadable file, bad JSON) exit 1. No tracebacks.
@@ -228,6 +229,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from multimargin.store import StoreError
+    from multimargin.store.backup import backup
+
+    try:
+        store_id, seq = backup(args.data_dir, args.dest)
+    except (StoreError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"backed up store {store_id} up to journal seq {seq} to {args.dest}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``multimargin`` command."""
     parser = argparse.ArgumentParser(prog="multimargin", description="Multi-asset margin engine")
@@ -265,6 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
         "missing or empty (refused without it; never replaces a database holding data)",
     )
     sv.set_defaults(func=_cmd_serve)
+
+    bk = sub.add_parser("backup", help="copy a store consistently, also while the server runs")
+    bk.add_argument("data_dir", type=Path, help="the server's --data-dir")
+    bk.add_argument("dest", type=Path, help="the backup file to create (must not exist)")
+    bk.set_defaults(func=_cmd_backup)
     return parser
 
 
