@@ -2,6 +2,8 @@
 
     multimargin evaluate FILE|-  [--explain]   evaluate a SPEC §10 scenario
     multimargin serve [--listen ADDR] [--data-dir DIR] [--rulebook FILE] [--demo]
+                      [--max-in-flight N] [--init-store]
+    multimargin backup DATA_DIR DEST              copy a store consistently (also live)
 
 Refused input prints one line naming the field and the SPEC §11 reason and exits 2;
 other failures (unreadable file, bad JSON) exit 1. No tracebacks.
@@ -220,6 +222,26 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve_main(args)
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
+    return value
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from multimargin.store import StoreError
+    from multimargin.store.backup import backup
+
+    try:
+        store_id, seq = backup(args.data_dir, args.dest)
+    except (StoreError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"backed up store {store_id} up to journal seq {seq} to {args.dest}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``multimargin`` command."""
     parser = argparse.ArgumentParser(prog="multimargin", description="Multi-asset margin engine")
@@ -249,7 +271,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="on SIGTERM/SIGINT, time calls in flight get to finish (default 5)",
     )
+    sv.add_argument(
+        "--max-in-flight",
+        default=1024,
+        type=_positive_int,
+        metavar="N",
+        help="calls served at once; more are refused RESOURCE_EXHAUSTED at once (default 1024)",
+    )
+    sv.add_argument(
+        "--init-store",
+        action="store_true",
+        help="create a new, empty store in a data directory that held one whose database is "
+        "missing or empty (refused without it; never replaces a database holding data)",
+    )
     sv.set_defaults(func=_cmd_serve)
+
+    bk = sub.add_parser("backup", help="copy a store consistently, also while the server runs")
+    bk.add_argument("data_dir", type=Path, help="the server's --data-dir")
+    bk.add_argument("dest", type=Path, help="the backup file to create (must not exist)")
+    bk.set_defaults(func=_cmd_backup)
     return parser
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -71,17 +73,30 @@ def test_batch_releases_the_gil() -> None:
         started.set()
         while not done.is_set():
             ticks += 1
+            time.sleep(1e-6)  # gives the GIL back at once, so the main thread never waits on it
 
-    t = threading.Thread(target=spin)
-    t.start()
-    started.wait()
-    before = ticks
-    rb.evaluate_many(accounts, market)
-    during = ticks - before
-    done.set()
-    t.join()
-    # With the GIL held for the whole batch the other thread could not run at all.
-    assert during > 0
+    # With the switch interval far longer than the test, the interpreter never takes the
+    # GIL from the main thread: the spinner can run during the batch only if the batch
+    # releases the GIL itself. (At the default 5 ms it would get a turn in any case.)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
+    try:
+        t = threading.Thread(target=spin)
+        t.start()
+        started.wait()
+        before = ticks
+        start = time.perf_counter()
+        rb.evaluate_many(accounts, market)
+        elapsed = time.perf_counter() - start
+        during = ticks - before
+        done.set()
+        t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    # Converting the results to Python holds the GIL (and lets the spinner in for a
+    # moment now and then); the computation must not: the spinner, which gives the GIL
+    # back after every step, advances at least once per 50 ms of the batch on average.
+    assert during >= elapsed / 0.05, f"the other thread advanced {during} times in {elapsed:.2f}s"
 
 
 def test_errors_form_one_hierarchy_with_reason_and_field() -> None:

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,6 +142,7 @@ def start_server(
     for attempt in range(attempts):
         chosen = port if port is not None else free_port()
         log_path = data_dir.with_name(f"{data_dir.name}.log")
+        started_before = _serving_lines(log_path)
         with log_path.open("ab") as log:
             proc = subprocess.Popen(
                 _command(chosen, data_dir, args, child),
@@ -152,7 +153,7 @@ def start_server(
             )
         server = ServerProcess(proc, chosen, data_dir, log_path)
         try:
-            _wait_serving(server, timeout)
+            _wait_serving(server, timeout, started_before)
             return server
         except _PortTaken:
             server.wait()
@@ -170,20 +171,29 @@ class _PortTaken(Exception):
     pass
 
 
-def _wait_serving(server: ServerProcess, timeout: float) -> None:
+def _serving_lines(log_path: Path) -> int:
+    """How many times the log says a server started serving."""
+    if not log_path.exists():
+        return 0
+    return log_path.read_text("utf-8", errors="replace").count('"message": "serving"')
+
+
+def _wait_serving(server: ServerProcess, timeout: float, started_before: int) -> None:
+    """Wait for SERVING, and for its "serving" log line: the log is written by a background
+    thread, in order, so every line of the start-up is in the file from then on."""
     deadline = time.monotonic() + timeout
+    serving = False
     while time.monotonic() < deadline:
         code = server.proc.poll()
         if code is not None:
             if "cannot listen" in server.log_text():
                 raise _PortTaken
             raise AssertionError(f"server exited with {code} before serving; log:\n{server.log_text()}")
-        try:
-            if server.health(timeout=0.5) == health_pb2.HealthCheckResponse.SERVING:
-                return
-        except grpc.RpcError:
-            pass
-        time.sleep(0.05)
+        if serving and _serving_lines(server.log_path) > started_before:
+            return
+        with suppress(grpc.RpcError):
+            serving = serving or server.health(timeout=0.5) == health_pb2.HealthCheckResponse.SERVING
+        time.sleep(0.005 if serving else 0.05)
     raise AssertionError(f"server not SERVING within {timeout}s; log:\n{server.log_text()}")
 
 

@@ -69,9 +69,11 @@ def operator(server: serverkit.ServerProcess) -> Any:
     return operator_service_pb2_grpc.OperatorServiceStub(server.channel)
 
 
-def create_futures_account(server: serverkit.ServerProcess, account_id: str, **flags: bool) -> Any:
+def create_futures_account(
+    server: serverkit.ServerProcess, account_id: str, request_id: str | None = None, **flags: bool
+) -> Any:
     request = account_service_pb2.CreateAccountRequest(
-        request_id=str(uuid.uuid4()),
+        request_id=request_id or str(uuid.uuid4()),
         account_id=account_id,
         kind=types_pb2.ACCOUNT_KIND_FUTURES,
         **flags,
@@ -249,6 +251,48 @@ def test_demo_seeds_accounts_on_an_empty_store(tmp_path: Path) -> None:
         assert listed.accounts
 
 
+def test_demo_request_ids_do_not_collide_with_a_clients(tmp_path: Path) -> None:
+    with serverkit.running_server(tmp_path / "data", "--demo") as server:
+        # Ids a client might well pick for itself, in the pattern of a counter.
+        for n in range(1, 31):
+            create_futures_account(server, f"mine-{n}", request_id=f"demo-{n}")
+        listed = accounts(server).ListAccounts(
+            account_service_pb2.ListAccountsRequest(page_size=1000), timeout=10
+        )
+        assert {f"mine-{n}" for n in range(1, 31)} <= {a.account_id for a in listed.accounts}
+
+
+def _serve_once(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``multimargin serve`` that is expected to refuse to start."""
+    command = [str(serverkit.MULTIMARGIN), "serve", "--listen", f"127.0.0.1:{serverkit.free_port()}"]
+    return subprocess.run(
+        [*command, "--data-dir", str(data_dir), *args], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete"])
+def test_a_lost_database_is_refused_not_reinitialised(tmp_path: Path, damage: str) -> None:
+    data = tmp_path / "data"
+    with serverkit.running_server(data, "--demo") as server:
+        listed = accounts(server).ListAccounts(account_service_pb2.ListAccountsRequest(), timeout=10)
+        assert listed.accounts
+    database = data / "multimargin.db"
+    if damage == "truncate":
+        database.write_bytes(b"")  # truncate -s 0
+    else:
+        database.unlink()  # its lock file (and id marker) remain
+    result = _serve_once(data, "--demo")
+    assert result.returncode == 1, result.stderr
+    assert str(database) in result.stderr and "--init-store" in result.stderr
+    assert "Traceback" not in result.stderr and '"serving"' not in result.stderr
+    # The operator's explicit flag creates a new store, once.
+    with serverkit.running_server(data, "--init-store") as server:
+        listed = accounts(server).ListAccounts(account_service_pb2.ListAccountsRequest(), timeout=10)
+        assert not listed.accounts
+    result = _serve_once(data, "--init-store")
+    assert result.returncode == 1 and "already holds a store" in result.stderr, result.stderr
+
+
 def test_an_unknown_log_level_is_refused_with_exit_2(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(serverkit.MULTIMARGIN), "serve", "--data-dir", str(tmp_path / "data"), "--log-level", "LOUD"],
@@ -385,6 +429,7 @@ def test_unexpected_fault_is_internal_without_details(tmp_path: Path) -> None:
         assert SECRET not in wire and "Traceback" not in wire and "RuntimeError" not in wire
         assert trailing(error)["x-request-id"] == "fault-1"
         # The server log has it all, under the request id.
+        server.wait_for_log(lambda line: "unexpected fault" in line)
         faults = [r for r in server.log_records() if r.get("message") == "unexpected fault"]
         assert len(faults) == 1
         assert faults[0]["request_id"] == "fault-1"
@@ -405,6 +450,48 @@ def test_oversized_request_is_resource_exhausted(server: serverkit.ServerProcess
     with pytest.raises(grpc.RpcError) as refused:
         accounts(server).GetAccount(request)
     assert refused.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
+    assert server.health() == SERVING
+
+
+def _raw_call(server: serverkit.ServerProcess, method: str, payload: bytes) -> grpc.RpcError:
+    """Send ``payload`` as the request bytes of ``method`` (no client-side serialization)."""
+    call = server.channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+    with pytest.raises(grpc.RpcError) as failed:
+        call(payload, timeout=10, metadata=(("x-request-id", "raw-1"),))
+    return failed.value
+
+
+def _utf8_field(number: int, raw: bytes) -> bytes:
+    """A length-delimited field ``number`` holding ``raw`` (wire type 2)."""
+    return bytes([number << 3 | 2, len(raw)]) + raw
+
+
+@pytest.mark.parametrize(
+    ("method", "payload", "field"),
+    [
+        ("/multimargin.v1.AccountService/GetAccount", b"\xff\xff\xff\xff", None),  # not protobuf
+        ("/multimargin.v1.AccountService/GetAccount", b"\x0a\x10abc", None),  # truncated
+        ("/multimargin.v1.AccountService/GetAccount", _utf8_field(1, b"a\xff\xfe"), "account_id"),
+        (
+            "/multimargin.v1.FundsService/TransferIn",
+            _utf8_field(1, b"r-1") + _utf8_field(2, b"acct") + _utf8_field(4, b"US\xc3"),
+            "asset",
+        ),
+    ],
+)
+def test_undecodable_request_bytes_are_invalid_argument(
+    server: serverkit.ServerProcess, method: str, payload: bytes, field: str | None
+) -> None:
+    # SPEC §11: bytes that do not decode as the request message are bad input, like any other.
+    error = _raw_call(server, method, payload)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error
+    status, infos, _ = error_details(error)
+    assert [(i.reason, i.domain) for i in infos] == [("INVALID_ARGUMENT", "multimargin")]
+    assert infos[0].metadata.get("field") == field
+    assert "DecodeError" not in status.message and "Traceback" not in status.message
+    assert trailing(error)["x-request-id"] == "raw-1"
+    server.wait_for_log(lambda line: '"raw-1"' in line and '"INVALID_ARGUMENT"' in line)
+    assert not [r for r in server.log_records() if r["level"] in ("ERROR", "CRITICAL") or "exc" in r]
     assert server.health() == SERVING
 
 
@@ -441,6 +528,35 @@ def test_request_id_is_echoed_in_trailing_metadata(server: serverkit.ServerProce
     assert "grpc-status-details-bin" in metadata
 
 
+@pytest.mark.parametrize("bad", ["has space", "tab\tid", "x" * 129, "ключ"])
+def test_a_request_id_the_server_would_not_echo_is_refused(server: serverkit.ServerProcess, bad: str) -> None:
+    # The idempotency key a client sent is the id it sees echoed and logged, or the call
+    # is refused: never accepted under one id and reported under another.
+    request = account_service_pb2.CreateAccountRequest(
+        request_id=bad, account_id="spaced", kind=types_pb2.ACCOUNT_KIND_FUTURES
+    )
+    with pytest.raises(grpc.RpcError) as refused:
+        accounts(server).CreateAccount(request)
+    _, infos, _ = error_details(refused.value)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [(i.reason, i.metadata["field"]) for i in infos] == [("INVALID_ARGUMENT", "request_id")]
+    assert re.fullmatch(r"[0-9a-f]{32}", trailing(refused.value)["x-request-id"])
+    # The same rule, the same refusal, for the id in metadata.
+    if bad.isascii() and bad.isprintable():  # gRPC itself refuses to send other metadata
+        with pytest.raises(grpc.RpcError) as refused:
+            operator(server).GetEngineStatus(
+                operator_service_pb2.GetEngineStatusRequest(), metadata=(("x-request-id", bad),)
+            )
+        _, infos, _ = error_details(refused.value)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert [(i.reason, i.metadata["field"]) for i in infos] == [("INVALID_ARGUMENT", "x-request-id")]
+    # Nothing was created under the refused key.
+    with pytest.raises(grpc.RpcError) as missing:
+        accounts(server).GetAccount(account_service_pb2.GetAccountRequest(account_id="spaced"))
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    server.wait_for_log(lambda line: '"code": "INVALID_ARGUMENT"' in line and "CreateAccount" in line)
+
+
 def test_one_json_log_line_per_call(server: serverkit.ServerProcess) -> None:
     with pytest.raises(grpc.RpcError):
         accounts(server).GetAccount(
@@ -450,6 +566,8 @@ def test_one_json_log_line_per_call(server: serverkit.ServerProcess) -> None:
     operator(server).GetEngineStatus(
         operator_service_pb2.GetEngineStatusRequest(), metadata=(("x-request-id", "log-2"),)
     )
+    # Lines are written by a background thread (logging never blocks a call).
+    server.wait_for_log(lambda line: '"log-2"' in line)
     records = [r for r in server.log_records() if r.get("logger") == "multimargin.access"]
     by_id = {r["request_id"]: r for r in records}
     assert by_id["log-1"]["method"] == "/multimargin.v1.AccountService/GetAccount"

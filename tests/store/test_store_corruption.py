@@ -320,3 +320,15 @@ def test_lookup_refuses_to_serve_a_response_damaged_after_recovery(tmp_path: Pat
         assert info.value.seq == 6
     finally:
         close(store)
+
+
+@pytest.mark.parametrize("column", ["kind", "account_id", "request_id"])
+def test_invalid_utf8_in_a_text_column_names_the_seq(tmp_path: Path, column: str) -> None:
+    # SQLite stores whatever bytes it is given in a TEXT column; Python's sqlite3 then
+    # fails to decode them. That must be corruption at the row's seq, like any other.
+    populate(tmp_path, 30)
+    with raw_db(tmp_path) as db:
+        db.execute(f"UPDATE journal SET {column} = CAST(x'7265712dfffe' AS TEXT) WHERE seq = 13")
+    err = expect_corrupt(tmp_path)
+    assert err.seq == 13
+    assert "seq 13" in str(err) and column in str(err)

@@ -7,6 +7,7 @@
 * :mod:`~multimargin.service.errors` — the one mapping of engine errors to gRPC
   status + ``google.rpc.ErrorInfo`` (SPEC §11).
 * :mod:`~multimargin.service.interceptors` — request ids and per-call JSON logs.
+* :mod:`~multimargin.service.logs` — JSON log lines, written off the event loop.
 """
 
 from multimargin.service.server import run_server, serve_main

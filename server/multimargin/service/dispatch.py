@@ -7,6 +7,17 @@ descriptors of the generated modules in :mod:`multimargin.v1`, and
 place (:mod:`multimargin.service.errors`). A new RPC in the ``.proto`` files is
 served as soon as the code is regenerated and the engine knows its name.
 
+Two refusals happen here, before the engine sees a call:
+
+* **Undecodable bytes** (not the request message, or a string field that is not
+  UTF-8) are INVALID_ARGUMENT with an ErrorInfo naming the field when it can be
+  found (SPEC §11): the request deserializer never raises, it hands the handler an
+  :class:`Undecodable` to refuse.
+* **Overload** is admission control in one place, :class:`Admission`: at most
+  ``limit`` calls are in the engine at once, and a call beyond that is answered
+  RESOURCE_EXHAUSTED (reason ``OVERLOADED``) at once. gRPC's own limits are set
+  high enough never to act first (:func:`multimargin.service.server.make_server`).
+
 >>> rpcs = {rpc.full_method: rpc for rpc in contract_rpcs()}
 >>> rpcs["/multimargin.v1.AccountService/GetAccount"].request_class.__name__
 'GetAccountRequest'
@@ -24,10 +35,14 @@ from google.protobuf.message import Message
 
 from multimargin.contract import Rpc, contract_rpcs, contract_services
 from multimargin.errors import InternalError, MarginError
-from multimargin.service.errors import abort_with, error_status, internal_status
+from multimargin.service.decoding import Undecodable, decoder
+from multimargin.service.errors import abort_with, error_status, internal_status, overloaded_status
 from multimargin.service.interceptors import REQUEST_ID
 
 log = logging.getLogger("multimargin.service")
+
+#: Calls in the engine at once; more are refused RESOURCE_EXHAUSTED (OVERLOADED).
+DEFAULT_MAX_IN_FLIGHT = 1024
 
 
 class EngineLike(Protocol):
@@ -47,10 +62,34 @@ class EngineLike(Protocol):
         """Flush the store, write a final snapshot and close."""
 
 
-def _behavior(engine: EngineLike, rpc: Rpc) -> Callable[[Message, Any], Awaitable[Message]]:
-    """The handler of one RPC: forward to the engine, map refusals and faults."""
+class Admission:
+    """Admission control: how many calls are in the engine, and the limit.
 
-    async def handle(request: Message, context: Any) -> Message:
+    Only the event loop's thread touches it, so a plain counter is exact.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("the limit of calls in flight must be >= 1")
+        self.limit = limit
+        self.in_flight = 0
+        self.shed = 0
+        """Calls refused OVERLOADED so far."""
+
+
+def _behavior(
+    engine: EngineLike, rpc: Rpc, admission: Admission
+) -> Callable[[Message, Any], Awaitable[Message]]:
+    """The handler of one RPC: refuse what cannot be served, forward to the engine,
+    map refusals and faults."""
+
+    async def handle(request: Message | Undecodable, context: Any) -> Message:
+        if isinstance(request, Undecodable):
+            await abort_with(context, error_status(request.refusal()))
+        if admission.in_flight >= admission.limit:
+            admission.shed += 1
+            await abort_with(context, overloaded_status(admission.limit))
+        admission.in_flight += 1
         try:
             response = await engine.call(rpc.name, request)
             if not isinstance(response, rpc.response_class):
@@ -72,16 +111,27 @@ def _behavior(engine: EngineLike, rpc: Rpc) -> Callable[[Message, Any], Awaitabl
                 extra={"fields": {"method": rpc.full_method, "request_id": REQUEST_ID.get()}},
             )
             await abort_with(context, internal_status())
+        finally:
+            admission.in_flight -= 1
 
     handle.__name__ = handle.__qualname__ = rpc.name
     return handle
 
 
-def _stream_behavior(engine: EngineLike, rpc: Rpc) -> Callable[[Message, Any], AsyncIterator[Message]]:
-    """The handler of a server-streaming RPC: the engine's responses, errors mapped as
-    for unary calls."""
+def _stream_behavior(
+    engine: EngineLike, rpc: Rpc, admission: Admission
+) -> Callable[[Message | Undecodable, Any], AsyncIterator[Message]]:
+    """The handler of a server-streaming RPC: the engine's responses, with the same
+    refusals and error mapping as unary calls. A stream holds no admission slot while
+    it waits for events; it is refused when the server is overloaded as it starts."""
 
-    async def handle(request: Message, context: Any) -> AsyncIterator[Message]:
+    async def handle(request: Message | Undecodable, context: Any) -> AsyncIterator[Message]:
+        if isinstance(request, Undecodable):
+            await abort_with(context, error_status(request.refusal()))
+            return
+        if admission.in_flight >= admission.limit:
+            admission.shed += 1
+            await abort_with(context, overloaded_status(admission.limit))
         try:
             async for response in engine.stream(rpc.name, request):
                 yield response
@@ -102,21 +152,23 @@ def _deterministic(message: Message) -> bytes:
     return message.SerializeToString(deterministic=True)
 
 
-def add_engine_services(server: Any, engine: EngineLike) -> list[str]:
+def add_engine_services(server: Any, engine: EngineLike, admission: Admission | None = None) -> list[str]:
     """Register every RPC of the contract on ``server`` (a ``grpc.aio.Server``), served by
-    ``engine``; returns the full names of the services registered."""
+    ``engine`` under ``admission`` (default: :data:`DEFAULT_MAX_IN_FLIGHT` calls);
+    returns the full names of the services registered."""
+    admission = admission if admission is not None else Admission(DEFAULT_MAX_IN_FLIGHT)
     by_service: dict[str, dict[str, Any]] = {}
     for rpc in contract_rpcs():
         if rpc.server_streaming:
             handler = grpc.unary_stream_rpc_method_handler(
-                _stream_behavior(engine, rpc),
-                request_deserializer=rpc.request_class.FromString,
+                _stream_behavior(engine, rpc, admission),
+                request_deserializer=decoder(rpc.request_class),
                 response_serializer=_deterministic,
             )
         else:
             handler = grpc.unary_unary_rpc_method_handler(
-                _behavior(engine, rpc),
-                request_deserializer=rpc.request_class.FromString,
+                _behavior(engine, rpc, admission),
+                request_deserializer=decoder(rpc.request_class),
                 # Deterministic: an idempotent replay's response is byte-identical to
                 # the original (map fields in a stable order).
                 response_serializer=_deterministic,
@@ -130,4 +182,13 @@ def add_engine_services(server: Any, engine: EngineLike) -> list[str]:
     return sorted(by_service)
 
 
-__all__ = ["EngineLike", "Rpc", "add_engine_services", "contract_rpcs", "contract_services"]
+__all__ = [
+    "DEFAULT_MAX_IN_FLIGHT",
+    "Admission",
+    "EngineLike",
+    "Rpc",
+    "Undecodable",
+    "add_engine_services",
+    "contract_rpcs",
+    "contract_services",
+]

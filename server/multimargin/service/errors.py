@@ -122,6 +122,22 @@ def internal_status() -> Any:
     return status
 
 
+#: ``ErrorInfo.reason`` of a call shed under load (SPEC §11: RESOURCE_EXHAUSTED).
+OVERLOADED_REASON = "OVERLOADED"
+
+
+def overloaded_status(limit: int) -> Any:
+    """The ``google.rpc.Status`` of a call shed because ``limit`` calls are in flight.
+
+    >>> overloaded_status(8).code == code_pb2.RESOURCE_EXHAUSTED
+    True
+    """
+    message = f"the server is at its limit of {limit} calls in flight; retry with backoff"
+    status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=f"{message} ({OVERLOADED_REASON})")
+    status.details.add().Pack(_error_info(OVERLOADED_REASON, None))
+    return status
+
+
 async def abort_with(context: Any, status: Any) -> NoReturn:
     """End the call with ``status`` (a ``google.rpc.Status``), keeping trailing metadata.
 
@@ -139,8 +155,10 @@ __all__ = [
     "INTERNAL_MESSAGE",
     "INTERNAL_REASON",
     "MAX_MESSAGE_CHARS",
+    "OVERLOADED_REASON",
     "abort_with",
     "error_status",
     "internal_status",
+    "overloaded_status",
     "status_code_of",
 ]

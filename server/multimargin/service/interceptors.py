@@ -1,16 +1,21 @@
-"""Server interceptors: a request id for every call, and one JSON log line per call.
+"""The server interceptor: a request id for every call, and one JSON log line per call.
 
-Both wrap the unary handlers (every multimargin RPC and the health ``Check``);
+It wraps the unary handlers (every multimargin RPC and the health ``Check``);
 streaming handlers (health ``Watch``, reflection) pass through untouched.
 
-* :class:`RequestIdInterceptor` picks the call's request id — the request's own
+* **Request id.** :func:`choose_request_id` picks the call's id — the request's own
   ``request_id`` field (AIP-155) when set, else the ``x-request-id`` metadata the
-  client sent, else a fresh one — makes it visible to the code below it through
-  :data:`REQUEST_ID`, and echoes it to the client in trailing metadata
-  ``x-request-id`` (on errors too: see :func:`multimargin.service.errors.abort_with`).
-* :class:`AccessLogInterceptor` logs method, request id, account id (when the
-  request has one), status code and latency on logger ``multimargin.access``.
-  Health checks log at DEBUG so a container probe does not flood the log.
+  client sent, else a fresh one. The id a client sent is the id it sees: one it sent
+  that is not a valid id (:func:`multimargin.state.validate.request_id`) refuses the
+  call INVALID_ARGUMENT naming ``request_id`` or ``x-request-id``, rather than being
+  replaced. The id is visible to the code below through :data:`REQUEST_ID` and echoed
+  in trailing metadata ``x-request-id`` (on errors too: see
+  :func:`multimargin.service.errors.abort_with`).
+* **Access log.** Method, request id, account id (when the request has one), status
+  code and latency, on logger ``multimargin.access``, once the call has ended (any
+  outcome, refusals of the request id included). Health checks log at DEBUG so a
+  container probe does not flood the log. Records go through the queue of
+  :mod:`multimargin.service.logs`: logging never blocks a call.
 """
 
 from __future__ import annotations
@@ -19,13 +24,16 @@ import asyncio
 import contextvars
 import inspect
 import logging
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+
+from multimargin.errors import InvalidInputError
+from multimargin.service.errors import abort_with, error_status
+from multimargin.state import validate
 
 #: Metadata key of the request id, in both directions.
 REQUEST_ID_KEY = "x-request-id"
@@ -35,8 +43,6 @@ REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("multimargin_re
 
 access_log = logging.getLogger("multimargin.access")
 
-# What we accept from a client as an id: printable, no spaces, bounded (it goes into logs).
-_CLIENT_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
 Behavior = Callable[[Any, Any], Awaitable[Any]]
@@ -50,8 +56,8 @@ def new_request_id() -> str:
 
 def choose_request_id(request: Any, metadata: Any) -> str:
     """The request id of a call: the request's ``request_id`` field, else ``x-request-id``
-    metadata, else a new one. Ids that are empty, over 128 characters or not printable
-    ASCII are ignored.
+    metadata, else a new one. An id the client sent that is not valid raises
+    :class:`~multimargin.errors.InvalidInputError` naming where it came from.
 
     >>> class R:
     ...     request_id = ""
@@ -60,13 +66,21 @@ def choose_request_id(request: Any, metadata: Any) -> str:
     >>> R.request_id = "req-7"
     >>> choose_request_id(R(), (("x-request-id", "abc-1"),))
     'req-7'
+    >>> R.request_id = "req 7"
+    >>> try:
+    ...     choose_request_id(R(), ())
+    ... except InvalidInputError as e:
+    ...     (e.reason, e.field)
+    ('INVALID_ARGUMENT', 'request_id')
     """
     own = getattr(request, "request_id", None)
-    if isinstance(own, str) and _CLIENT_ID.fullmatch(own):
-        return own
+    if isinstance(own, str) and own:
+        return validate.request_id(own)
     for key, value in metadata or ():
-        if key == REQUEST_ID_KEY and isinstance(value, str) and _CLIENT_ID.fullmatch(value):
-            return value
+        if key == REQUEST_ID_KEY and value:
+            if not isinstance(value, str):  # a "-bin" key would be bytes; ours is not one
+                raise InvalidInputError("must be text", "INVALID_ARGUMENT", REQUEST_ID_KEY)
+            return validate.request_id(value, REQUEST_ID_KEY)
     return new_request_id()
 
 
@@ -89,28 +103,6 @@ async def _call(behavior: Callable[[Any, Any], Any], request: Any, context: Any)
     return result
 
 
-class RequestIdInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
-    """Gives each call a request id (see :func:`choose_request_id`) and echoes it back."""
-
-    async def intercept_service(self, continuation: Continuation, details: Any) -> Any:
-        """Wrap the handler of the call described by ``details``."""
-        metadata = details.invocation_metadata
-
-        def wrap(behavior: Behavior) -> Behavior:
-            async def with_request_id(request: Any, context: Any) -> Any:
-                request_id = choose_request_id(request, metadata)
-                token = REQUEST_ID.set(request_id)
-                context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
-                try:
-                    return await _call(behavior, request, context)
-                finally:
-                    REQUEST_ID.reset(token)
-
-            return with_request_id
-
-        return _wrap_unary(await continuation(details), wrap)
-
-
 def _account_id(request: Any) -> str | None:
     descriptor = getattr(request, "DESCRIPTOR", None)
     if descriptor is not None and "account_id" in descriptor.fields_by_name:
@@ -124,19 +116,29 @@ def _status_name(code: Any) -> str:
     return code.name if isinstance(code, grpc.StatusCode) else "OK"
 
 
-class AccessLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
-    """Logs one structured line per unary call once it has ended (any outcome)."""
+class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
+    """Gives each unary call a request id, echoes it back, and logs the call once it ended."""
 
     async def intercept_service(self, continuation: Continuation, details: Any) -> Any:
         """Wrap the handler of the call described by ``details``."""
         method: str = details.method
+        metadata = details.invocation_metadata
         level = logging.DEBUG if method.startswith(_HEALTH_PREFIX) else logging.INFO
 
         def wrap(behavior: Behavior) -> Behavior:
-            async def logged(request: Any, context: Any) -> Any:
+            async def handled(request: Any, context: Any) -> Any:
                 start = time.perf_counter()
                 code = "UNKNOWN"
+                refusal: InvalidInputError | None = None
                 try:
+                    request_id = choose_request_id(request, metadata)
+                except InvalidInputError as exc:
+                    request_id, refusal = new_request_id(), exc
+                token = REQUEST_ID.set(request_id)
+                try:
+                    context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
+                    if refusal is not None:
+                        await abort_with(context, error_status(refusal))
                     response = await _call(behavior, request, context)
                     code = _status_name(context.code())
                     return response
@@ -152,14 +154,15 @@ class AccessLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  #
                     if access_log.isEnabledFor(level):
                         fields = {
                             "method": method,
-                            "request_id": REQUEST_ID.get(),
+                            "request_id": request_id,
                             "account_id": _account_id(request),
                             "code": code,
                             "latency_ms": round((time.perf_counter() - start) * 1000, 3),
                         }
                         access_log.log(level, "rpc", extra={"fields": fields})
+                    REQUEST_ID.reset(token)
 
-            return logged
+            return handled
 
         return _wrap_unary(await continuation(details), wrap)
 
@@ -167,8 +170,7 @@ class AccessLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  #
 __all__ = [
     "REQUEST_ID",
     "REQUEST_ID_KEY",
-    "AccessLogInterceptor",
-    "RequestIdInterceptor",
+    "CallInterceptor",
     "choose_request_id",
     "new_request_id",
 ]

@@ -32,9 +32,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from multimargin.errors import MarginError
-from multimargin.service.dispatch import EngineLike, add_engine_services
-from multimargin.service.interceptors import AccessLogInterceptor, RequestIdInterceptor
-from multimargin.service.logs import configure_logging
+from multimargin.service.dispatch import DEFAULT_MAX_IN_FLIGHT, Admission, EngineLike, add_engine_services
+from multimargin.service.interceptors import CallInterceptor
+from multimargin.service.logs import configure_logging, shutdown_logging
 from multimargin.state.engine import Engine
 from multimargin.store import StoreError
 
@@ -42,8 +42,11 @@ log = logging.getLogger("multimargin.server")
 
 #: Seconds in-flight calls get to finish after SIGTERM.
 DEFAULT_GRACE = 5.0
-#: Calls in flight at once; more are refused RESOURCE_EXHAUSTED by gRPC.
-MAX_CONCURRENT_RPCS = 1024
+#: Calls gRPC core may hold before the server takes them; beyond it core cancels calls
+#: (CANCELLED, no ErrorInfo). Overload is refused by our own admission control
+#: (:class:`~multimargin.service.dispatch.Admission`, RESOURCE_EXHAUSTED + ErrorInfo)
+#: long before this, so it only bounds core's queue against a flood.
+MAX_PENDING_CALLS = 100_000
 #: Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED (from gRPC itself).
 MAX_RECEIVE_MESSAGE_BYTES = 1024 * 1024
 #: Seconds ``engine.close()`` may take after the store failed, before we give up on it.
@@ -63,13 +66,18 @@ class ListenError(RuntimeError):
 
 
 def make_server() -> Any:
-    """A ``grpc.aio.Server`` with the interceptors and limits of multimargin, no services yet."""
+    """A ``grpc.aio.Server`` with the interceptor and limits of multimargin, no services yet.
+
+    No ``maximum_concurrent_rpcs``: gRPC's aio server enforces it by not taking new
+    calls from core, which then sheds them itself as CANCELLED. Admission control is
+    ours, in the dispatcher (SPEC §11: a shed call is RESOURCE_EXHAUSTED).
+    """
     return grpc.aio.server(
-        interceptors=(RequestIdInterceptor(), AccessLogInterceptor()),
-        # Overload is refused RESOURCE_EXHAUSTED (SPEC §11) rather than queued without bound.
-        maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
+        interceptors=(CallInterceptor(),),
         options=(
             ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
+            ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
+            ("grpc.server.max_pending_requests_hard_limit", MAX_PENDING_CALLS),
             # gRPC sets SO_REUSEPORT by default: a second server on the same port would
             # silently share it. We want "address already in use" instead.
             ("grpc.so_reuseport", 0),
@@ -129,10 +137,15 @@ async def run_server(
     grace: float = DEFAULT_GRACE,
     stop: asyncio.Event | None = None,
     clock: str = "explicit",
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    init_store: bool = False,
 ) -> int:
     """Serve the engine stored under ``data_dir`` on ``listen`` until told to stop.
 
-    ``ready`` is set once the server reports SERVING. Stops gracefully on SIGTERM or
+    ``ready`` is set once the server reports SERVING; at most ``max_in_flight`` calls
+    are served at once (more are shed RESOURCE_EXHAUSTED); ``init_store`` creates a new
+    store where one existed but its database is missing or empty
+    (:meth:`multimargin.store.Store.open`). Stops gracefully on SIGTERM or
     SIGINT (when running in the main thread) or when ``stop`` is set; returns
     :data:`EXIT_OK` then, or :data:`EXIT_FAILURE` when the durable store failed.
     Start-up failures raise: :class:`ListenError`, the engine's
@@ -144,13 +157,15 @@ async def run_server(
         server = make_server()
         port = _listen(server, listen)
         log.info("opening the engine", extra={"fields": {"data_dir": str(data_dir), "demo": demo}})
-        engine: EngineLike = await Engine.open(data_dir, rulebook_json=rulebook_json, demo=demo, clock=clock)
+        engine: EngineLike = await Engine.open(
+            data_dir, rulebook_json=rulebook_json, demo=demo, init_store=init_store, clock=clock
+        )
         closed = False
         try:
             health_servicer = health.aio.HealthServicer()
             await health_servicer.set("", _NOT_SERVING)
             health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-            services = add_engine_services(server, engine)
+            services = add_engine_services(server, engine, Admission(max_in_flight))
             reflection.enable_server_reflection(
                 (*services, health.SERVICE_NAME, reflection.SERVICE_NAME), server
             )
@@ -251,13 +266,21 @@ def serve_main(args: argparse.Namespace) -> int:
     """``multimargin serve``: run the server until SIGTERM/SIGINT; returns the exit code.
 
     Reads ``args.listen``, ``args.data_dir``, ``args.rulebook`` (a path or None),
-    ``args.demo``, ``args.log_level`` and ``args.grace`` (seconds, optional).
+    ``args.demo``, ``args.log_level``, and optionally ``args.grace`` (seconds),
+    ``args.max_in_flight`` and ``args.init_store``.
     """
     try:
         configure_logging(args.log_level)
     except ValueError as exc:
         print(f"error: --log-level: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    try:
+        return _serve(args)
+    finally:
+        shutdown_logging()  # write what is queued; report dropped records
+
+
+def _serve(args: argparse.Namespace) -> int:
     rulebook_json = None
     if args.rulebook is not None:
         try:
@@ -266,6 +289,8 @@ def serve_main(args: argparse.Namespace) -> int:
             log.error("cannot read the rulebook %s: %s", args.rulebook, exc)
             return EXIT_FAILURE
     grace = float(getattr(args, "grace", DEFAULT_GRACE))
+    max_in_flight = int(getattr(args, "max_in_flight", DEFAULT_MAX_IN_FLIGHT))
+    init_store = bool(getattr(args, "init_store", False))
     try:
         return asyncio.run(
             run_server(
@@ -275,6 +300,8 @@ def serve_main(args: argparse.Namespace) -> int:
                 bool(args.demo),
                 grace=grace,
                 clock=getattr(args, "clock", "explicit"),
+                max_in_flight=max_in_flight,
+                init_store=init_store,
             )
         )
     except MarginError as exc:

@@ -1,8 +1,13 @@
 """Demo data for ``multimargin serve --demo``: prices and a few accounts of each kind,
-created through the ordinary mutations (so they are journaled like any other change)."""
+created through the ordinary mutations (so they are journaled like any other change).
+
+Their request ids are ``demo-<n>-<random>``: one random token per seeding, so no id a
+client picks for itself (``demo-3``, say) is ever refused as a reused idempotency key.
+"""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from multimargin.v1 import account_service_pb2 as acc
@@ -23,13 +28,21 @@ MARKS = {
 
 
 def commands() -> list[tuple[str, Any]]:
-    """(method, request) pairs that build the demo state, in order."""
+    """(method, request) pairs that build the demo state, in order.
+
+    >>> ids = [request.request_id for _, request in commands()]
+    >>> ids[0].startswith("demo-1-") and len(set(ids)) == len(ids)
+    True
+    >>> ids[0] == commands()[0][1].request_id  # fresh ids every time
+    False
+    """
     n = 0
+    token = uuid.uuid4().hex
 
     def rid() -> str:
         nonlocal n
         n += 1
-        return f"demo-{n}"
+        return f"demo-{n}-{token}"
 
     def create(account_id: str, kind: Any, region: str = "") -> tuple[str, Any]:
         return "CreateAccount", acc.CreateAccountRequest(

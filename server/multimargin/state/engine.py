@@ -48,6 +48,7 @@ from multimargin.state import events as ev
 from multimargin.state import handlers
 from multimargin.state import validate as v
 from multimargin.state.model import AccountState, canonical_json, sha256_json
+from multimargin.state.recent import RecentRequests
 from multimargin.store import DurabilityError, JournalRecord, Snapshot, Store, StoreError
 from multimargin.store.journal import EventRow
 from multimargin.v1 import event_service_pb2, history_pb2, operator_service_pb2
@@ -130,7 +131,7 @@ class Engine:
         self.ts_ns = 0
         self._accounts: dict[str, AccountState] = {}
         self._hashes: dict[str, bytes] = {}
-        self._recent: dict[str, _Done] = {}
+        self._recent: RecentRequests[_Done] = RecentRequests()  # older ids: the journal
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._last: asyncio.Future[None] | None = None
         self._prices_pending: asyncio.Future[None] | None = None
@@ -157,13 +158,14 @@ class Engine:
         demo: bool = False,
         snapshot_every: int = 10_000,
         clock: str = "explicit",
+        init_store: bool = False,
     ) -> Engine:
         """Opens the store under ``data_dir``, recovers the state, and applies the given
         rulebook (journaled when it differs from the one in effect). ``demo`` seeds demo
         accounts and prices into an empty store. With ``clock="system"`` the engine
         settles each UTC hour by itself (SPEC §7.1); with ``"explicit"`` only
-        RunSettlement does."""
-        store = Store.open(Path(data_dir))
+        RunSettlement does. ``init_store``: see :meth:`Store.open`."""
+        store = Store.open(Path(data_dir), init_store=init_store)
         try:
             engine = cls(store, snapshot_every=snapshot_every)
             recovery = store.recover()
@@ -317,7 +319,7 @@ class Engine:
         if events:
             self._outbox.append((durable, events))
             durable.add_done_callback(self._publish)
-        self._recent[rid] = _Done(method, digest, response, durable)
+        self._recent.add(rid, _Done(method, digest, response, durable), durable)
         for i in ids:
             self._pending[i] = durable
         if outcome.prices is not None:

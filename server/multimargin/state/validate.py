@@ -18,6 +18,7 @@ from multimargin.state.model import dec
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}")
 _REGION = re.compile(r"[A-Z]{2}")
 MAX_REQUEST_ID = 128
+_REQUEST_ID = re.compile(r"[\x21-\x7e]+")
 MAX_BATCH = 1000
 MAX_SIMULATED_CHANGES = 100
 MAX_OPEN_ORDERS = 1000
@@ -41,16 +42,25 @@ def identifier(value: str, field: str) -> str:
     return value
 
 
-def request_id(value: str) -> str:
-    """The idempotency key (AIP-155): 1–128 printable ASCII characters."""
+def request_id(value: str, field: str = "request_id") -> str:
+    """A client's request id: the idempotency key (AIP-155) of a mutation, and the
+    ``x-request-id`` metadata of any call. 1–128 printable ASCII characters, no spaces:
+    the id a client sends is the id it sees echoed and logged, or the call is refused.
+
+    >>> try:
+    ...     request_id("has space")
+    ... except InvalidInputError as e:
+    ...     (e.reason, e.field)
+    ('INVALID_ARGUMENT', 'request_id')
+    """
     if not value:
-        raise InvalidInputError("is required on every mutating request", "INVALID_ARGUMENT", "request_id")
+        raise InvalidInputError("is required on every mutating request", "INVALID_ARGUMENT", field)
     if len(value) > MAX_REQUEST_ID:
+        raise InvalidInputError(f"is longer than {MAX_REQUEST_ID} characters", "INVALID_ARGUMENT", field)
+    if not _REQUEST_ID.fullmatch(value):
         raise InvalidInputError(
-            f"is longer than {MAX_REQUEST_ID} characters", "INVALID_ARGUMENT", "request_id"
+            f"must be 1-{MAX_REQUEST_ID} printable ASCII characters without spaces", "INVALID_ARGUMENT", field
         )
-    if not value.isascii() or not value.isprintable():
-        raise InvalidInputError("must be printable ASCII", "INVALID_ARGUMENT", "request_id")
     return value
 
 

@@ -12,6 +12,7 @@ from multimargin.store.errors import (
     DurabilityError,
     StoreError,
     StoreLockedError,
+    StoreMissingError,
     StoreVersionError,
 )
 from multimargin.store.journal import Store
@@ -28,6 +29,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreLockedError",
+    "StoreMissingError",
     "StoreStats",
     "StoreVersionError",
 ]

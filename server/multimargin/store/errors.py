@@ -4,7 +4,7 @@ The service layer maps these in one place: a :class:`DurabilityError` or
 :class:`CorruptJournalError` stops the server (nothing may be acknowledged
 that is not durable, and nothing may be served from a journal that does not
 verify); :class:`StoreVersionError` and :class:`StoreLockedError` are
-start-up refusals.
+start-up refusals, as is :class:`StoreMissingError`.
 """
 
 from __future__ import annotations
@@ -72,4 +72,12 @@ class StoreLockedError(StoreError):
 
     Two writers on one journal would hand out the same sequence numbers, so
     the second one is refused at open.
+    """
+
+
+class StoreMissingError(StoreError):
+    """The database of a data directory that has held a store is missing or empty.
+
+    Refused at open rather than taken for a new store; creating one there takes the
+    operator's explicit ``init_store=True`` (``multimargin serve --init-store``).
     """

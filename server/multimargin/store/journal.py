@@ -28,6 +28,13 @@ from multimargin.store.errors import (
     StoreError,
     StoreLockedError,
 )
+from multimargin.store.identity import (
+    LOCK_FILENAME,
+    check_contents,
+    check_creation,
+    reconcile,
+    store_files,
+)
 from multimargin.store.records import (
     GENESIS_CHAIN,
     JournalRecord,
@@ -48,13 +55,12 @@ from multimargin.store.schema import (
     META_LAST_SEQ,
     RESERVED_META_PREFIX,
     UPSERT_META,
+    UndecodableText,
     connect_reader,
     connect_writer,
     is_corruption,
     prepare,
 )
-
-LOCK_FILENAME = "multimargin.lock"
 
 _RECORD: Final = 0
 _SNAPSHOT: Final = 1
@@ -170,16 +176,21 @@ class Store:
         max_batch_records: int = 4096,
         max_batch_bytes: int = 8 * 1024 * 1024,
         snapshots_retained: int = 2,
+        init_store: bool = False,
     ) -> Store:
-        """Open (creating if needed) the store in ``data_dir``.
+        """Open the store in ``data_dir``, creating it in a fresh directory.
 
-        Creates ``data_dir`` and ``<data_dir>/multimargin.db`` if missing,
-        takes an exclusive lock on the directory, checks the schema version and
-        runs ``PRAGMA quick_check``.
+        A new store (and ``data_dir``, if missing) is created only where none of the
+        store's files exist, or with ``init_store=True``, which creates one where the
+        database is missing or empty and never replaces one that holds data (see
+        :mod:`multimargin.store.identity`). Takes an exclusive lock on the directory,
+        checks the store's id, the schema version and runs ``PRAGMA quick_check``.
 
-        Raises :class:`StoreLockedError` if another store has the directory
-        open, :class:`StoreVersionError` for a file from a newer release and
-        :class:`CorruptJournalError` for a malformed file.
+        Raises :class:`StoreMissingError` when the database of a directory that has
+        held a store is missing or empty, :class:`StoreLockedError` if another store
+        has the directory open, :class:`StoreVersionError` for a file from a newer
+        release, :class:`CorruptJournalError` for a malformed file and
+        :class:`StoreError` for the database of another store.
 
         A batch holds at most ``max_batch_records`` operations and (unless a
         single operation is larger) ``max_batch_bytes`` of payload; the latest
@@ -188,16 +199,19 @@ class Store:
         if max_batch_records < 1 or max_batch_bytes < 1 or snapshots_retained < 1:
             raise ValueError("batch caps and snapshots_retained must be >= 1")
         data_dir = Path(data_dir)
+        present = store_files(data_dir)  # before the lock file is made
         _make_dir_durably(data_dir)
         path = data_dir / DB_FILENAME
         lock_fd = _lock_dir(data_dir)
         writer: sqlite3.Connection | None = None
         reader: sqlite3.Connection | None = None
         try:
-            created = not path.exists()
+            creating = check_creation(data_dir, present, init_store=init_store)
             writer = connect_writer(path)
             try:
+                created = creating or check_contents(writer, data_dir, present, init_store=init_store)
                 prepare(writer, path)
+                reconcile(writer, data_dir, created=created)
             except sqlite3.DatabaseError as exc:
                 if is_corruption(exc):
                     raise CorruptJournalError(f"malformed database file {path}: {exc}", seq=None) from exc
@@ -854,9 +868,10 @@ def _row_to_record(row: tuple[object, ...]) -> tuple[JournalRecord, bytes]:
         return record, _blob(row[9])
     except _BadColumn:
         seq = row[0] if type(row[0]) is int else None
-        raise CorruptJournalError(
-            f"journal row at seq {row[0]!r} has a column of the wrong type", seq=seq
-        ) from None
+        names = [name.strip() for name in JOURNAL_COLUMNS.split(",")] + ["chain"]
+        bad = [name for name, value in zip(names, row, strict=True) if isinstance(value, UndecodableText)]
+        what = f"text that is not UTF-8 in {', '.join(bad)}" if bad else "a column of the wrong type"
+        raise CorruptJournalError(f"journal row at seq {row[0]!r} has {what}", seq=seq) from None
 
 
 def _row_to_snapshot(row: tuple[object, ...]) -> tuple[Snapshot, bytes]:

@@ -16,6 +16,7 @@ DB_FILENAME = "multimargin.db"
 RESERVED_META_PREFIX = "store."
 META_LAST_SEQ = "store.last_seq"
 META_CHAIN_HEAD = "store.chain_head"
+META_STORE_ID = "store.id"  # see multimargin.store.identity
 
 # Events (SPEC §8), written in the transaction of the journal record that caused
 # them (journal_seq); `history` marks the SPEC §7.5 entries (interest, repayments).
@@ -90,7 +91,33 @@ def is_corruption(exc: sqlite3.Error) -> bool:
     return isinstance(code, int) and (code & 0xFF) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
 
 
+class UndecodableText:
+    """What a TEXT value that is not valid UTF-8 reads back as (see :func:`_decode_text`).
+
+    Not a ``str``, so the typed row decoders refuse it as a damaged column of its row
+    instead of :mod:`sqlite3` failing the whole query with an ``OperationalError``.
+    """
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return f"<text that is not UTF-8: {self.raw[:40]!r}>"
+
+
+def _decode_text(raw: bytes) -> str | UndecodableText:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return UndecodableText(raw)
+
+
 def _configure(conn: sqlite3.Connection) -> None:
+    # SQLite stores any bytes in a TEXT column; a damaged one must surface as a bad
+    # column of its row (naming its seq), not as a failed query.
+    conn.text_factory = _decode_text
     # Extra sanity checks on every b-tree page read: corruption surfaces as an
     # error at the page it is in, rather than as garbage further on.
     conn.execute("PRAGMA cell_size_check = ON")
