@@ -42,24 +42,30 @@ from multimargin._core import (
 )
 from multimargin.errors import (
     AccountNotFoundError,
+    DeadlineExceededError,
     InternalError,
     InvalidInputError,
     MarginError,
+    OverloadedError,
     PriceUnavailableError,
     RuleViolationError,
+    UnavailableError,
     VersionConflictError,
 )
 
 __all__ = [
     "Account",
     "AccountNotFoundError",
+    "DeadlineExceededError",
     "InternalError",
     "InvalidInputError",
     "MarginError",
     "Market",
+    "OverloadedError",
     "PriceUnavailableError",
     "RuleViolationError",
     "Rulebook",
+    "UnavailableError",
     "VersionConflictError",
     "check_decimal",
     "conversion_cost",

@@ -5,25 +5,39 @@
 >>> with Client("127.0.0.1:50051") as c:                        # doctest: +SKIP
 ...     c.create_account("alice", "FUTURES")
 ...     c.transfer_in("alice", "USDT", Decimal("1000"))
-...     c.get_risk_summary("alice")["pools"][0]["available"]
+...     c.get_account("alice").risk.pools[0].available
 Decimal('1000')
 
-* Amounts go in as :class:`~decimal.Decimal` (or decimal strings) and come out as
-  ``Decimal``; they travel as SPEC §1 strings.
-* Every call has a deadline (``timeout``, 5 s by default).
-* Every mutation gets a ``request_id`` (a UUID unless given). The client retries calls
-  that failed in transit (UNAVAILABLE, DEADLINE_EXCEEDED) with the **same** id, so a
-  retry can never apply a change twice.
-* Refusals raise the :mod:`multimargin.errors` exception of their SPEC §11 reason, with
-  ``reason`` and ``field`` from the status's ``google.rpc.ErrorInfo``.
+* **Numbers.** Amounts, prices and ratios go in as :class:`~decimal.Decimal`, decimal
+  strings or ints, and travel as SPEC §1 strings; a ``float`` (or ``bool``) is refused
+  with :class:`TypeError`, since binary floating point cannot hold money exactly.
+* **Results** are frozen dataclasses of :mod:`multimargin.results` with ``Decimal``
+  fields: every account is an :class:`~multimargin.results.Account`, every risk
+  evaluation a :class:`~multimargin.results.RiskSummary`. A mutation that only changes
+  the account returns the account; one that also reports figures returns an object
+  with ``.account`` and those figures (:class:`~multimargin.results.Transferred`, ...).
+* **Errors.** Every failure raises a :class:`multimargin.MarginError` subclass, never a
+  raw ``grpc.RpcError``: refusals the class of their SPEC §11 row, with ``reason`` and
+  ``field`` from the status's ``google.rpc.ErrorInfo`` (the same classes and text as the
+  library raises locally); failures in transit :class:`~multimargin.errors.UnavailableError`
+  (:class:`~multimargin.errors.DeadlineExceededError`,
+  :class:`~multimargin.errors.OverloadedError`).
+* **Deadline.** ``timeout`` (5 s) bounds each call, retries included;
+  ``attempt_timeout`` optionally bounds each attempt.
+* **Retries.** Every mutation carries a ``request_id`` (a UUID unless given) that the
+  client keeps across its own retries, so a retried mutation is applied at most once
+  (the server answers a repeat from its journal). Retried, up to ``retries`` times with
+  exponential backoff and jitter while the deadline allows: UNAVAILABLE (server down or
+  restarting), RESOURCE_EXHAUSTED (the server shed the call), CANCELLED (a draining
+  server cancelled it) and an attempt's own DEADLINE_EXCEEDED.
 """
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -33,12 +47,33 @@ from grpc_status import rpc_status
 
 from multimargin.errors import (
     AccountNotFoundError,
+    DeadlineExceededError,
     InternalError,
     InvalidInputError,
     MarginError,
+    OverloadedError,
     PriceUnavailableError,
     RuleViolationError,
+    UnavailableError,
     VersionConflictError,
+)
+from multimargin.results import (
+    Account,
+    AccountSummary,
+    AccountView,
+    Borrowed,
+    EngineStatus,
+    ModeSwitchCheck,
+    OrderCheck,
+    PlacedOrder,
+    Prices,
+    PricesUpdated,
+    Repaid,
+    RiskChange,
+    RiskSummary,
+    Transferred,
+    _dmap,
+    _name,
 )
 from multimargin.v1 import account_service_pb2 as acc
 from multimargin.v1 import account_service_pb2_grpc as acc_grpc
@@ -56,7 +91,11 @@ from multimargin.v1 import types_pb2 as t
 
 Amount = Decimal | str | int
 
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+Code: Any = grpc.StatusCode
+#: Failures in transit that a retry (with the same request) may cure.
+RETRYABLE = frozenset({Code.UNAVAILABLE, Code.RESOURCE_EXHAUSTED, Code.CANCELLED, Code.DEADLINE_EXCEEDED})
+#: Attempts shorter than this are not started: the deadline is as good as spent.
+MIN_ATTEMPT_SECONDS = 0.01
 _KIND: dict[str, Any] = {"FUTURES": t.ACCOUNT_KIND_FUTURES, "MARGIN": t.ACCOUNT_KIND_MARGIN}
 _MODE: dict[str, Any] = {
     "SINGLE_ASSET": t.ACCOUNT_MODE_SINGLE_ASSET,
@@ -73,14 +112,28 @@ _LEDGER: dict[str, Any] = {
 }
 
 
-def _s(x: Amount) -> str:
+def _s(x: Amount, name: str) -> str:
     """A decimal for the wire: plain notation, never an exponent, and no trailing zeros
-    after the point (``Decimal("0.300000000")`` is 0.3, which has a valid wire form)."""
+    after the point (``Decimal("0.300000000")`` is 0.3, which has a valid wire form).
+
+    >>> _s(Decimal("1E+3"), "amount"), _s(7, "amount"), _s("0.5", "amount")
+    ('1000', '7', '0.5')
+    >>> _s(100.5, "amount")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    TypeError: amount: a float is not accepted (binary floating point cannot hold money ...
+    """
     if isinstance(x, Decimal):
         text = format(x, "f")
         if "." in text:
             text = text.rstrip("0").rstrip(".")
         return text
+    if isinstance(x, bool) or not isinstance(x, str | int):
+        if isinstance(x, float):
+            raise TypeError(
+                f"{name}: a float is not accepted (binary floating point cannot hold money exactly); "
+                f"pass a Decimal or a decimal string, e.g. Decimal({str(x)!r})"
+            )
+        raise TypeError(f"{name}: expected Decimal, str or int, got {type(x).__name__}")
     return str(x)
 
 
@@ -88,211 +141,98 @@ def _d(text: str) -> Decimal:
     return Decimal(text) if text else Decimal(0)
 
 
-def _dmap(m: Mapping[str, str]) -> dict[str, Decimal]:
-    return {k: Decimal(v) for k, v in sorted(m.items())}
+# ---- the one mapping of a failed call to a MarginError ---------------------------------------------
+
+_REFUSALS: dict[Any, type[MarginError]] = {  # SPEC §11, as service/errors.py sends them
+    Code.INVALID_ARGUMENT: InvalidInputError,
+    Code.NOT_FOUND: AccountNotFoundError,
+    Code.FAILED_PRECONDITION: RuleViolationError,
+    Code.ABORTED: VersionConflictError,
+    Code.INTERNAL: InternalError,
+}
+_TRANSPORT: dict[Any, type[UnavailableError]] = {
+    Code.UNAVAILABLE: UnavailableError,
+    Code.CANCELLED: UnavailableError,  # a draining server cancels the calls it cannot finish
+    Code.DEADLINE_EXCEEDED: DeadlineExceededError,
+    Code.RESOURCE_EXHAUSTED: OverloadedError,
+}
 
 
-def _name(enum: Any, value: int) -> str:
-    return str(enum.Name(value)).split("_", 2)[-1] if value else ""
+def _too_large(code: Any, message: str) -> bool:
+    """gRPC's own RESOURCE_EXHAUSTED for a request over the size limit: not load, bad input."""
+    return code == Code.RESOURCE_EXHAUSTED and "larger than max" in message
 
 
-@dataclass(frozen=True)
-class Account:
-    """An account as the server reports it."""
-
-    account_id: str
-    kind: str
-    mode: str
-    region: str
-    status: str
-    version: int
-    sub_account: bool = False
-    copy_trading: bool = False
-    wallet: dict[str, Decimal] = field(default_factory=dict)
-    positions: list[dict[str, Any]] = field(default_factory=list)
-    orders: list[dict[str, Any]] = field(default_factory=list)
-    holdings: dict[str, Decimal] = field(default_factory=dict)
-    borrowed: dict[str, Decimal] = field(default_factory=dict)
-    interest: dict[str, Decimal] = field(default_factory=dict)
-    margin: dict[str, Any] = field(default_factory=dict)
-
-    @staticmethod
-    def of(m: t.Account) -> Account:
-        """From the wire message."""
-        common: dict[str, Any] = {
-            "account_id": m.account_id,
-            "kind": _name(t.AccountKind, m.kind),
-            "mode": {v: k for k, v in _MODE.items()}.get(m.mode, ""),
-            "region": m.region,
-            "status": _name(t.AccountStatus, m.status),
-            "version": m.version,
-            "sub_account": m.flags.sub_account,
-            "copy_trading": m.flags.copy_trading,
-        }
-        if m.WhichOneof("state") == "futures":
-            f = m.futures
-            return Account(
-                **common,
-                wallet=_dmap(f.wallet),
-                positions=[
-                    {
-                        "symbol": p.symbol,
-                        "size": _d(p.size),
-                        "entry_price": _d(p.entry_price),
-                        "leverage": p.leverage,
-                        "isolated": p.isolated,
-                        "isolated_margin": _d(p.isolated_margin),
-                        "airdrop": p.airdrop,
-                    }
-                    for p in f.positions
-                ],
-                orders=[
-                    {
-                        "order_id": o.order_id,
-                        "symbol": o.symbol,
-                        "side": _name(t.Side, o.side),
-                        "price": _d(o.price),
-                        "quantity": _d(o.quantity),
-                        "leverage": o.leverage if o.HasField("leverage") else None,
-                    }
-                    for o in f.orders
-                ],
-            )
-        ms = m.margin
-        return Account(
-            **common,
-            holdings=_dmap(ms.holdings),
-            borrowed=_dmap(ms.borrowed),
-            interest=_dmap(ms.interest),
-            orders=[
-                {
-                    "order_id": o.order_id,
-                    "base": o.base,
-                    "quote": o.quote,
-                    "side": _name(t.Side, o.side),
-                    "price": _d(o.price),
-                    "quantity": _d(o.quantity),
-                }
-                for o in ms.orders
-            ],
-            margin={
-                "classic_leverage": ms.classic_leverage,
-                "pro_terms_accepted": ms.pro_terms_accepted,
-                "pro_terms_version": ms.pro_terms_version,
-                "mcr_classic": _d(ms.mcr_classic),
-                "mcr_pro": _d(ms.mcr_pro),
-                "pro_entered": ms.pro_entered,
-            },
-        )
+def _bare(message: str, reason: str, field: str | None) -> str:
+    """The engine's message without the ``field: … (REASON)`` that the server's status
+    message wraps it in (``service/errors.py``); :class:`MarginError` adds them back."""
+    if field and message.startswith(f"{field}: "):
+        message = message[len(field) + 2 :]
+    suffix = f" ({reason})"
+    return message[: -len(suffix)] if reason and message.endswith(suffix) else message
 
 
-def risk_dict(r: t.RiskSummary) -> dict[str, Any]:
-    """A risk summary as the SPEC §10 result, numbers as ``Decimal``, absent levels None."""
-    if r.WhichOneof("kind") == "futures":
-        return {
-            "pools": [
-                {
-                    "id": p.id,
-                    "effective_margin": _d(p.effective_margin),
-                    "initial_margin": _d(p.initial_margin),
-                    "maintenance_margin": _d(p.maintenance_margin),
-                    "available": _d(p.available),
-                    "margin_level": _d(p.margin_level) if p.HasField("margin_level") else None,
-                    "liquidatable": p.liquidatable,
-                    "equity": _dmap(p.equity),
-                    "value": _dmap(p.value),
-                }
-                for p in r.futures.pools
-            ],
-            "liquidatable": r.futures.liquidatable,
-            "max_transfer_out": _dmap(r.futures.max_transfer_out),
-        }
-    m = r.margin
-    out: dict[str, Any] = {
-        "total_asset_value": _d(m.total_asset_value),
-        "total_liability_value": _d(m.total_liability_value),
-        "collateral_value": _d(m.collateral_value),
-    }
-    for key in (
-        "net_collateral",
-        "open_order_loss",
-        "initial_margin",
-        "maintenance_margin",
-        "available",
-        "margin_level",
-        "collateral_margin_level",
-    ):
-        out[key] = _d(getattr(m, key)) if m.HasField(key) else None
-    out.update(
-        liquidatable=m.liquidatable,
-        margin_call=m.margin_call,
-        max_borrow=_dmap(m.max_borrow),
-        max_transfer_out=_dmap(m.max_transfer_out),
-    )
-    return out
-
-
-@dataclass(frozen=True)
-class OrderCheck:
-    """The answer of CheckOrder."""
-
-    accepted: bool
-    rejections: list[tuple[str, str]]
-    order_initial_margin: Decimal | None
-    available: Decimal
-    version: int
-
-
-def error_from(e: grpc.RpcError) -> BaseException:
-    """The :mod:`multimargin.errors` exception of a refused call (or ``e`` itself for
-    transport failures)."""
+def error_from(e: grpc.RpcError) -> MarginError:
+    """The :class:`~multimargin.errors.MarginError` of a failed call: refusals as the
+    library raises them (class, ``reason``, ``field``, message; a refused rule check lists
+    every unmet condition), failures in transit as :class:`UnavailableError` subclasses,
+    any other status as :class:`InternalError` named by its code."""
     code = e.code() if isinstance(e, grpc.Call) else None
-    message = e.details() if isinstance(e, grpc.Call) else str(e)
+    message = (e.details() if isinstance(e, grpc.Call) else str(e)) or ""
     reason, fld, conditions = "", None, []
     status = rpc_status.from_call(e) if isinstance(e, grpc.Call) else None
-    if status is not None:
-        for detail in status.details:
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-                reason, fld = info.reason, info.metadata.get("field") or None
-            elif detail.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
-                pf = error_details_pb2.PreconditionFailure()
-                detail.Unpack(pf)
-                conditions = [(v.type, v.description) for v in pf.violations]
-    message = message or ""
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidInputError(message, reason or "INVALID_ARGUMENT", fld)
-    if code == grpc.StatusCode.NOT_FOUND:
-        return AccountNotFoundError(message, reason or "ACCOUNT_NOT_FOUND", fld)
-    if code == grpc.StatusCode.FAILED_PRECONDITION:
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason, fld = info.reason, info.metadata.get("field") or None
+        elif detail.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
+            pf = error_details_pb2.PreconditionFailure()
+            detail.Unpack(pf)
+            conditions = [(v.type, v.description) for v in pf.violations]
+    if _too_large(code, message):
+        return InvalidInputError(message, "INVALID_ARGUMENT", None)
+    if reason:  # a refusal by the engine
+        if len(conditions) > 1:  # the engine's message joins the conditions' messages
+            return RuleViolationError("; ".join(m for _, m in conditions), reason, fld, conditions)
+        message = _bare(message, reason, fld)
         if reason == "PRICE_UNAVAILABLE":
             return PriceUnavailableError(message, reason, fld)
-        return RuleViolationError(message, reason or "FAILED_PRECONDITION", fld, conditions or None)
-    if code == grpc.StatusCode.ABORTED:
-        return VersionConflictError(message, reason or "VERSION_CONFLICT", fld)
-    if code == grpc.StatusCode.INTERNAL:
-        return InternalError(message, reason or "INTERNAL", fld)
-    transport: BaseException = e
-    return transport
+        cls = _REFUSALS.get(code, InternalError) if code is not None else InternalError
+        return cls(message, reason, fld)
+    transport = _TRANSPORT.get(code) if code is not None else None
+    if transport is not None:
+        return transport(message or code.name)  # type: ignore[union-attr]
+    name = code.name if code is not None else "UNKNOWN"
+    return InternalError(message or name, name, None)
 
 
 class Client:
-    """A blocking client over one channel (see the module documentation)."""
+    """A blocking client over one channel (see the module documentation).
+
+    ``timeout`` bounds each call in seconds, retries included; ``attempt_timeout`` (None:
+    the rest of ``timeout``) bounds each attempt. ``retries`` is the most extra attempts;
+    the n-th waits about ``backoff × 2^(n−1)`` seconds (at most ``max_backoff``), between
+    half and all of it at random, so that shed clients do not come back together.
+    """
 
     def __init__(
         self,
         target: str = "127.0.0.1:50051",
         *,
         timeout: float = 5.0,
-        retries: int = 3,
+        attempt_timeout: float | None = None,
+        retries: int = 5,
         backoff: float = 0.05,
+        max_backoff: float = 1.0,
         channel: grpc.Channel | None = None,
     ) -> None:
         self._channel = channel or grpc.insecure_channel(target)
         self.timeout = timeout
+        self.attempt_timeout = attempt_timeout
         self.retries = retries
         self.backoff = backoff
+        self.max_backoff = max_backoff
         self.accounts = acc_grpc.AccountServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self.funds = fun_grpc.FundsServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self.trading = trd_grpc.TradingServiceStub(self._channel)  # type: ignore[no-untyped-call]
@@ -312,23 +252,31 @@ class Client:
 
     # ---- plumbing --------------------------------------------------------------------
 
-    def _call(self, method: Callable[..., Any], request: Any, timeout: float | None = None) -> Any:
-        """One RPC with a deadline, retried in transit with the same request (and so the
-        same request_id)."""
+    def _delay(self, attempt: int) -> float:
+        """Exponential backoff with jitter: between half and all of ``backoff × 2^(attempt−1)``."""
+        ceiling = min(self.max_backoff, self.backoff * float(2 ** (attempt - 1)))
+        return ceiling * (0.5 + random.random() / 2)
+
+    def _call(self, method: Callable[..., Any], request: Any) -> Any:
+        """One RPC within the deadline, retried in transit with the same request (so the
+        same request_id); failures raised as :class:`MarginError`."""
+        deadline = time.monotonic() + self.timeout
         attempt = 0
         while True:
+            remaining = deadline - time.monotonic()
+            budget = remaining if self.attempt_timeout is None else min(remaining, self.attempt_timeout)
             try:
-                return method(request, timeout=timeout or self.timeout)
+                return method(request, timeout=budget)
             except grpc.RpcError as e:
                 code = e.code() if isinstance(e, grpc.Call) else None
-                if code in RETRYABLE and attempt < self.retries:
+                details = (e.details() if isinstance(e, grpc.Call) else "") or ""
+                if code in RETRYABLE and not _too_large(code, details) and attempt < self.retries:
                     attempt += 1
-                    time.sleep(min(1.0, self.backoff * 2 ** (attempt - 1)))
-                    continue
-                err = error_from(e)
-                if err is e:
-                    raise
-                raise err from None
+                    pause = self._delay(attempt)
+                    if deadline - time.monotonic() - pause >= MIN_ATTEMPT_SECONDS:
+                        time.sleep(pause)
+                        continue
+                raise error_from(e) from e
 
     @staticmethod
     def _rid(request_id: str | None) -> str:
@@ -363,19 +311,19 @@ class Client:
         )
         return Account.of(self._call(self.accounts.CreateAccount, req).account)
 
-    def get_account(self, account_id: str) -> tuple[Account, dict[str, Any] | None]:
-        """The account and its risk summary (None when a price is missing)."""
+    def get_account(self, account_id: str) -> AccountView:
+        """The account and its risk summary (``risk`` None when a price it needs is missing)."""
         r = self._call(self.accounts.GetAccount, acc.GetAccountRequest(account_id=account_id))
-        return Account.of(r.account), risk_dict(r.risk) if r.HasField("risk") else None
+        return AccountView(Account.of(r.account), RiskSummary.of(r.risk) if r.HasField("risk") else None)
 
-    def list_accounts(self, page_size: int = 100) -> Iterator[acc.AccountSummary]:
+    def list_accounts(self, page_size: int = 100) -> Iterator[AccountSummary]:
         """Every account, page by page."""
         token = ""
         while True:
             r = self._call(
                 self.accounts.ListAccounts, acc.ListAccountsRequest(page_size=page_size, page_token=token)
             )
-            yield from r.accounts
+            yield from (AccountSummary.of(a) for a in r.accounts)
             if not r.next_page_token:
                 return
             token = r.next_page_token
@@ -419,13 +367,13 @@ class Client:
             self._call(self.accounts.AcceptProTerms, self._version(req, expected_version)).account
         )
 
-    def check_mode_switch(self, account_id: str, target_mode: str) -> tuple[bool, list[tuple[str, str]], int]:
-        """(allowed, every unmet condition as (reason, message), version)."""
+    def check_mode_switch(self, account_id: str, target_mode: str) -> ModeSwitchCheck:
+        """Whether the switch is allowed now, else every unmet condition (SPEC §9)."""
         r = self._call(
             self.accounts.CheckModeSwitch,
             acc.CheckModeSwitchRequest(account_id=account_id, target_mode=_MODE.get(target_mode, 0)),
         )
-        return r.allowed, [(u.reason, u.message) for u in r.unmet], r.version
+        return ModeSwitchCheck(r.allowed, tuple((u.reason, u.message) for u in r.unmet), r.version)
 
     def switch_mode(
         self,
@@ -452,7 +400,10 @@ class Client:
     ) -> Account:
         """Sets the margin-call ratio of a margin mode."""
         req = acc.SetMarginCallRatioRequest(
-            request_id=self._rid(request_id), account_id=account_id, mode=_MODE.get(mode, 0), ratio=_s(ratio)
+            request_id=self._rid(request_id),
+            account_id=account_id,
+            mode=_MODE.get(mode, 0),
+            ratio=_s(ratio, "ratio"),
         )
         return Account.of(
             self._call(self.accounts.SetMarginCallRatio, self._version(req, expected_version)).account
@@ -484,13 +435,13 @@ class Client:
         *,
         expected_version: int | None = None,
         request_id: str | None = None,
-    ) -> tuple[Account, Decimal]:
+    ) -> Transferred:
         """Credits the account; returns it and the part that repaid a negative wallet."""
         req = fun.TransferInRequest(
-            request_id=self._rid(request_id), account_id=account_id, asset=asset, amount=_s(amount)
+            request_id=self._rid(request_id), account_id=account_id, asset=asset, amount=_s(amount, "amount")
         )
         r = self._call(self.funds.TransferIn, self._version(req, expected_version))
-        return Account.of(r.account), _d(r.repaid)
+        return Transferred(Account.of(r.account), _d(r.repaid))
 
     def transfer_out(
         self,
@@ -503,7 +454,7 @@ class Client:
     ) -> Account:
         """Debits the account, up to its max transfer-out."""
         req = fun.TransferOutRequest(
-            request_id=self._rid(request_id), account_id=account_id, asset=asset, amount=_s(amount)
+            request_id=self._rid(request_id), account_id=account_id, asset=asset, amount=_s(amount, "amount")
         )
         return Account.of(self._call(self.funds.TransferOut, self._version(req, expected_version)).account)
 
@@ -519,7 +470,10 @@ class Client:
         req = fun.PostLedgerEntriesRequest(request_id=self._rid(request_id), account_id=account_id)
         for e in entries:
             req.entries.add(
-                kind=_LEDGER.get(e[0], 0), asset=e[1], amount=_s(e[2]), memo=e[3] if len(e) > 3 else ""
+                kind=_LEDGER.get(e[0], 0),
+                asset=e[1],
+                amount=_s(e[2], "entries.amount"),
+                memo=e[3] if len(e) > 3 else "",
             )
         return Account.of(
             self._call(self.funds.PostLedgerEntries, self._version(req, expected_version)).account
@@ -533,13 +487,13 @@ class Client:
         *,
         expected_version: int | None = None,
         request_id: str | None = None,
-    ) -> tuple[Account, Decimal]:
+    ) -> Borrowed:
         """Borrows up to the max borrow; returns the account and the first hour's interest."""
         req = fun.BorrowRequest(
-            request_id=self._rid(request_id), account_id=account_id, asset=asset, amount=_s(amount)
+            request_id=self._rid(request_id), account_id=account_id, asset=asset, amount=_s(amount, "amount")
         )
         r = self._call(self.funds.Borrow, self._version(req, expected_version))
-        return Account.of(r.account), _d(r.interest_charged)
+        return Borrowed(Account.of(r.account), _d(r.interest_charged))
 
     def repay(
         self,
@@ -550,23 +504,24 @@ class Client:
         payer_asset: str = "",
         expected_version: int | None = None,
         request_id: str | None = None,
-    ) -> tuple[Account, dict[str, Any]]:
+    ) -> Repaid:
         """Repays debt of ``asset`` (from ``payer_asset`` when given)."""
         req = fun.RepayRequest(
             request_id=self._rid(request_id),
             account_id=account_id,
             asset=asset,
-            amount=_s(amount),
+            amount=_s(amount, "amount"),
             payer_asset=payer_asset,
         )
         r = self._call(self.funds.Repay, self._version(req, expected_version))
-        return Account.of(r.account), {
-            "repaid": _d(r.repaid),
-            "payer_asset": r.payer_asset,
-            "payer_amount": _d(r.payer_amount),
-            "interest_repaid": _d(r.interest_repaid),
-            "principal_repaid": _d(r.principal_repaid),
-        }
+        return Repaid(
+            Account.of(r.account),
+            _d(r.repaid),
+            r.payer_asset,
+            _d(r.payer_amount),
+            _d(r.interest_repaid),
+            _d(r.principal_repaid),
+        )
 
     # ---- trading ---------------------------------------------------------------------
 
@@ -587,11 +542,11 @@ class Client:
         """Records a position snapshot from the trading system (size 0 closes it)."""
         p = t.Position(
             symbol=symbol,
-            size=_s(size),
-            entry_price=_s(entry_price),
+            size=_s(size, "size"),
+            entry_price=_s(entry_price, "entry_price"),
             leverage=leverage,
             isolated=isolated,
-            isolated_margin=_s(isolated_margin),
+            isolated_margin=_s(isolated_margin, "isolated_margin"),
             airdrop=airdrop,
         )
         req = trd.SetPositionRequest(request_id=self._rid(request_id), account_id=account_id, position=p)
@@ -608,7 +563,11 @@ class Client:
     ) -> t.FuturesOrder:
         """A futures order message."""
         o = t.FuturesOrder(
-            order_id=order_id, symbol=symbol, side=_SIDE.get(side, 0), price=_s(price), quantity=_s(quantity)
+            order_id=order_id,
+            symbol=symbol,
+            side=_SIDE.get(side, 0),
+            price=_s(price, "price"),
+            quantity=_s(quantity, "quantity"),
         )
         if leverage is not None:
             o.leverage = leverage
@@ -624,8 +583,8 @@ class Client:
             base=base,
             quote=quote,
             side=_SIDE.get(side, 0),
-            price=_s(price),
-            quantity=_s(quantity),
+            price=_s(price, "price"),
+            quantity=_s(quantity, "quantity"),
         )
 
     def check_order(self, account_id: str, order: t.FuturesOrder | t.MarginOrder) -> OrderCheck:
@@ -638,7 +597,7 @@ class Client:
         r = self._call(self.trading.CheckOrder, req)
         return OrderCheck(
             accepted=r.accepted,
-            rejections=[(x.reason, x.message) for x in r.rejections],
+            rejections=tuple((x.reason, x.message) for x in r.rejections),
             order_initial_margin=_d(r.order_initial_margin) if r.order_initial_margin else None,
             available=_d(r.available),
             version=r.version,
@@ -651,7 +610,7 @@ class Client:
         *,
         expected_version: int | None = None,
         request_id: str | None = None,
-    ) -> tuple[Account, str]:
+    ) -> PlacedOrder:
         """Checks and records an order; returns the account and the order id."""
         req = trd.PlaceOrderRequest(request_id=self._rid(request_id), account_id=account_id)
         if isinstance(order, t.FuturesOrder):
@@ -659,7 +618,7 @@ class Client:
         else:
             req.margin.CopyFrom(order)
         r = self._call(self.trading.PlaceOrder, self._version(req, expected_version))
-        return Account.of(r.account), r.order_id
+        return PlacedOrder(Account.of(r.account), r.order_id)
 
     def cancel_order(
         self,
@@ -677,15 +636,15 @@ class Client:
 
     # ---- risk and market data ---------------------------------------------------------
 
-    def get_risk_summary(self, account_id: str) -> dict[str, Any]:
+    def get_risk_summary(self, account_id: str) -> RiskSummary:
         """The SPEC §10 result of the live account."""
         r = self._call(self.risk.GetRiskSummary, risk.GetRiskSummaryRequest(account_id=account_id))
-        return risk_dict(r.risk)
+        return RiskSummary.of(r.risk)
 
-    def simulate(self, account_id: str, changes: Sequence[risk.SimulatedChange]) -> dict[str, Any]:
+    def simulate(self, account_id: str, changes: Sequence[risk.SimulatedChange]) -> RiskSummary:
         """The SPEC §10 result after hypothetical changes; nothing changes."""
         r = self._call(self.risk.Simulate, risk.SimulateRequest(account_id=account_id, changes=list(changes)))
-        return risk_dict(r.risk)
+        return RiskSummary.of(r.risk)
 
     def update_prices(
         self,
@@ -693,27 +652,41 @@ class Client:
         mark_prices: Mapping[str, Amount] | None = None,
         *,
         request_id: str | None = None,
-    ) -> mkt.UpdatePricesResponse:
+    ) -> PricesUpdated:
         """Updates index/mark prices; every affected account is re-evaluated."""
         req = mkt.UpdatePricesRequest(
             request_id=self._rid(request_id),
-            index_prices={k: _s(v) for k, v in (index_prices or {}).items()},
-            mark_prices={k: _s(v) for k, v in (mark_prices or {}).items()},
+            index_prices={k: _s(v, f"index_prices.{k}") for k, v in (index_prices or {}).items()},
+            mark_prices={k: _s(v, f"mark_prices.{k}") for k, v in (mark_prices or {}).items()},
         )
-        response: mkt.UpdatePricesResponse = self._call(self.market.UpdatePrices, req)
-        return response
+        r = self._call(self.market.UpdatePrices, req)
+        return PricesUpdated(
+            r.prices_version,
+            tuple(
+                RiskChange(
+                    a.account_id, a.version, _name(t.AccountStatus, a.status), a.liquidatable, a.margin_call
+                )
+                for a in r.accounts
+            ),
+        )
 
-    def get_prices(self) -> tuple[dict[str, Decimal], dict[str, Decimal], int]:
-        """(index prices, mark prices, prices version)."""
+    def get_prices(self) -> Prices:
+        """The index prices, mark prices and prices version."""
         r = self._call(self.market.GetPrices, mkt.GetPricesRequest())
-        return _dmap(r.index_prices), _dmap(r.mark_prices), r.prices_version
+        return Prices(_dmap(r.index_prices), _dmap(r.mark_prices), r.prices_version)
 
-    def engine_status(self) -> op.GetEngineStatusResponse:
-        """The state hash, journal position and account count."""
-        response: op.GetEngineStatusResponse = self._call(
-            self.operator.GetEngineStatus, op.GetEngineStatusRequest()
-        )
-        return response
+    def engine_status(self) -> EngineStatus:
+        """The state hash, journal position, account count and snapshot position."""
+        return EngineStatus.of(self._call(self.operator.GetEngineStatus, op.GetEngineStatusRequest()))
 
 
-__all__ = ["Account", "Client", "MarginError", "OrderCheck", "error_from", "risk_dict"]
+__all__ = [
+    "Account",
+    "AccountView",
+    "Client",
+    "MarginError",
+    "OrderCheck",
+    "RiskSummary",
+    "UnavailableError",
+    "error_from",
+]
