@@ -2,6 +2,9 @@
 
     multimargin evaluate FILE|-  [--explain]   evaluate a SPEC §10 scenario
     multimargin serve [--listen ADDR] [--data-dir DIR] [--rulebook FILE] [--demo]
+    multimargin stress SCENARIO|ACCOUNT --asset A [--from -50%] [--to 50%] [--steps N]
+                       [--out PREFIX] [--server HOST:PORT] [--rulebook FILE]
+    multimargin tiers ASSET [--rulebook FILE] [--out PREFIX]
 
 Refused input prints one line naming the field and the SPEC §11 reason and exits 2;
 other failures (unreadable file, bad JSON) exit 1. No tracebacks.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -220,6 +224,39 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve_main(args)
 
 
+def _cmd_pictures(args: argparse.Namespace) -> int:
+    from multimargin.pictures.commands import run
+
+    return run(args.command, args)
+
+
+def _add_picture_commands(sub: Any) -> None:
+    st = sub.add_parser(
+        "stress",
+        help="an account's margin level as one asset's price moves: table, PNG and SVG",
+        description="Evaluates the account at each move of ASSET's index price (and the marks of "
+        "the LINEAR contracts ASSET+settlement, e.g. BTCUSDT and BTCUSDC for BTC) and marks the "
+        "liquidation price, refined to 10^-8 (see multimargin.pictures.stress).",
+    )
+    # "--from -50%" is a value, not an option.
+    st._negative_number_matcher = re.compile(r"^-\d+(\.\d+)?%?$|^-\.\d+%?$")
+    st.add_argument("target", help="scenario JSON file, or the id of an account on --server")
+    st.add_argument("--asset", required=True, help="asset whose price moves, e.g. BTC")
+    st.add_argument("--from", dest="move_from", default="-50%", help="first move (default -50%%)")
+    st.add_argument("--to", dest="move_to", default="50%", help="last move (default 50%%)")
+    st.add_argument("--steps", type=int, default=20, help="intervals between the moves (default 20)")
+    st.add_argument("--out", type=Path, help="output prefix (default stress-NAME-ASSET)")
+    st.add_argument("--server", default="127.0.0.1:50051", help="server of an account id (host:port)")
+    st.add_argument("--rulebook", type=Path, help="the server's rulebook (contracts, thresholds)")
+    st.set_defaults(func=_cmd_pictures)
+
+    ti = sub.add_parser("tiers", help="an asset's collateral and haircut tiers: table, PNG and SVG")
+    ti.add_argument("asset", help="asset code, e.g. BTC")
+    ti.add_argument("--rulebook", type=Path, help="rulebook JSON (default: the shipped one)")
+    ti.add_argument("--out", type=Path, help="output prefix (default tiers-ASSET)")
+    ti.set_defaults(func=_cmd_pictures)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``multimargin`` command."""
     parser = argparse.ArgumentParser(prog="multimargin", description="Multi-asset margin engine")
@@ -244,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="on SIGTERM/SIGINT, time calls in flight get to finish (default 5)",
     )
     sv.set_defaults(func=_cmd_serve)
+    _add_picture_commands(sub)
     return parser
 
 
