@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,7 @@ def _load_rulebook(path: Path | None) -> dict[str, Any]:
     return multimargin.Rulebook(path.read_text("utf-8")).to_dict()
 
 
-def _stress_of(args: argparse.Namespace) -> tuple[Stress, str]:
+def _stress_of(args: argparse.Namespace, resources: ExitStack) -> tuple[Stress, str]:
     target = str(args.target)
     path = Path(target)
     if path.is_file() or target.endswith(".json"):
@@ -69,37 +70,50 @@ def _stress_of(args: argparse.Namespace) -> tuple[Stress, str]:
         return Stress.of_scenario(scenario, args.asset), path.stem
     from multimargin.client import Client
 
-    with Client(args.server) as client:
-        return Stress.of_server(client, target, args.asset, _load_rulebook(args.rulebook)), target
+    client = resources.enter_context(Client(args.server))
+    return Stress.of_server(client, target, args.asset, _load_rulebook(args.rulebook)), target
 
 
 def _stress(args: argparse.Namespace) -> int:
-    from multimargin.cli import _table
-
     start, stop = parse_move(args.move_from), parse_move(args.move_to)
     if args.steps < 1:
         raise ValueError("--steps must be at least 1")
-    stress, name = _stress_of(args)
-    points = stress.run(start, stop, args.steps)
-    liquidations = stress.liquidation_prices(points)
-    headers, rows = stress_table(stress, points)
-    print(f"Stress of {name}: {stress.kind} {stress.mode}, moving {', '.join(stress.moved)}")
-    print(_table(headers, rows))
-    print()
-    print("  thresholds: " + ", ".join(f"{k} {text(v)}" for k, v in stress.thresholds.items()))
-    if stress.at(stress.base_price, Decimal(0)).liquidatable:
-        print("  liquidatable already at the current price")
-    elif not liquidations:
-        print(f"  not liquidatable anywhere from {args.move_from} to {args.move_to}")
-    for liq in liquidations:
-        side = "down" if liq.price < stress.base_price else "up"
-        print(f"  liquidation price ({side}): {text(liq.price)}  (move {text(round(liq.move * 100, 4))} %)")
+    with ExitStack() as resources:  # the client of a live account, open until the end
+        stress, name = _stress_of(args, resources)
+        points = stress.run(start, stop, args.steps)
+        liquidations = stress.liquidation_prices(points)
+        already = stress.at(stress.base_price, Decimal(0)).liquidatable
+    _print_stress(args, stress, name, points, liquidations, already)
     from multimargin.pictures.draw import stress_figure
 
     prefix = args.out or Path(f"stress-{name}-{args.asset}")
     paths = stress_figure(stress, points, liquidations, prefix)
     print("  wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _print_stress(
+    args: argparse.Namespace,
+    stress: Stress,
+    name: str,
+    points: Sequence[Point],
+    liquidations: Sequence[Point],
+    already: bool,
+) -> None:
+    from multimargin.cli import _table
+
+    headers, rows = stress_table(stress, points)
+    print(f"Stress of {name}: {stress.kind} {stress.mode}, moving {', '.join(stress.moved)}")
+    print(_table(headers, rows))
+    print()
+    print("  thresholds: " + ", ".join(f"{k} {text(v)}" for k, v in stress.thresholds.items()))
+    if already:
+        print("  liquidatable already at the current price")
+    elif not liquidations:
+        print(f"  not liquidatable anywhere from {args.move_from} to {args.move_to}")
+    for liq in liquidations:
+        side = "down" if liq.price < stress.base_price else "up"
+        print(f"  liquidation price ({side}): {text(liq.price)}  (move {text(round(liq.move * 100, 4))} %)")
 
 
 def tiers_table(curve: TierCurve) -> tuple[list[str], list[list[str]]]:
