@@ -192,6 +192,12 @@ def error_from(e: grpc.RpcError) -> MarginError:
             conditions = [(v.type, v.description) for v in pf.violations]
     if _too_large(code, message):
         return InvalidInputError(message, "INVALID_ARGUMENT", None)
+    name = code.name if code is not None else "UNKNOWN"
+    transport = _TRANSPORT.get(code)
+    if transport is not None:  # e.g. shed by the server's admission control (reason OVERLOADED)
+        if reason:
+            return transport(_bare(message, reason, fld), reason, fld)
+        return transport(message or name)
     if reason:  # a refusal by the engine
         if len(conditions) > 1:  # the engine's message joins the conditions' messages
             return RuleViolationError("; ".join(m for _, m in conditions), reason, fld, conditions)
@@ -200,10 +206,6 @@ def error_from(e: grpc.RpcError) -> MarginError:
             return PriceUnavailableError(message, reason, fld)
         cls = _REFUSALS.get(code, InternalError) if code is not None else InternalError
         return cls(message, reason, fld)
-    transport = _TRANSPORT.get(code) if code is not None else None
-    if transport is not None:
-        return transport(message or code.name)  # type: ignore[union-attr]
-    name = code.name if code is not None else "UNKNOWN"
     return InternalError(message or name, name, None)
 
 

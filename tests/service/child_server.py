@@ -10,7 +10,8 @@ real engine, so the lifecycle can be tested deterministically.
 * ``--fatal-on-sigusr1``: SIGUSR1 completes ``engine.fatal`` with an OSError, as a
   failed durable store would.
 * ``--max-concurrent N``: the server takes N calls at once and sheds the rest with
-  RESOURCE_EXHAUSTED (gRPC's ``maximum_concurrent_rpcs``, 1024 in production).
+  RESOURCE_EXHAUSTED (gRPC's ``maximum_concurrent_rpcs``, or ``serve --max-in-flight``
+  where the server has its own admission control).
 """
 
 from __future__ import annotations
@@ -89,5 +90,8 @@ if __name__ == "__main__":
     options, cli_args = parse(sys.argv[1:])
     server_module.Engine = faulty_engine(options)  # type: ignore[misc]
     if options.max_concurrent is not None:
-        server_module.MAX_CONCURRENT_RPCS = options.max_concurrent
+        if hasattr(server_module, "MAX_CONCURRENT_RPCS"):  # gRPC's own limit
+            server_module.MAX_CONCURRENT_RPCS = options.max_concurrent
+        else:  # the server's own admission control
+            cli_args += ["--max-in-flight", str(options.max_concurrent)]
     sys.exit(main(cli_args))
