@@ -247,7 +247,12 @@ def _add_picture_commands(sub: Any) -> None:
     st.add_argument("--steps", type=int, default=20, help="intervals between the moves (default 20)")
     st.add_argument("--out", type=Path, help="output prefix (default stress-NAME-ASSET)")
     st.add_argument("--server", default="127.0.0.1:50051", help="server of an account id (host:port)")
-    st.add_argument("--rulebook", type=Path, help="the server's rulebook (contracts, thresholds)")
+    st.add_argument(
+        "--rulebook",
+        type=Path,
+        help="rulebook JSON: the server's (its contracts and thresholds), or the one a scenario "
+        "without its own is evaluated with (default: the shipped one)",
+    )
     st.set_defaults(func=_cmd_pictures)
 
     ti = sub.add_parser("tiers", help="an asset's collateral and haircut tiers: table, PNG and SVG")

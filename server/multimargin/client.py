@@ -34,29 +34,14 @@ Decimal('1000')
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
-from multimargin.errors import (
-    AccountNotFoundError,
-    DeadlineExceededError,
-    InternalError,
-    InvalidInputError,
-    MarginError,
-    OverloadedError,
-    PriceUnavailableError,
-    RuleViolationError,
-    UnavailableError,
-    VersionConflictError,
-)
+from multimargin.errors import MarginError, UnavailableError
 from multimargin.results import (
     Account,
     AccountSummary,
@@ -75,6 +60,7 @@ from multimargin.results import (
     _dmap,
     _name,
 )
+from multimargin.transport import RetryPolicy, error_from
 from multimargin.v1 import account_service_pb2 as acc
 from multimargin.v1 import account_service_pb2_grpc as acc_grpc
 from multimargin.v1 import funds_service_pb2 as fun
@@ -91,11 +77,6 @@ from multimargin.v1 import types_pb2 as t
 
 Amount = Decimal | str | int
 
-Code: Any = grpc.StatusCode
-#: Failures in transit that a retry (with the same request) may cure.
-RETRYABLE = frozenset({Code.UNAVAILABLE, Code.RESOURCE_EXHAUSTED, Code.CANCELLED, Code.DEADLINE_EXCEEDED})
-#: Attempts shorter than this are not started: the deadline is as good as spent.
-MIN_ATTEMPT_SECONDS = 0.01
 _KIND: dict[str, Any] = {"FUTURES": t.ACCOUNT_KIND_FUTURES, "MARGIN": t.ACCOUNT_KIND_MARGIN}
 _MODE: dict[str, Any] = {
     "SINGLE_ASSET": t.ACCOUNT_MODE_SINGLE_ASSET,
@@ -141,81 +122,11 @@ def _d(text: str) -> Decimal:
     return Decimal(text) if text else Decimal(0)
 
 
-# ---- the one mapping of a failed call to a MarginError ---------------------------------------------
-
-_REFUSALS: dict[Any, type[MarginError]] = {  # SPEC §11, as service/errors.py sends them
-    Code.INVALID_ARGUMENT: InvalidInputError,
-    Code.NOT_FOUND: AccountNotFoundError,
-    Code.FAILED_PRECONDITION: RuleViolationError,
-    Code.ABORTED: VersionConflictError,
-    Code.INTERNAL: InternalError,
-}
-_TRANSPORT: dict[Any, type[UnavailableError]] = {
-    Code.UNAVAILABLE: UnavailableError,
-    Code.CANCELLED: UnavailableError,  # a draining server cancels the calls it cannot finish
-    Code.DEADLINE_EXCEEDED: DeadlineExceededError,
-    Code.RESOURCE_EXHAUSTED: OverloadedError,
-}
-
-
-def _too_large(code: Any, message: str) -> bool:
-    """gRPC's own RESOURCE_EXHAUSTED for a request over the size limit: not load, bad input."""
-    return code == Code.RESOURCE_EXHAUSTED and "larger than max" in message
-
-
-def _bare(message: str, reason: str, field: str | None) -> str:
-    """The engine's message without the ``field: … (REASON)`` that the server's status
-    message wraps it in (``service/errors.py``); :class:`MarginError` adds them back."""
-    if field and message.startswith(f"{field}: "):
-        message = message[len(field) + 2 :]
-    suffix = f" ({reason})"
-    return message[: -len(suffix)] if reason and message.endswith(suffix) else message
-
-
-def error_from(e: grpc.RpcError) -> MarginError:
-    """The :class:`~multimargin.errors.MarginError` of a failed call: refusals as the
-    library raises them (class, ``reason``, ``field``, message; a refused rule check lists
-    every unmet condition), failures in transit as :class:`UnavailableError` subclasses,
-    any other status as :class:`InternalError` named by its code."""
-    code = e.code() if isinstance(e, grpc.Call) else None
-    message = (e.details() if isinstance(e, grpc.Call) else str(e)) or ""
-    reason, fld, conditions = "", None, []
-    status = rpc_status.from_call(e) if isinstance(e, grpc.Call) else None
-    for detail in status.details if status is not None else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            reason, fld = info.reason, info.metadata.get("field") or None
-        elif detail.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
-            pf = error_details_pb2.PreconditionFailure()
-            detail.Unpack(pf)
-            conditions = [(v.type, v.description) for v in pf.violations]
-    if _too_large(code, message):
-        return InvalidInputError(message, "INVALID_ARGUMENT", None)
-    name = code.name if code is not None else "UNKNOWN"
-    transport = _TRANSPORT.get(code)
-    if transport is not None:  # e.g. shed by the server's admission control (reason OVERLOADED)
-        if reason:
-            return transport(_bare(message, reason, fld), reason, fld)
-        return transport(message or name)
-    if reason:  # a refusal by the engine
-        if len(conditions) > 1:  # the engine's message joins the conditions' messages
-            return RuleViolationError("; ".join(m for _, m in conditions), reason, fld, conditions)
-        message = _bare(message, reason, fld)
-        if reason == "PRICE_UNAVAILABLE":
-            return PriceUnavailableError(message, reason, fld)
-        cls = _REFUSALS.get(code, InternalError) if code is not None else InternalError
-        return cls(message, reason, fld)
-    return InternalError(message or name, name, None)
-
-
 class Client:
     """A blocking client over one channel (see the module documentation).
 
-    ``timeout`` bounds each call in seconds, retries included; ``attempt_timeout`` (None:
-    the rest of ``timeout``) bounds each attempt. ``retries`` is the most extra attempts;
-    the n-th waits about ``backoff × 2^(n−1)`` seconds (at most ``max_backoff``), between
-    half and all of it at random, so that shed clients do not come back together.
+    ``timeout``, ``attempt_timeout``, ``retries``, ``backoff`` and ``max_backoff`` are
+    those of :class:`~multimargin.transport.RetryPolicy`.
     """
 
     def __init__(
@@ -254,31 +165,10 @@ class Client:
 
     # ---- plumbing --------------------------------------------------------------------
 
-    def _delay(self, attempt: int) -> float:
-        """Exponential backoff with jitter: between half and all of ``backoff × 2^(attempt−1)``."""
-        ceiling = min(self.max_backoff, self.backoff * float(2 ** (attempt - 1)))
-        return ceiling * (0.5 + random.random() / 2)
-
     def _call(self, method: Callable[..., Any], request: Any) -> Any:
-        """One RPC within the deadline, retried in transit with the same request (so the
-        same request_id); failures raised as :class:`MarginError`."""
-        deadline = time.monotonic() + self.timeout
-        attempt = 0
-        while True:
-            remaining = deadline - time.monotonic()
-            budget = remaining if self.attempt_timeout is None else min(remaining, self.attempt_timeout)
-            try:
-                return method(request, timeout=budget)
-            except grpc.RpcError as e:
-                code = e.code() if isinstance(e, grpc.Call) else None
-                details = (e.details() if isinstance(e, grpc.Call) else "") or ""
-                if code in RETRYABLE and not _too_large(code, details) and attempt < self.retries:
-                    attempt += 1
-                    pause = self._delay(attempt)
-                    if deadline - time.monotonic() - pause >= MIN_ATTEMPT_SECONDS:
-                        time.sleep(pause)
-                        continue
-                raise error_from(e) from e
+        """One RPC under the client's retry policy (:class:`~multimargin.transport.RetryPolicy`)."""
+        policy = RetryPolicy(self.timeout, self.attempt_timeout, self.retries, self.backoff, self.max_backoff)
+        return policy.call(method, request)
 
     @staticmethod
     def _rid(request_id: str | None) -> str:

@@ -21,7 +21,6 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-import multimargin  # noqa: F401  (the doctest's namespace)
 from multimargin.v1 import account_service_pb2 as acc
 from multimargin.v1 import operator_service_pb2 as op
 from multimargin.v1 import types_pb2 as t

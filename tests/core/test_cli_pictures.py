@@ -143,6 +143,23 @@ def test_liquidation_price_is_the_boundary_on_the_grid(tmp_path: Path) -> None:
     assert_pictures(tmp_path / "pic", "liquidation price 34000", "liquidation threshold 1.1")
 
 
+def test_a_rulebook_file_sets_the_thresholds_of_a_scenario_without_one(tmp_path: Path) -> None:
+    rulebook = multimargin.default_rulebook().to_dict()
+    rulebook["settings"]["liquidation"]["CLASSIC"] = "1.2"
+    rulebook["settings"]["mcr_default"]["CLASSIC"] = "1.5"
+    (tmp_path / "rb.json").write_text(json.dumps(rulebook))
+    (tmp_path / "classic.json").write_text(json.dumps(classic()))
+    proc = run(
+        "stress", str(tmp_path / "classic.json"), "--asset", "BTC", "--rulebook", str(tmp_path / "rb.json"),
+        "--from", "-60%", "--to", "0%", "--steps", "6", "--out", str(tmp_path / "pic"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    # P + 10000 ≤ 1.2 × 40000 ⇔ P ≤ 38000
+    assert "thresholds: liquidation 1.2, margin call 1.5" in proc.stdout
+    assert "liquidation price (down): 38000  (move -36.6667 %)" in proc.stdout
+    assert_pictures(tmp_path / "pic", "liquidation threshold 1.2", "margin call threshold 1.5")
+
+
 def test_futures_marks_move_with_their_base_asset(tmp_path: Path) -> None:
     # No BTC index price here: BTCUSDC's mark is the reference, BTCUSDT's mark moves by
     # the same ratio (rounded down to 10^-8); SOLUSDT stays.

@@ -158,7 +158,7 @@ def test_retries_stop_at_the_deadline() -> None:
         pytest.raises(UnavailableError),
     ):
         c.get_prices()
-    assert time.monotonic() - started < 0.5 + 0.2  # the deadline, and one attempt's overhead
+    assert time.monotonic() - started < 0.5 + 0.5  # the deadline, and a slow machine's slack
     assert 1 < len(recorder.attempts) < 10
 
 
@@ -285,5 +285,5 @@ def test_a_call_cancelled_by_a_draining_server_is_unavailable(tmp_path: Path) ->
     assert type(error) is UnavailableError and not isinstance(error, DeadlineExceededError)
     attempts = recorder.of("TransferIn")
     assert attempts[0].code in (CANCELLED, UNAVAILABLE) and len(attempts) >= 2
-    assert all(a.code == UNAVAILABLE for a in attempts[1:])
+    assert all(a.code in (CANCELLED, UNAVAILABLE) for a in attempts[1:])
     assert len({a.request for a in attempts}) == 1

@@ -67,6 +67,8 @@ def _stress_of(args: argparse.Namespace, resources: ExitStack) -> tuple[Stress, 
     path = Path(target)
     if path.is_file() or target.endswith(".json"):
         scenario = json.loads(path.read_text("utf-8"))
+        if args.rulebook is not None and "rulebook" not in scenario:
+            scenario["rulebook"] = json.loads(args.rulebook.read_text("utf-8"))
         return Stress.of_scenario(scenario, args.asset), path.stem
     from multimargin.client import Client
 
