@@ -164,6 +164,8 @@ def run(command: str, args: argparse.Namespace) -> int:
     except ValueError as e:  # a bad move or step count
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INPUT
+    except BrokenPipeError:
+        raise  # the reader went away (`| head`): main() handles it
     except OSError as e:
         print(f"error: {e.filename}: {e.strerror}", file=sys.stderr)
         return EXIT_FAILURE

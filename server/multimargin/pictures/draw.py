@@ -21,6 +21,7 @@ matplotlib.use("Agg")  # files only, no display
 matplotlib.rcParams["svg.fonttype"] = "none"  # SVG text stays text (searchable, selectable)
 
 from matplotlib import pyplot as plt  # noqa: E402  (after choosing the backend)
+from matplotlib import ticker  # noqa: E402
 
 from multimargin.pictures.stress import Point, Stress  # noqa: E402
 from multimargin.pictures.tiers import TierCurve  # noqa: E402
@@ -28,8 +29,8 @@ from multimargin.pictures.tiers import TierCurve  # noqa: E402
 #: Figure size in inches at DPI dots per inch: PNGs are 1000 × 600 pixels.
 SIZE = (10.0, 6.0)
 DPI = 100
-#: The margin-level axis is linear up to this many times the highest threshold.
-LINEAR_UP_TO = 4
+#: Margin levels beyond this many times the highest threshold switch the axis to symlog.
+FAR = 25
 #: Legends sit right of the plots, clear of the lines.
 LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": "small"}
 
@@ -70,26 +71,19 @@ def stress_figure(
         level_ax.axhline(
             _f(value), color=colours[label], linestyle="--", linewidth=1, label=f"{label} threshold {value}"
         )
-    # Levels span from below 0 to the hundreds: a scale linear around the thresholds and
-    # logarithmic beyond keeps both the thresholds and the far values readable.
-    level_ax.set_yscale("symlog", linthresh=_f(max(stress.thresholds.values())) * LINEAR_UP_TO, linscale=2)
+    _level_scale(level_ax, levels, [_f(v) for v in stress.thresholds.values()])
     if not levels:
         level_ax.text(
             0.5, 0.5, "no margin level (nothing owed, or MM = 0)", transform=level_ax.transAxes, ha="center"
         )
     for liq in liquidations:
         for row in axes:
-            row[0].axvline(_percent(liq.move), color="tab:red", linewidth=1.5)
-        level_ax.text(
-            _percent(liq.move),
-            0.03,
-            f"  liquidation price {liq.price.normalize():f}",
-            transform=level_ax.get_xaxis_transform(),
-            color="tab:red",
-            rotation=90,
-            va="bottom",
-            ha="left",
-        )
+            row[0].axvline(
+                _percent(liq.move),
+                color="tab:red",
+                linewidth=1.5,
+                label=f"liquidation price {liq.price.normalize():f}",
+            )
     level_ax.set_ylabel("margin level")
     level_ax.set_title(
         f"{stress.kind} {stress.mode}: {stress.reference} from {stress.base_price.normalize():f}"
@@ -118,6 +112,20 @@ def stress_figure(
     axes[-1][0].set_xlabel(f"move of {stress.asset} (%)")
     fig.tight_layout()
     return _save(fig, prefix)
+
+
+def _level_scale(ax: Any, levels: Sequence[float], thresholds: Sequence[float]) -> None:
+    """Linear from 0 (or the lowest level) to above the thresholds; when levels reach far
+    beyond, linear near the thresholds and logarithmic further out, so that both the
+    thresholds and the far values stay readable."""
+    top = max(thresholds)
+    low, high = min([0.0, *levels]), max([*levels, *thresholds])
+    if high > FAR * top or low < -FAR * top:
+        ax.set_yscale("symlog", linthresh=2 * top, linscale=2)
+        ax.yaxis.set_major_formatter(ticker.ScalarFormatter())
+    else:
+        pad = (high - low) * 0.05 or 0.1
+        ax.set_ylim(low - pad, high + pad)
 
 
 def tiers_figure(collateral: TierCurve, haircut: TierCurve, prefix: Path) -> list[Path]:
