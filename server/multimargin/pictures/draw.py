@@ -77,13 +77,9 @@ def stress_figure(
             0.5, 0.5, "no margin level (nothing owed, or MM = 0)", transform=level_ax.transAxes, ha="center"
         )
     for liq in liquidations:
-        for row in axes:
-            row[0].axvline(
-                _percent(liq.move),
-                color="tab:red",
-                linewidth=1.5,
-                label=f"liquidation price {liq.price.normalize():f}",
-            )
+        label = f"liquidation price {liq.price.normalize():f}"
+        for n, row in enumerate(axes):
+            row[0].axvline(_percent(liq.move), color="tab:red", linewidth=1.5, label=None if n else label)
     level_ax.set_ylabel("margin level")
     level_ax.set_title(
         f"{stress.kind} {stress.mode}: {stress.reference} from {stress.base_price.normalize():f}"
