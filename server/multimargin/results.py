@@ -44,11 +44,13 @@ def _opt(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
-def _dmap(m: Mapping[str, str]) -> DecimalMap:
+def decimal_map(m: Mapping[str, str]) -> DecimalMap:
+    """A read-only map of decimal strings as ``Decimal``, keys in code-point order."""
     return MappingProxyType({k: Decimal(v) for k, v in sorted(m.items())})
 
 
-def _name(enum: Any, value: int) -> str:
+def enum_name(enum: Any, value: int) -> str:
+    """The short name of a proto enum value (``ACCOUNT_STATUS_ACTIVE`` → ``ACTIVE``); "" for 0."""
     return str(enum.Name(value)).split("_", 2)[-1] if value else ""
 
 
@@ -132,10 +134,10 @@ class Account:
         """From the wire message."""
         common: dict[str, Any] = {
             "account_id": m.account_id,
-            "kind": _name(t.AccountKind, m.kind),
+            "kind": enum_name(t.AccountKind, m.kind),
             "mode": MODE_NAMES.get(m.mode, ""),
             "region": m.region,
-            "status": _name(t.AccountStatus, m.status),
+            "status": enum_name(t.AccountStatus, m.status),
             "version": m.version,
             "sub_account": m.flags.sub_account,
             "copy_trading": m.flags.copy_trading,
@@ -144,7 +146,7 @@ class Account:
             f = m.futures
             return Account(
                 **common,
-                wallet=_dmap(f.wallet),
+                wallet=decimal_map(f.wallet),
                 positions=tuple(
                     Position(
                         p.symbol,
@@ -161,7 +163,7 @@ class Account:
                     FuturesOrder(
                         o.order_id,
                         o.symbol,
-                        _name(t.Side, o.side),
+                        enum_name(t.Side, o.side),
                         _d(o.price),
                         _d(o.quantity),
                         o.leverage if o.HasField("leverage") else None,
@@ -172,11 +174,13 @@ class Account:
         ms = m.margin
         return Account(
             **common,
-            holdings=_dmap(ms.holdings),
-            borrowed=_dmap(ms.borrowed),
-            interest=_dmap(ms.interest),
+            holdings=decimal_map(ms.holdings),
+            borrowed=decimal_map(ms.borrowed),
+            interest=decimal_map(ms.interest),
             orders=tuple(
-                MarginOrder(o.order_id, o.base, o.quote, _name(t.Side, o.side), _d(o.price), _d(o.quantity))
+                MarginOrder(
+                    o.order_id, o.base, o.quote, enum_name(t.Side, o.side), _d(o.price), _d(o.quantity)
+                )
                 for o in ms.orders
             ),
             margin=MarginSettings(
@@ -243,12 +247,12 @@ class RiskSummary:
                     _d(p.available),
                     _opt(_has(p, "margin_level")),
                     p.liquidatable,
-                    _dmap(p.equity),
-                    _dmap(p.value),
+                    decimal_map(p.equity),
+                    decimal_map(p.value),
                 )
                 for p in f.pools
             )
-            return RiskSummary("FUTURES", f.liquidatable, _dmap(f.max_transfer_out), pools)
+            return RiskSummary("FUTURES", f.liquidatable, decimal_map(f.max_transfer_out), pools)
         m = r.margin
         return RiskSummary._margin(
             m.liquidatable,
@@ -272,12 +276,14 @@ class RiskSummary:
                     _d(p["available"]),
                     _opt(p["margin_level"]),
                     p["liquidatable"],
-                    _dmap(p["equity"]),
-                    _dmap(p["value"]),
+                    decimal_map(p["equity"]),
+                    decimal_map(p["value"]),
                 )
                 for p in result["pools"]
             )
-            return RiskSummary("FUTURES", result["liquidatable"], _dmap(result["max_transfer_out"]), pools)
+            return RiskSummary(
+                "FUTURES", result["liquidatable"], decimal_map(result["max_transfer_out"]), pools
+            )
         return RiskSummary._margin(
             result["liquidatable"],
             result["margin_call"],
@@ -299,7 +305,7 @@ class RiskSummary:
         return RiskSummary(
             "MARGIN",
             liquidatable,
-            _dmap(max_transfer_out),
+            decimal_map(max_transfer_out),
             margin_call=margin_call,
             total_asset_value=_d(figures["total_asset_value"]),
             total_liability_value=_d(figures["total_liability_value"]),
@@ -311,7 +317,7 @@ class RiskSummary:
             available=_opt(optional["available"]),
             margin_level=_opt(optional["margin_level"]),
             collateral_margin_level=_opt(optional["collateral_margin_level"]),
-            max_borrow=_dmap(max_borrow),
+            max_borrow=decimal_map(max_borrow),
         )
 
 
@@ -350,9 +356,9 @@ class AccountSummary:
         """From the wire message."""
         return AccountSummary(
             m.account_id,
-            _name(t.AccountKind, m.kind),
+            enum_name(t.AccountKind, m.kind),
             MODE_NAMES.get(m.mode, ""),
-            _name(t.AccountStatus, m.status),
+            enum_name(t.AccountStatus, m.status),
             m.version,
         )
 

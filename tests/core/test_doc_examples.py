@@ -10,7 +10,7 @@ import pytest
 MODULES = [
     "multimargin.results",
     "multimargin.transport",
-    "multimargin.client",
+    "multimargin.client.base",
     "multimargin.errors",
     "multimargin.pictures.stress",
     "multimargin.pictures.tiers",
