@@ -17,6 +17,12 @@
 # --- builder: Rust (stable, via rustup) + maturin build of the wheel ------------------
 FROM python:3.11-slim-bookworm AS builder
 
+# The rustup installer is piped into sh: a failed download must fail the step.
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+
+# Unpinned on purpose (hadolint DL3008): bookworm's security updates replace package
+# versions, so pinned ones stop resolving; this stage only compiles, nothing of it ships.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential ca-certificates curl \
     && rm -rf /var/lib/apt/lists/*
@@ -46,12 +52,14 @@ COPY --from=builder /wheels/ /tmp/wheels/
 RUN pip install --no-cache-dir /tmp/wheels/multimargin-*.whl \
     && rm -rf /tmp/wheels
 
-RUN useradd --system --user-group --uid 10001 --home-dir /nonexistent --no-create-home \
+RUN groupadd --system --gid 10001 multimargin \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
         --shell /usr/sbin/nologin multimargin \
     && mkdir /data \
     && chown multimargin:multimargin /data
 
-USER multimargin
+# Numeric, so that the host and Kubernetes' runAsNonRoot can resolve it (hadolint DL3066).
+USER 10001:10001
 VOLUME /data
 EXPOSE 50051
 

@@ -40,6 +40,7 @@ lint: setup
 	$(BIN)/python -m mypy.stubtest multimargin._core
 	$(BIN)/buf lint proto
 	$(BIN)/buf format --diff --exit-code proto
+	$(BIN)/hadolint Dockerfile
 
 test-rust:
 	cargo test --workspace

@@ -42,26 +42,32 @@ from multimargin._core import (
 )
 from multimargin.errors import (
     AccountNotFoundError,
+    DeadlineExceededError,
     InternalError,
     InvalidInputError,
     MarginError,
+    OverloadedError,
     PriceUnavailableError,
     ResourceExhaustedError,
     RuleViolationError,
+    UnavailableError,
     VersionConflictError,
 )
 
 __all__ = [
     "Account",
     "AccountNotFoundError",
+    "DeadlineExceededError",
     "InternalError",
     "InvalidInputError",
     "MarginError",
     "Market",
+    "OverloadedError",
     "PriceUnavailableError",
     "ResourceExhaustedError",
     "RuleViolationError",
     "Rulebook",
+    "UnavailableError",
     "VersionConflictError",
     "check_decimal",
     "conversion_cost",

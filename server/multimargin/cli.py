@@ -4,6 +4,9 @@
     multimargin serve [--listen ADDR] [--data-dir DIR] [--rulebook FILE] [--demo]
                       [--max-in-flight N] [--init-store]
     multimargin backup DATA_DIR DEST              copy a store consistently (also live)
+    multimargin stress SCENARIO|ACCOUNT --asset A [--from -50%] [--to 50%] [--steps N]
+                       [--out PREFIX] [--server HOST:PORT] [--rulebook FILE]
+    multimargin tiers ASSET [--rulebook FILE] [--out PREFIX]
 
 Refused input prints one line naming the field and the SPEC §11 reason and exits 2;
 other failures (unreadable file, bad JSON) exit 1. No tracebacks.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -242,6 +246,44 @@ def _cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pictures(args: argparse.Namespace) -> int:
+    from multimargin.pictures.commands import run
+
+    return run(args.command, args)
+
+
+def _add_picture_commands(sub: Any) -> None:
+    st = sub.add_parser(
+        "stress",
+        help="an account's margin level as one asset's price moves: table, PNG and SVG",
+        description="Evaluates the account at each move of ASSET's index price (and the marks of "
+        "the LINEAR contracts ASSET+settlement, e.g. BTCUSDT and BTCUSDC for BTC) and marks the "
+        "liquidation price, refined to 10^-8 (see multimargin.pictures.stress).",
+    )
+    # "--from -50%" is a value, not an option.
+    st._negative_number_matcher = re.compile(r"^-\d+(\.\d+)?%?$|^-\.\d+%?$")
+    st.add_argument("target", help="scenario JSON file, or the id of an account on --server")
+    st.add_argument("--asset", required=True, help="asset whose price moves, e.g. BTC")
+    st.add_argument("--from", dest="move_from", default="-50%", help="first move (default -50%%)")
+    st.add_argument("--to", dest="move_to", default="50%", help="last move (default 50%%)")
+    st.add_argument("--steps", type=int, default=20, help="intervals between the moves (default 20)")
+    st.add_argument("--out", type=Path, help="output prefix (default stress-NAME-ASSET)")
+    st.add_argument("--server", default="127.0.0.1:50051", help="server of an account id (host:port)")
+    st.add_argument(
+        "--rulebook",
+        type=Path,
+        help="rulebook JSON: the server's (its contracts and thresholds), or the one a scenario "
+        "without its own is evaluated with (default: the shipped one)",
+    )
+    st.set_defaults(func=_cmd_pictures)
+
+    ti = sub.add_parser("tiers", help="an asset's collateral and haircut tiers: table, PNG and SVG")
+    ti.add_argument("asset", help="asset code, e.g. BTC")
+    ti.add_argument("--rulebook", type=Path, help="rulebook JSON (default: the shipped one)")
+    ti.add_argument("--out", type=Path, help="output prefix (default tiers-ASSET)")
+    ti.set_defaults(func=_cmd_pictures)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``multimargin`` command."""
     parser = argparse.ArgumentParser(prog="multimargin", description="Multi-asset margin engine")
@@ -290,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     bk.add_argument("data_dir", type=Path, help="the server's --data-dir")
     bk.add_argument("dest", type=Path, help="the backup file to create (must not exist)")
     bk.set_defaults(func=_cmd_backup)
+
+    _add_picture_commands(sub)
     return parser
 
 

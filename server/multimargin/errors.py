@@ -82,3 +82,27 @@ class ResourceExhaustedError(MarginError):
 
 class InternalError(MarginError):
     """A fault of the engine itself (INTERNAL); never a wrong figure."""
+
+
+class UnavailableError(MarginError):
+    """The call did not complete (raised by :mod:`multimargin.client`): the server is
+    unreachable or draining (UNAVAILABLE, CANCELLED), or past the call's deadline or
+    shedding load after the client's own retries. Whether a mutation was applied is
+    unknown; repeating it with the same ``request_id`` is safe (applied at most once)."""
+
+    def __init__(self, message: str, reason: str = "UNAVAILABLE", field: str | None = None) -> None:
+        super().__init__(message, reason, field)
+
+
+class DeadlineExceededError(UnavailableError):
+    """The call's deadline passed before an answer came (DEADLINE_EXCEEDED)."""
+
+    def __init__(self, message: str, reason: str = "DEADLINE_EXCEEDED", field: str | None = None) -> None:
+        super().__init__(message, reason, field)
+
+
+class OverloadedError(UnavailableError):
+    """The server shed the call (RESOURCE_EXHAUSTED, SPEC §11) every time it was tried."""
+
+    def __init__(self, message: str, reason: str = "RESOURCE_EXHAUSTED", field: str | None = None) -> None:
+        super().__init__(message, reason, field)

@@ -2,13 +2,16 @@
 real engine, so the lifecycle can be tested deterministically.
 
     python child_server.py [--slow RPC=SECONDS]... [--fail RPC]... [--fatal-on-sigusr1] \\
-        -- serve --listen ADDR --data-dir DIR ...
+        [--max-concurrent N] -- serve --listen ADDR --data-dir DIR ...
 
 * ``--slow RPC=SECONDS``: the call writes ``SLOW-CALL <RPC>`` to stderr, waits, then
   goes to the engine (a call that is surely in flight when the test signals).
 * ``--fail RPC``: the call raises a RuntimeError whose text must never reach the wire.
 * ``--fatal-on-sigusr1``: SIGUSR1 completes ``engine.fatal`` with an OSError, as a
   failed durable store would.
+* ``--max-concurrent N``: the server takes N calls at once and sheds the rest with
+  RESOURCE_EXHAUSTED (gRPC's ``maximum_concurrent_rpcs``, or ``serve --max-in-flight``
+  where the server has its own admission control).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--slow", action="append", default=[])
     parser.add_argument("--fail", action="append", default=[])
     parser.add_argument("--fatal-on-sigusr1", action="store_true")
+    parser.add_argument("--max-concurrent", type=int)
     return parser.parse_args(argv[:split]), argv[split + 1 :]
 
 
@@ -85,4 +89,9 @@ def faulty_engine(options: argparse.Namespace) -> type:
 if __name__ == "__main__":
     options, cli_args = parse(sys.argv[1:])
     server_module.Engine = faulty_engine(options)  # type: ignore[misc]
+    if options.max_concurrent is not None:
+        if hasattr(server_module, "MAX_CONCURRENT_RPCS"):  # gRPC's own limit
+            server_module.MAX_CONCURRENT_RPCS = options.max_concurrent
+        else:  # the server's own admission control
+            cli_args += ["--max-in-flight", str(options.max_concurrent)]
     sys.exit(main(cli_args))

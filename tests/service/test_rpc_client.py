@@ -24,10 +24,13 @@ import serverkit
 from multimargin.client import Client, OrderCheck
 from multimargin.errors import (
     AccountNotFoundError,
+    DeadlineExceededError,
     InvalidInputError,
     RuleViolationError,
+    UnavailableError,
     VersionConflictError,
 )
+from multimargin.results import FuturesOrder, Position, Repaid
 from rpckit import Rpc, fun, new_id, risk, risk_result, t
 
 OK = grpc.StatusCode.OK
@@ -136,48 +139,50 @@ def test_decimals_in_and_out(server: serverkit.ServerProcess, rpc: Rpc) -> None:
             "ACTIVE",
             1,
         )
-        assert created.margin["mcr_classic"] == Decimal("1.3")
+        assert created.margin is not None and created.margin.mcr_classic == Decimal("1.3")
 
-        account, repaid = c.transfer_in(account_id, "USDT", Decimal("1234.50000000"))
-        assert account.holdings == {"USDT": Decimal("1234.5")} and repaid == Decimal(0)
-        assert all(isinstance(v, Decimal) for v in account.holdings.values())
-        # Decimals in any notation go out in the SPEC §1 form (no exponent).
-        account, _ = c.transfer_in(account_id, "USDT", Decimal("1E+3"))
-        account, _ = c.transfer_in(account_id, "USDT", Decimal("5E-8"))
-        account, _ = c.transfer_in(account_id, "BTC", "0.01")
+        done = c.transfer_in(account_id, "USDT", Decimal("1234.50000000"))
+        assert done.account.holdings == {"USDT": Decimal("1234.5")} and done.repaid == Decimal(0)
+        assert all(isinstance(v, Decimal) for v in done.account.holdings.values())
+        # Decimals in any notation go out in the SPEC §1 form (no exponent); ints too.
+        c.transfer_in(account_id, "USDT", Decimal("1E+3"))
+        c.transfer_in(account_id, "USDT", Decimal("5E-8"))
+        account = c.transfer_in(account_id, "BTC", "0.01").account
         assert account.holdings == {"USDT": Decimal("2234.50000005"), "BTC": Decimal("0.01")}
 
         summary = c.get_risk_summary(account_id)
-        assert summary["total_asset_value"] == Decimal("2834.50000005")
-        assert summary["margin_level"] is None and summary["net_collateral"] is None
-        assert all(isinstance(v, Decimal) for v in summary["max_borrow"].values())
+        assert summary.kind == "MARGIN" and summary.total_asset_value == Decimal("2834.50000005")
+        assert summary.margin_level is None and summary.net_collateral is None
+        assert all(isinstance(v, Decimal) for v in summary.max_borrow.values())
         # The same figures as on the wire, as Decimals.
         for key, value in risk_result(rpc.risk_of(account_id), t.ACCOUNT_MODE_CLASSIC).items():
             if isinstance(value, dict):
-                assert summary[key] == {asset: Decimal(x) for asset, x in value.items()}
+                assert getattr(summary, key) == {asset: Decimal(x) for asset, x in value.items()}
             elif isinstance(value, str):
-                assert summary[key] == Decimal(value)
+                assert getattr(summary, key) == Decimal(value)
             else:
-                assert summary[key] == value
+                assert getattr(summary, key) == value
 
-        account, interest = c.borrow(account_id, "USDT", Decimal("1000"))
-        assert interest == Decimal("0.0045") and account.interest == {"USDT": Decimal("0.0045")}
-        account, paid = c.repay(account_id, "USDT", Decimal("0.0045"))
-        assert paid == {
-            "repaid": Decimal("0.0045"),
-            "payer_asset": "USDT",
-            "payer_amount": Decimal("0.0045"),
-            "interest_repaid": Decimal("0.0045"),
-            "principal_repaid": Decimal(0),
-        }
-        same, risk_now = c.get_account(account_id)
-        assert same == account and risk_now is not None
+        borrowed = c.borrow(account_id, "USDT", Decimal("1000"))
+        assert borrowed.interest_charged == Decimal("0.0045")
+        assert borrowed.account.interest == {"USDT": Decimal("0.0045")}
+        paid = c.repay(account_id, "USDT", Decimal("0.0045"))
+        assert paid == Repaid(
+            account=paid.account,
+            repaid=Decimal("0.0045"),
+            payer_asset="USDT",
+            payer_amount=Decimal("0.0045"),
+            interest_repaid=Decimal("0.0045"),
+            principal_repaid=Decimal(0),
+        )
+        view = c.get_account(account_id)
+        assert view.account == paid.account and view.risk == c.get_risk_summary(account_id)
 
         # Decimal arithmetic leaves trailing zeros (here 9 fractional digits): the value
         # has a valid wire form, and the client sends that.
         product = Decimal("0.1") * Decimal("3.00000000")
         assert str(product) == "0.300000000"
-        account, _ = c.transfer_in(account_id, "ETH", product)
+        account = c.transfer_in(account_id, "ETH", product).account
         assert account.holdings["ETH"] == Decimal("0.3")
         # A value with more than 8 digits is not rounded: the server refuses it, and the
         # typed error names the reason and the field.
@@ -195,26 +200,29 @@ def test_futures_orders_and_simulation_through_the_client(server: serverkit.Serv
         c.create_account(f, "FUTURES")
         c.transfer_in(f, "USDT", Decimal("1000"))
         acct = c.set_position(f, "BTCUSDT", Decimal("0.1"), Decimal("59000"), 20)
-        assert acct.positions[0]["size"] == Decimal("0.1") and acct.positions[0]["isolated_margin"] == 0
+        assert acct.positions == (Position("BTCUSDT", Decimal("0.1"), Decimal("59000"), 20),)
         order = Client.futures_order("ETHUSDT", "BUY", Decimal("2900"), Decimal("1"), leverage=10)
         check = c.check_order(f, order)
         assert check == OrderCheck(
             accepted=True,
-            rejections=[],
+            rejections=(),
             order_initial_margin=Decimal("290"),
             available=Decimal("800"),  # 1000 + 100 uPnL − 300 IM
             version=acct.version,
         )
-        acct, order_id = c.place_order(f, order, expected_version=check.version)
-        assert acct.orders[0]["order_id"] == order_id and acct.orders[0]["price"] == Decimal("2900")
+        placed = c.place_order(f, order, expected_version=check.version)
+        acct, order_id = placed.account, placed.order_id
+        assert acct.orders == (
+            FuturesOrder(order_id, "ETHUSDT", "BUY", Decimal("2900"), Decimal("1"), leverage=10),
+        )
         shocked = c.simulate(
             f,
             [risk.SimulatedChange(price_shock=risk.PriceShock(symbol="BTCUSDT", factor=str(Decimal("0.5"))))],
         )
         # Mark 30000: uPnL 0.1 × (30000 − 59000) = −2900, so EM = −1900.
-        assert shocked["liquidatable"] is True and shocked["pools"][0]["effective_margin"] == Decimal("-1900")
-        assert c.get_account(f)[0].version == acct.version  # nothing changed
-        assert c.cancel_order(f, order_id).orders == []
+        assert shocked.liquidatable is True and shocked.pools[0].effective_margin == Decimal("-1900")
+        assert c.get_account(f).account.version == acct.version  # nothing changed
+        assert c.cancel_order(f, order_id).orders == ()
 
 
 # ---- typed errors --------------------------------------------------------------------------
@@ -228,8 +236,9 @@ def test_refusals_raise_typed_errors(server: serverkit.ServerProcess) -> None:
 
         f = new_id()
         c.create_account(f, "FUTURES", sub_account=True, copy_trading=True)
-        allowed, unmet, version = c.check_mode_switch(f, "MULTI_ASSET")
-        assert not allowed and [r for r, _ in unmet] == ["SUB_ACCOUNT", "COPY_TRADING_ON"]
+        check = c.check_mode_switch(f, "MULTI_ASSET")
+        assert not check.allowed and [r for r, _ in check.unmet] == ["SUB_ACCOUNT", "COPY_TRADING_ON"]
+        version = check.version
         with pytest.raises(RuleViolationError) as refused:
             c.switch_mode(f, "MULTI_ASSET", expected_version=version)
         assert refused.value.reason == "SUB_ACCOUNT"
@@ -271,27 +280,30 @@ def test_every_call_has_a_deadline(server: serverkit.ServerProcess) -> None:
         c.create_account(new_id(), "FUTURES")
     with recording_client(server.address, recorder, timeout=2.5) as c:
         c.get_prices()
+    # The first attempt gets the whole deadline (less the microseconds spent so far).
     assert [(a.method, a.timeout) for a in recorder.attempts] == [
-        ("GetEngineStatus", 5.0),
-        ("CreateAccount", 5.0),
-        ("GetPrices", 2.5),
+        ("GetEngineStatus", pytest.approx(5.0, abs=0.05)),
+        ("CreateAccount", pytest.approx(5.0, abs=0.05)),
+        ("GetPrices", pytest.approx(2.5, abs=0.05)),
     ]
 
 
 def test_a_call_past_its_deadline_fails_and_is_retried_with_the_same_request(tmp_path: Path) -> None:
     # The server holds every TransferIn for 2 s before the engine sees it; the client
-    # gives each attempt 0.2 s, and retries once.
+    # gives each attempt 0.2 s, and retries once, within its 5 s deadline.
     recorder = Recorder()
     with (
         serverkit.running_server(tmp_path / "data", child=["--slow", "TransferIn=2"]) as server,
-        recording_client(server.address, recorder, timeout=0.2, retries=1) as c,
+        recording_client(server.address, recorder, attempt_timeout=0.2, retries=1) as c,
     ):
         Rpc(server.channel).create("FUTURES", "slow-1")
-        with pytest.raises(grpc.RpcError) as late:
+        with pytest.raises(DeadlineExceededError) as late:
             c.transfer_in("slow-1", "USDT", 1)
-        assert late.value.code() == DEADLINE_EXCEEDED
+        assert isinstance(late.value, UnavailableError) and late.value.reason == "DEADLINE_EXCEEDED"
+        assert isinstance(late.value.__cause__, grpc.RpcError)
     attempts = recorder.of("TransferIn")
     assert [a.code for a in attempts] == [DEADLINE_EXCEEDED, DEADLINE_EXCEEDED]
+    assert [a.timeout for a in attempts] == [pytest.approx(0.2, abs=0.01)] * 2
     assert attempts[0].request == attempts[1].request  # same request_id
     assert fun.TransferInRequest.FromString(attempts[0].request).request_id
 
@@ -303,7 +315,7 @@ def test_a_lost_response_is_retried_with_the_same_request_id_and_applied_once(
     before = rpc.status()
     recorder = Recorder(lose=("TransferIn",))
     with recording_client(server.address, recorder, retries=3, backoff=0.01) as c:
-        account, repaid = c.transfer_in(f, "USDT", Decimal("42.5"))
+        account, repaid = (done := c.transfer_in(f, "USDT", Decimal("42.5"))).account, done.repaid
     attempts = recorder.of("TransferIn")
     # The first attempt was applied by the server, but the client saw UNAVAILABLE...
     assert len(attempts) == 2 and all(a.code == OK for a in attempts)

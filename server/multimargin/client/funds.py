@@ -1,0 +1,123 @@
+"""Calls of FundsService: transfers, ledger entries, borrowing and repaying."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from multimargin.client.base import LEDGER_KINDS, Amount, ClientBase, as_decimal, wire
+from multimargin.results import (
+    Account,
+    Borrowed,
+    Repaid,
+    Transferred,
+)
+from multimargin.v1 import funds_service_pb2 as fun
+
+
+class FundsCalls(ClientBase):
+    """Calls of FundsService: transfers, ledger entries, borrowing and repaying."""
+
+    def transfer_in(
+        self,
+        account_id: str,
+        asset: str,
+        amount: Amount,
+        *,
+        expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> Transferred:
+        """Credits the account; returns it and the part that repaid a negative wallet."""
+        req = fun.TransferInRequest(
+            request_id=self._rid(request_id),
+            account_id=account_id,
+            asset=asset,
+            amount=wire(amount, "amount"),
+        )
+        r = self._call(self.funds.TransferIn, self._version(req, expected_version))
+        return Transferred(Account.of(r.account), as_decimal(r.repaid))
+
+    def transfer_out(
+        self,
+        account_id: str,
+        asset: str,
+        amount: Amount,
+        *,
+        expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> Account:
+        """Debits the account, up to its max transfer-out."""
+        req = fun.TransferOutRequest(
+            request_id=self._rid(request_id),
+            account_id=account_id,
+            asset=asset,
+            amount=wire(amount, "amount"),
+        )
+        return Account.of(self._call(self.funds.TransferOut, self._version(req, expected_version)).account)
+
+    def post_ledger_entries(
+        self,
+        account_id: str,
+        entries: Sequence[tuple[str, str, Amount] | tuple[str, str, Amount, str]],
+        *,
+        expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> Account:
+        """Posts (kind, asset, signed amount[, memo]) entries as one atomic batch."""
+        req = fun.PostLedgerEntriesRequest(request_id=self._rid(request_id), account_id=account_id)
+        for e in entries:
+            req.entries.add(
+                kind=LEDGER_KINDS.get(e[0], 0),
+                asset=e[1],
+                amount=wire(e[2], "entries.amount"),
+                memo=e[3] if len(e) > 3 else "",
+            )
+        return Account.of(
+            self._call(self.funds.PostLedgerEntries, self._version(req, expected_version)).account
+        )
+
+    def borrow(
+        self,
+        account_id: str,
+        asset: str,
+        amount: Amount,
+        *,
+        expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> Borrowed:
+        """Borrows up to the max borrow; returns the account and the first hour's interest."""
+        req = fun.BorrowRequest(
+            request_id=self._rid(request_id),
+            account_id=account_id,
+            asset=asset,
+            amount=wire(amount, "amount"),
+        )
+        r = self._call(self.funds.Borrow, self._version(req, expected_version))
+        return Borrowed(Account.of(r.account), as_decimal(r.interest_charged))
+
+    def repay(
+        self,
+        account_id: str,
+        asset: str,
+        amount: Amount,
+        *,
+        payer_asset: str = "",
+        expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> Repaid:
+        """Repays debt of ``asset`` (from ``payer_asset`` when given)."""
+        req = fun.RepayRequest(
+            request_id=self._rid(request_id),
+            account_id=account_id,
+            asset=asset,
+            amount=wire(amount, "amount"),
+            payer_asset=payer_asset,
+        )
+        r = self._call(self.funds.Repay, self._version(req, expected_version))
+        return Repaid(
+            Account.of(r.account),
+            as_decimal(r.repaid),
+            r.payer_asset,
+            as_decimal(r.payer_amount),
+            as_decimal(r.interest_repaid),
+            as_decimal(r.principal_repaid),
+        )
