@@ -26,9 +26,13 @@ pub mod explain;
 pub mod flows;
 pub mod futures;
 pub mod json;
+pub mod liability;
 pub mod margin;
+pub mod repay;
 pub mod result;
+pub mod risk_events;
 pub mod rulebook;
+pub mod settings;
 pub mod solve;
 pub mod tiers;
 
