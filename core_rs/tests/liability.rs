@@ -290,7 +290,8 @@ fn margin_repay_with_payer_and_refusals() {
         &rb,
         json!({"kind": "MARGIN", "holdings": {"BTC": "1", "USDT": "10"},
                                 "borrowed": {"USDT": "1000"}, "interest": {"USDT": "5"},
-                                "orders": [{"base": "BTC", "quote": "USDT", "side": "SELL", "price": "40000", "quantity": "0.98"}]}),
+                                "orders": [{"base": "BTC", "quote": "USDT", "side": "SELL", "price": "40000",
+                                            "quantity": "0.98"}]}),
     );
     // Interest first, then principal; BTC pays at 30,000 × 0.9 from its free 0.02.
     let f = repay_margin(&rb, &m, &a, usdt, Some(btc), RepayAmount::Exactly(d("300"))).unwrap();

@@ -55,7 +55,8 @@ proptest! {
                 let cost = r.payer_amount.unwrap();
                 prop_assert_eq!(r.amount, amount);
                 prop_assert_eq!(wallet(&flow.account, &rb, "USDT").units(), -debt + a_units);
-                prop_assert_eq!(wallet(&flow.account, &rb, "BTC").units(), wallet(&acct, &rb, "BTC").units() - cost.units());
+                let btc_before = wallet(&acct, &rb, "BTC").units();
+                prop_assert_eq!(wallet(&flow.account, &rb, "BTC").units(), btc_before - cost.units());
                 let pay = |c: Dec| c.exact() * Dec::from_units(btc_price) * Dec::from_units(discount);
                 prop_assert!(value_ge(pay(cost), amount.exact()));
                 prop_assert!(!value_ge(pay(Dec::from_units(cost.units() - 1)), amount.exact()) || cost.is_zero());
@@ -84,7 +85,8 @@ proptest! {
         prop_assert_eq!((b, i), (Dec::ZERO, Dec::ZERO));
         prop_assert_eq!(h.units(), extra);
         let r = &flow.records[0];
-        prop_assert_eq!((r.interest_repaid.unwrap().units(), r.principal_repaid.unwrap().units()), (interest, borrowed));
+        let split = (r.interest_repaid.unwrap().units(), r.principal_repaid.unwrap().units());
+        prop_assert_eq!(split, (interest, borrowed));
     }
 
     #[test]
@@ -108,7 +110,8 @@ proptest! {
             let payer = r.payer.unwrap();
             let paid = r.payer_amount.unwrap();
             // The payment is worth at least what it covers (never in the holder's favour).
-            prop_assert!(value_ge(paid.exact() * r.payer_price.unwrap() * r.discount.unwrap(), r.amount.exact() * r.debt_price.unwrap()));
+            let worth = paid.exact() * r.payer_price.unwrap() * r.discount.unwrap();
+            prop_assert!(value_ge(worth, r.amount.exact() * r.debt_price.unwrap()));
             prop_assert!(r.amount.is_positive() && paid.is_positive());
             let Account::Futures(f) = &flow.account else { unreachable!() };
             prop_assert!(!f.wallet[payer].is_negative());
@@ -141,7 +144,8 @@ proptest! {
     ) {
         let (lo, hi) = (Dec::from_units(a.min(b)), Dec::from_units(a.max(b)));
         let (free, rate) = (Dec::from_units(free), Dec::from_units(rate));
-        prop_assert!(futures_hourly_interest(lo, free, rate).unwrap() <= futures_hourly_interest(hi, free, rate).unwrap());
+        let fut = |x: Dec| futures_hourly_interest(x, free, rate).unwrap();
+        prop_assert!(fut(lo) <= fut(hi));
         prop_assert!(margin_hourly_interest(lo, rate).unwrap() <= margin_hourly_interest(hi, rate).unwrap());
     }
 
@@ -153,28 +157,29 @@ proptest! {
     ) {
         let rb = rulebook("0.95");
         let order_json: Vec<_> = orders.iter().map(|(buy, q, p)| json!({
-            "base": "BTC", "quote": "USDT", "side": if *buy { "BUY" } else { "SELL" }, "price": s(*p), "quantity": s(*q)})).collect();
-        let acct = account(&rb, json!({"kind": "MARGIN", "holdings": {"USDT": s(holdings + spend), "BTC": "20"}, "orders": order_json}));
+            "base": "BTC", "quote": "USDT", "side": if *buy { "BUY" } else { "SELL" },
+            "price": s(*p), "quantity": s(*q)})).collect();
+        let acct = account(&rb, json!({"kind": "MARGIN", "holdings": {"USDT": s(holdings + spend), "BTC": "20"},
+                                       "orders": order_json}));
         let Account::Margin(before) = &acct else { unreachable!() };
         let usdt = id(&rb, "USDT");
         let flow = ledger_entries(&rb, &acct, &[(usdt, Dec::from_units(-spend))]).unwrap();
         let Account::Margin(after) = &flow.account else { unreachable!() };
-        let lk = locked(&rb, after);
-        for (a, l) in lk.iter().enumerate() {
-            prop_assert!(value_ge(after.holdings[a].exact(), *l), "locked > holdings for asset {}", a);
-        }
         // The cancelled orders are kept out, the others kept in order.
-        let kept: Vec<&MarginOrder> = before.orders.iter().enumerate().filter(|(i, _)| !flow.cancelled.contains(i)).map(|(_, o)| o).collect();
+        let kept: Vec<&MarginOrder> = before.orders.iter().enumerate()
+            .filter(|(i, _)| !flow.cancelled.contains(i)).map(|(_, o)| o).collect();
         prop_assert_eq!(kept, after.orders.iter().collect::<Vec<_>>());
-        for a in 0..lk.len() {
-            let locking: Vec<usize> = (0..before.orders.len()).filter(|&i| locked_by(&before.orders[i]).0 == a).collect();
+        for (a, &l) in locked(&rb, after).iter().enumerate() {
+            let holdings = after.holdings[a].exact();
+            prop_assert!(value_ge(holdings, l), "locked > holdings for asset {}", a);
+            let locking: Vec<usize> = (0..before.orders.len())
+                .filter(|&i| locked_by(&before.orders[i]).0 == a).collect();
             let gone: Vec<usize> = locking.iter().copied().filter(|i| flow.cancelled.contains(i)).collect();
             // Newest first: the cancelled ones are the newest of those locking `a` ...
             prop_assert_eq!(&gone[..], &locking[locking.len() - gone.len()..]);
             // ... and one fewer would not have been enough.
             if let Some(&oldest) = gone.first() {
-                let q = locked_by(&before.orders[oldest]).1;
-                prop_assert!(!value_ge(after.holdings[a].exact(), lk[a] + q));
+                prop_assert!(!value_ge(holdings, l + locked_by(&before.orders[oldest]).1));
             }
         }
     }
