@@ -6,6 +6,7 @@
 
 mod convert;
 mod errors;
+mod money;
 mod results;
 
 use crate::account::{parse_futures_order, parse_margin_order, Account, FuturesMode, MarginMode, Market};
@@ -41,6 +42,8 @@ pub struct PyMarket {
 pub struct PyAccount {
     rb: Arc<Rulebook>,
     inner: Account,
+    /// `orders[i].order_id` as given ("" when absent): flows name the orders they cancel.
+    order_ids: Vec<String>,
 }
 
 fn same_rulebook(a: &Arc<Rulebook>, b: &Arc<Rulebook>, what: &str) -> Result<(), Error> {
@@ -82,6 +85,12 @@ impl PyRulebook {
     #[getter]
     fn contracts(&self) -> Vec<String> {
         self.inner.contracts().iter().map(|c| c.symbol.clone()).collect()
+    }
+
+    /// The SPEC §3.4 settings and per-asset parameters, typed.
+    #[getter]
+    fn settings(&self) -> money::PySettings {
+        money::PySettings::of(self.inner.clone())
     }
 
     /// The rulebook as given (a new dict each call).
@@ -353,7 +362,14 @@ impl PyAccount {
     fn new(py: Python<'_>, rulebook: &PyRulebook, account: &Bound<'_, PyAny>) -> PyResult<Self> {
         let v = from_py(account, "account")?;
         let inner = guard(py, || Account::from_json(&rulebook.inner, &v))?;
-        Ok(PyAccount { rb: rulebook.inner.clone(), inner })
+        let order_ids = match v.get("orders") {
+            Some(Value::Array(os)) => os
+                .iter()
+                .map(|o| o.get("order_id").and_then(Value::as_str).unwrap_or("").to_string())
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(PyAccount { rb: rulebook.inner.clone(), inner, order_ids })
     }
 
     /// `FUTURES` or `MARGIN`.
@@ -525,6 +541,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(conversion_cover, m)?)?;
     m.add_function(wrap_pyfunction!(futures_hourly_interest, m)?)?;
     m.add_function(wrap_pyfunction!(margin_hourly_interest, m)?)?;
+    money::register(m)?;
     m.add("REASONS", Reason::ALL.iter().map(|r| r.code()).collect::<Vec<_>>())?;
     Ok(())
 }
