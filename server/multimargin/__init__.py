@@ -58,6 +58,7 @@ from multimargin.errors import (
     InvalidInputError,
     MarginError,
     PriceUnavailableError,
+    ResourceExhaustedError,
     RuleViolationError,
     VersionConflictError,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "MarginError",
     "Market",
     "PriceUnavailableError",
+    "ResourceExhaustedError",
     "RiskTransition",
     "RuleViolationError",
     "Rulebook",

@@ -237,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--demo", action="store_true", help="seed demo accounts and prices on first start")
     sv.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     sv.add_argument(
+        "--clock",
+        choices=("system", "explicit"),
+        default="explicit",
+        help="system: settle interest each UTC hour by itself; explicit: only RunSettlement (default)",
+    )
+    sv.add_argument(
         "--grace",
         default=5.0,
         type=float,

@@ -75,5 +75,10 @@ class VersionConflictError(MarginError):
         super().__init__(message, reason, field)
 
 
+class ResourceExhaustedError(MarginError):
+    """The server is out of a resource for this call (RESOURCE_EXHAUSTED): overloaded,
+    or a subscriber that fell too far behind."""
+
+
 class InternalError(MarginError):
     """A fault of the engine itself (INTERNAL); never a wrong figure."""

@@ -38,6 +38,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from multimargin.v1 import account_service_pb2 as acc
 from multimargin.v1 import account_service_pb2_grpc as acc_grpc
+from multimargin.v1 import event_service_pb2_grpc as ev_grpc
 from multimargin.v1 import funds_service_pb2 as fun
 from multimargin.v1 import funds_service_pb2_grpc as fun_grpc
 from multimargin.v1 import market_data_service_pb2 as mkt
@@ -142,6 +143,7 @@ class Rpc:
         self.risk: Any = _Stub(risk_grpc.RiskServiceStub(channel))
         self.market: Any = _Stub(mkt_grpc.MarketDataServiceStub(channel))
         self.operator: Any = _Stub(op_grpc.OperatorServiceStub(channel))
+        self.events: Any = ev_grpc.EventServiceStub(channel)
 
     # -- reads --
 

@@ -45,12 +45,22 @@ EXPECTED_RPCS: dict[str, tuple[str, ...]] = {
         "SetMarginCallRatio",
         "SetClassicLeverage",
     ),
-    "FundsService": ("TransferIn", "TransferOut", "PostLedgerEntries", "Borrow", "Repay"),
+    "FundsService": (
+        "TransferIn",
+        "TransferOut",
+        "PostLedgerEntries",
+        "Borrow",
+        "Repay",
+        "RepayLiability",
+        "ListHistory",
+    ),
     "TradingService": ("SetPosition", "CheckOrder", "PlaceOrder", "CancelOrder"),
     "RiskService": ("GetRiskSummary", "Simulate"),
     "MarketDataService": ("UpdatePrices", "GetPrices"),
-    "OperatorService": ("GetEngineStatus",),
+    "OperatorService": ("GetEngineStatus", "RunSettlement", "EndLiquidation", "SetVipLevel"),
+    "EventService": ("WatchEvents",),
 }
+STREAMING_RPCS = frozenset({"WatchEvents"})
 
 # Mutating RPCs take `string request_id = 1` (AIP-155); read-only RPCs do not.
 MUTATING_RPCS = frozenset(
@@ -66,6 +76,10 @@ MUTATING_RPCS = frozenset(
         "PostLedgerEntries",
         "Borrow",
         "Repay",
+        "RepayLiability",
+        "RunSettlement",
+        "EndLiquidation",
+        "SetVipLevel",
         "SetPosition",
         "PlaceOrder",
         "CancelOrder",
@@ -73,7 +87,7 @@ MUTATING_RPCS = frozenset(
     }
 )
 # Mutating RPCs on an existing account also take `optional int64 expected_version`.
-VERSION_CHECKED_RPCS = MUTATING_RPCS - {"CreateAccount", "UpdatePrices"}
+VERSION_CHECKED_RPCS = MUTATING_RPCS - {"CreateAccount", "UpdatePrices", "RunSettlement"}
 
 # Generated files that are not part of the output (created by importing it).
 IGNORED_PARTS = frozenset({"__pycache__"})
@@ -248,7 +262,8 @@ def test_service_rpcs_and_helpers(introspected: dict[str, Any], service: str) ->
     for rpc, method in described["methods"].items():
         assert method["input"] == f"{PROTO_PACKAGE}.{rpc}Request"
         assert method["output"] == f"{PROTO_PACKAGE}.{rpc}Response"
-        assert not method["client_streaming"] and not method["server_streaming"], rpc
+        assert not method["client_streaming"], rpc
+        assert method["server_streaming"] == (rpc in STREAMING_RPCS), rpc
 
 
 def _methods(introspected: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -19,6 +19,7 @@ from rpckit import (
     fun,
     mkt,
     new_id,
+    op,
     refused,
     rid,
     state,
@@ -134,6 +135,34 @@ def _repay(rpc: Rpc) -> tuple[Any, Any, str | None]:
     return rpc.funds.Repay, fun.RepayRequest(request_id=rid(), account_id=m, asset="USDT", amount="100"), m
 
 
+def _repay_liability(rpc: Rpc) -> tuple[Any, Any, str | None]:
+    f = _futures(rpc, "0.00000001")
+    rpc.transfer_in(f, "BTC", "1")
+    rpc.post(f, ("USDT", "-100"))
+    request = fun.RepayLiabilityRequest(
+        request_id=rid(), account_id=f, debt_asset="USDT", payer_asset="BTC", amount="10"
+    )
+    return rpc.funds.RepayLiability, request, f
+
+
+def _settle(rpc: Rpc) -> tuple[Any, Any, str | None]:
+    request = op.RunSettlementRequest(request_id=rid())
+    request.as_of.GetCurrentTime()
+    return rpc.operator.RunSettlement, request, None
+
+
+def _end_liquidation(rpc: Rpc) -> tuple[Any, Any, str | None]:
+    f = rpc.create("FUTURES").account_id
+    rpc.post(f, ("USDT", "-50"))  # EM < 0: liquidating at once
+    rpc.transfer_in(f, "USDT", "100")
+    return rpc.operator.EndLiquidation, op.EndLiquidationRequest(request_id=rid(), account_id=f), f
+
+
+def _vip(rpc: Rpc) -> tuple[Any, Any, str | None]:
+    m = _margin(rpc)
+    return rpc.operator.SetVipLevel, op.SetVipLevelRequest(request_id=rid(), account_id=m, vip_level=3), m
+
+
 def _position(rpc: Rpc) -> tuple[Any, Any, str | None]:
     f = _futures(rpc)
     position = t.Position(symbol="BTCUSDT", size="0.1", entry_price="59000", leverage=20)
@@ -180,11 +209,18 @@ MUTATIONS: dict[str, Setup] = {
     "PostLedgerEntries": _ledger,
     "Borrow": _borrow,
     "Repay": _repay,
+    "RepayLiability": _repay_liability,
+    "RunSettlement": _settle,
+    "EndLiquidation": _end_liquidation,
+    "SetVipLevel": _vip,
     "SetPosition": _position,
     "PlaceOrder": _place,
     "CancelOrder": _cancel,
     "UpdatePrices": _prices,
 }
+
+
+GLOBAL = frozenset({"UpdatePrices", "RunSettlement"})  # mutations of no one account
 
 
 def test_every_mutating_rpc_is_covered() -> None:
@@ -222,13 +258,15 @@ def test_a_retry_returns_the_first_response_byte_for_byte(rpc: Rpc, name: str) -
 def test_the_same_id_with_another_request_is_refused(rpc: Rpc, name: str) -> None:
     method, request, account_id = MUTATIONS[name](rpc)
     method(request)
-    ids = [account_id or getattr(request, "account_id", "")] if name != "UpdatePrices" else []
+    ids = [account_id or getattr(request, "account_id", "")] if name not in GLOBAL else []
 
     other = type(request)()
     other.CopyFrom(request)
     # A different request under the same key: another account, or another price.
     if name == "UpdatePrices":
         other.index_prices["SOL"] = "152"
+    elif name == "RunSettlement":
+        other.as_of.seconds -= 1
     else:
         other.account_id = new_id()
     with unchanged(rpc, *ids):
@@ -254,7 +292,7 @@ def test_concurrent_duplicates_apply_once(rpc: Rpc) -> None:
 # ---- optimistic concurrency -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [n for n in MUTATIONS if n not in ("CreateAccount", "UpdatePrices")])
+@pytest.mark.parametrize("name", [n for n in MUTATIONS if n not in {"CreateAccount", *GLOBAL}])
 def test_a_stale_expected_version_is_aborted(rpc: Rpc, name: str) -> None:
     method, request, account_id = MUTATIONS[name](rpc)
     assert account_id is not None

@@ -15,19 +15,14 @@ served as soon as the code is regenerated and the engine knows its name.
 from __future__ import annotations
 
 import asyncio
-import functools
-import importlib
 import logging
-import pkgutil
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import grpc
-from google.protobuf import message_factory
 from google.protobuf.message import Message
 
-import multimargin.v1
+from multimargin.contract import Rpc, contract_rpcs, contract_services
 from multimargin.errors import InternalError, MarginError
 from multimargin.service.errors import abort_with, error_status, internal_status
 from multimargin.service.interceptors import REQUEST_ID
@@ -41,66 +36,15 @@ class EngineLike(Protocol):
     async def call(self, method: str, request: Message) -> Message:
         """Apply or answer one request (``method`` is the RPC's short name)."""
 
+    def stream(self, method: str, request: Message) -> AsyncIterator[Message]:
+        """The responses of a server-streaming RPC."""
+
     @property
     def fatal(self) -> asyncio.Future[None]:
         """Completes, with the exception, when the durable store has failed."""
 
     async def close(self) -> None:
         """Flush the store, write a final snapshot and close."""
-
-
-@dataclass(frozen=True)
-class Rpc:
-    """One method of the contract."""
-
-    service: str
-    """Full service name, e.g. ``multimargin.v1.AccountService``."""
-    name: str
-    """Short method name, e.g. ``GetAccount``; what :meth:`EngineLike.call` takes."""
-    request_class: type[Message]
-    response_class: type[Message]
-
-    @property
-    def full_method(self) -> str:
-        """The HTTP/2 path of the method, e.g. ``/multimargin.v1.AccountService/GetAccount``."""
-        return f"/{self.service}/{self.name}"
-
-
-@functools.cache
-def contract_rpcs() -> tuple[Rpc, ...]:
-    """Every RPC of every service in :mod:`multimargin.v1`, ordered by service and method.
-
-    All of them are unary (proto/README.md); method names are unique across services,
-    since the engine dispatches on the short name.
-    """
-    rpcs: list[Rpc] = []
-    for info in pkgutil.iter_modules(multimargin.v1.__path__):
-        if not info.name.endswith("_pb2"):
-            continue
-        module = importlib.import_module(f"{multimargin.v1.__name__}.{info.name}")
-        for service in module.DESCRIPTOR.services_by_name.values():
-            for method in service.methods:
-                if method.client_streaming or method.server_streaming:
-                    raise RuntimeError(f"{method.full_name}: streaming RPCs are not served")
-                rpcs.append(
-                    Rpc(
-                        service=service.full_name,
-                        name=method.name,
-                        request_class=message_factory.GetMessageClass(method.input_type),
-                        response_class=message_factory.GetMessageClass(method.output_type),
-                    )
-                )
-    rpcs.sort(key=lambda rpc: (rpc.service, rpc.name))
-    names = [rpc.name for rpc in rpcs]
-    duplicated = sorted({name for name in names if names.count(name) > 1})
-    if duplicated:
-        raise RuntimeError(f"RPC names must be unique across services: {', '.join(duplicated)}")
-    return tuple(rpcs)
-
-
-def contract_services() -> list[str]:
-    """Full names of the contract's services, sorted."""
-    return sorted({rpc.service for rpc in contract_rpcs()})
 
 
 def _behavior(engine: EngineLike, rpc: Rpc) -> Callable[[Message, Any], Awaitable[Message]]:
@@ -133,6 +77,27 @@ def _behavior(engine: EngineLike, rpc: Rpc) -> Callable[[Message, Any], Awaitabl
     return handle
 
 
+def _stream_behavior(engine: EngineLike, rpc: Rpc) -> Callable[[Message, Any], AsyncIterator[Message]]:
+    """The handler of a server-streaming RPC: the engine's responses, errors mapped as
+    for unary calls."""
+
+    async def handle(request: Message, context: Any) -> AsyncIterator[Message]:
+        try:
+            async for response in engine.stream(rpc.name, request):
+                yield response
+        except MarginError as exc:
+            await abort_with(context, error_status(exc))
+        except Exception:
+            log.exception(
+                "unexpected fault",
+                extra={"fields": {"method": rpc.full_method, "request_id": REQUEST_ID.get()}},
+            )
+            await abort_with(context, internal_status())
+
+    handle.__name__ = handle.__qualname__ = rpc.name
+    return handle
+
+
 def _deterministic(message: Message) -> bytes:
     return message.SerializeToString(deterministic=True)
 
@@ -142,13 +107,21 @@ def add_engine_services(server: Any, engine: EngineLike) -> list[str]:
     ``engine``; returns the full names of the services registered."""
     by_service: dict[str, dict[str, Any]] = {}
     for rpc in contract_rpcs():
-        by_service.setdefault(rpc.service, {})[rpc.name] = grpc.unary_unary_rpc_method_handler(
-            _behavior(engine, rpc),
-            request_deserializer=rpc.request_class.FromString,
-            # Deterministic: an idempotent replay's response is byte-identical to the
-            # original (map fields in a stable order).
-            response_serializer=_deterministic,
-        )
+        if rpc.server_streaming:
+            handler = grpc.unary_stream_rpc_method_handler(
+                _stream_behavior(engine, rpc),
+                request_deserializer=rpc.request_class.FromString,
+                response_serializer=_deterministic,
+            )
+        else:
+            handler = grpc.unary_unary_rpc_method_handler(
+                _behavior(engine, rpc),
+                request_deserializer=rpc.request_class.FromString,
+                # Deterministic: an idempotent replay's response is byte-identical to
+                # the original (map fields in a stable order).
+                response_serializer=_deterministic,
+            )
+        by_service.setdefault(rpc.service, {})[rpc.name] = handler
     for service, handlers in by_service.items():
         # As the generated add_*Servicer_to_server do: a generic handler, and the
         # registered-method fast path.

@@ -27,6 +27,7 @@ from multimargin.errors import (
     InvalidInputError,
     MarginError,
     PriceUnavailableError,
+    ResourceExhaustedError,
     RuleViolationError,
     VersionConflictError,
 )
@@ -45,6 +46,7 @@ _STATUS_CODES: dict[type[MarginError], int] = {  # google.rpc.Code values
     PriceUnavailableError: code_pb2.FAILED_PRECONDITION,
     RuleViolationError: code_pb2.FAILED_PRECONDITION,
     VersionConflictError: code_pb2.ABORTED,
+    ResourceExhaustedError: code_pb2.RESOURCE_EXHAUSTED,
     InternalError: code_pb2.INTERNAL,
 }
 

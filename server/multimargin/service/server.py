@@ -128,6 +128,7 @@ async def run_server(
     *,
     grace: float = DEFAULT_GRACE,
     stop: asyncio.Event | None = None,
+    clock: str = "explicit",
 ) -> int:
     """Serve the engine stored under ``data_dir`` on ``listen`` until told to stop.
 
@@ -143,7 +144,7 @@ async def run_server(
         server = make_server()
         port = _listen(server, listen)
         log.info("opening the engine", extra={"fields": {"data_dir": str(data_dir), "demo": demo}})
-        engine: EngineLike = await Engine.open(data_dir, rulebook_json=rulebook_json, demo=demo)
+        engine: EngineLike = await Engine.open(data_dir, rulebook_json=rulebook_json, demo=demo, clock=clock)
         closed = False
         try:
             health_servicer = health.aio.HealthServicer()
@@ -267,7 +268,14 @@ def serve_main(args: argparse.Namespace) -> int:
     grace = float(getattr(args, "grace", DEFAULT_GRACE))
     try:
         return asyncio.run(
-            run_server(args.listen, Path(args.data_dir), rulebook_json, bool(args.demo), grace=grace)
+            run_server(
+                args.listen,
+                Path(args.data_dir),
+                rulebook_json,
+                bool(args.demo),
+                grace=grace,
+                clock=getattr(args, "clock", "explicit"),
+            )
         )
     except MarginError as exc:
         fields = {"reason": exc.reason, "field": exc.field}

@@ -105,6 +105,7 @@ def account_message(a: AccountState) -> t.Account:
         ms.mcr_classic = fmt(m.mcr_classic)
         ms.mcr_pro = fmt(m.mcr_pro)
         ms.pro_entered = m.pro_entered
+        ms.vip_level = m.vip_level
     return msg
 
 

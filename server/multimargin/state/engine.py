@@ -20,62 +20,52 @@ journal before every acknowledgement, recovery by snapshot + replay.
 from __future__ import annotations
 
 import asyncio
+import base64
+import collections
 import hashlib
+import hmac
 import json
 import logging
+import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from google.protobuf import message_factory
-
 import multimargin
 from multimargin import Rulebook
+from multimargin.contract import contract_rpcs
 from multimargin.errors import (
     AccountNotFoundError,
     InternalError,
     InvalidInputError,
+    ResourceExhaustedError,
     RuleViolationError,
 )
 from multimargin.state import demo as demo_data
+from multimargin.state import events as ev
 from multimargin.state import handlers
 from multimargin.state import validate as v
 from multimargin.state.model import AccountState, canonical_json, sha256_json
 from multimargin.store import DurabilityError, JournalRecord, Snapshot, Store, StoreError
-from multimargin.v1 import (
-    account_service_pb2,
-    funds_service_pb2,
-    market_data_service_pb2,
-    operator_service_pb2,
-    risk_service_pb2,
-    trading_service_pb2,
-)
+from multimargin.store.journal import EventRow
+from multimargin.v1 import event_service_pb2, history_pb2, operator_service_pb2
 
 log = logging.getLogger("multimargin.engine")
 
 SET_RULEBOOK = "SetRulebook"  # internal journal command: the rulebook in effect from here on
 SNAPSHOT_STATE_VERSION = 1
+TOKEN_KEY_META = "engine.page_token_key"  # secret that signs ListHistory page tokens
+SUBSCRIBER_BUFFER = 10_000  # events queued for one WatchEvents subscriber at most
+BACKLOG_CHUNK = 500
+HOUR_NS = 3600 * 10**9
 
 
 def _message_types() -> tuple[dict[str, type[Any]], dict[str, type[Any]]]:
     """Request and response classes of every RPC, by short method name."""
-    requests: dict[str, type[Any]] = {}
-    responses: dict[str, type[Any]] = {}
-    for module in (
-        account_service_pb2,
-        funds_service_pb2,
-        trading_service_pb2,
-        risk_service_pb2,
-        market_data_service_pb2,
-        operator_service_pb2,
-    ):
-        for service in module.DESCRIPTOR.services_by_name.values():
-            for method in service.methods:
-                requests[method.name] = message_factory.GetMessageClass(method.input_type)
-                responses[method.name] = message_factory.GetMessageClass(method.output_type)
-    return requests, responses
+    rpcs = contract_rpcs()
+    return {r.name: r.request_class for r in rpcs}, {r.name: r.response_class for r in rpcs}
 
 
 REQUEST_TYPES, RESPONSE_TYPES = _message_types()
@@ -105,6 +95,25 @@ def _rulebook_text(text: str) -> str:
     return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
 
 
+class _Subscriber:
+    """One WatchEvents stream: a bounded buffer of published events."""
+
+    def __init__(self, accounts: frozenset[str]) -> None:
+        self.accounts = accounts
+        self.queue: asyncio.Queue[history_pb2.Event] = asyncio.Queue()
+        self.overflowed = False
+
+    def offer(self, event: history_pb2.Event) -> None:
+        if self.overflowed or (self.accounts and event.account_id not in self.accounts):
+            return
+        if self.queue.qsize() >= SUBSCRIBER_BUFFER:
+            # Never block the engine: the subscriber is told to resume instead.
+            self.overflowed = True
+            self.queue.put_nowait(history_pb2.Event())  # wakes the stream to end it
+            return
+        self.queue.put_nowait(event)
+
+
 class Engine:
     """Account state, market data and the journal behind them (see module docs)."""
 
@@ -127,6 +136,14 @@ class Engine:
         self._prices_pending: asyncio.Future[None] | None = None
         self._since_snapshot = 0
         self._snapshot_seq = 0
+        self.settled_through = 0
+        self._next_event = 1
+        self._outbox: collections.deque[tuple[asyncio.Future[None], list[history_pb2.Event]]] = (
+            collections.deque()
+        )
+        self._subscribers: set[_Subscriber] = set()
+        self._token_key = b""
+        self._clock_task: asyncio.Task[None] | None = None
         self._fatal: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -139,10 +156,13 @@ class Engine:
         rulebook_json: str | None = None,
         demo: bool = False,
         snapshot_every: int = 10_000,
+        clock: str = "explicit",
     ) -> Engine:
         """Opens the store under ``data_dir``, recovers the state, and applies the given
         rulebook (journaled when it differs from the one in effect). ``demo`` seeds demo
-        accounts and prices into an empty store."""
+        accounts and prices into an empty store. With ``clock="system"`` the engine
+        settles each UTC hour by itself (SPEC §7.1); with ``"explicit"`` only
+        RunSettlement does."""
         store = Store.open(Path(data_dir))
         try:
             engine = cls(store, snapshot_every=snapshot_every)
@@ -151,6 +171,11 @@ class Engine:
                 engine._load_snapshot(recovery.snapshot)
             for record in recovery.records:
                 engine._replay(record)
+            engine._next_event = store.last_event_seq() + 1
+            engine._token_key = store.get_meta(TOKEN_KEY_META) or b""
+            if not engine._token_key:
+                engine._token_key = secrets.token_bytes(32)
+                await store.put_meta(TOKEN_KEY_META, engine._token_key)
             log.info(
                 "recovered",
                 extra={
@@ -169,10 +194,27 @@ class Engine:
             if demo and not engine._accounts:
                 for method, request in demo_data.commands():
                     await engine.call(method, request)
+            if clock == "system":
+                engine._clock_task = asyncio.create_task(engine._settle_each_hour())
+            elif clock != "explicit":
+                raise InvalidInputError(f"unknown clock {clock!r}", "INVALID_ARGUMENT", "clock")
         except BaseException:
             await store.close()
             raise
         return engine
+
+    async def _settle_each_hour(self) -> None:
+        """The system clock: RunSettlement shortly after every UTC hour boundary."""
+        while True:
+            now = time.time_ns()
+            await asyncio.sleep((HOUR_NS - now % HOUR_NS) / 1e9 + 1)
+            as_of = time.time_ns()
+            request = REQUEST_TYPES["RunSettlement"](request_id=f"settlement-{as_of}")
+            request.as_of.FromNanoseconds(as_of)
+            try:
+                await self.call("RunSettlement", request)
+            except multimargin.MarginError as exc:
+                log.error("hourly settlement failed: %s", exc)
 
     @property
     def fatal(self) -> asyncio.Future[None]:
@@ -181,6 +223,8 @@ class Engine:
 
     async def close(self) -> None:
         """Waits for pending records, writes a final snapshot, closes the store."""
+        if self._clock_task is not None:
+            self._clock_task.cancel()
         if not self._store.failed:
             await self._store.flush()
             if self._since_snapshot:
@@ -213,11 +257,10 @@ class Engine:
 
     async def call(self, method: str, request: Any) -> Any:
         """Runs one RPC: a mutation returns once durable; a query reads settled state."""
+        if method in handlers.STREAMS:
+            raise InternalError(f"{method} is a streaming RPC")
         if method in handlers.MUTATIONS:
             return await self._mutate(method, request)
-        if method == "GetEngineStatus":
-            await self._settled(None)
-            return self._status()
         query = handlers.QUERIES.get(method)
         if query is None:
             raise InternalError(f"no handler for {method}")
@@ -256,7 +299,7 @@ class Engine:
         self.ts_ns = time.time_ns()
         outcome = handlers.MUTATIONS[method](self, request)
         response = outcome.response.SerializeToString(deterministic=True)
-        state_hash = self._apply(outcome)
+        state_hash, events = self._apply(outcome)
         ids = [a.account_id for a in outcome.accounts]
         record = JournalRecord(
             seq=self._store.next_seq,
@@ -270,7 +313,10 @@ class Engine:
             state_hash=state_hash,
         )
         # `_prior` looked the id up just above, with no await since.
-        durable = self._store.submit(record, request_id_checked=True)
+        durable = self._store.submit(record, request_id_checked=True, events=self._event_rows(record, events))
+        if events:
+            self._outbox.append((durable, events))
+            durable.add_done_callback(self._publish)
         self._recent[rid] = _Done(method, digest, response, durable)
         for i in ids:
             self._pending[i] = durable
@@ -298,10 +344,16 @@ class Engine:
             return None
         return _Done(record.kind, record.request_hash, record.response, None)
 
-    def _apply(self, outcome: handlers.Outcome) -> bytes:
-        """Makes an outcome live; returns the hash of what it changed."""
+    def _apply(self, outcome: handlers.Outcome) -> tuple[bytes, list[history_pb2.Event]]:
+        """Makes an outcome live; returns the hash of what it changed and the events it
+        raised (numbered and stamped)."""
         parts = []
+        events: list[history_pb2.Event] = []
         for a in outcome.accounts:
+            for event in a.events:
+                ev.finish(a, event, self.ts_ns)
+                events.append(event)
+            a.events = []
             self._accounts[a.account_id] = a
             digest = a.digest()
             self._hashes[a.account_id] = digest
@@ -311,7 +363,94 @@ class Engine:
             self.market = multimargin.Market(self.rulebook, self.index_prices, self.mark_prices)
             self.prices_version += 1
             parts.append(sha256_json([self.index_prices, self.mark_prices, self.prices_version]))
-        return hashlib.sha256(b"".join(parts)).digest()
+        if outcome.settled_through is not None:
+            self.settled_through = outcome.settled_through
+            parts.append(b"settled_through\0" + str(self.settled_through).encode())
+        return hashlib.sha256(b"".join(parts)).digest(), events
+
+    def _event_rows(self, record: JournalRecord, events: list[history_pb2.Event]) -> tuple[EventRow, ...]:
+        """Numbers the events of a record and renders their store rows."""
+        rows = []
+        for event in events:
+            event.seq = self._next_event
+            self._next_event += 1
+            body = event.SerializeToString(deterministic=True)
+            rows.append((event.seq, record.seq, event.account_id, int(ev.is_history(event)), body))
+        return tuple(rows)
+
+    def _publish(self, _: asyncio.Future[None]) -> None:
+        """Hands committed events to the subscribers, in sequence order (group commit
+        settles the durability futures in journal order)."""
+        while self._outbox and self._outbox[0][0].done():
+            durable, events = self._outbox.popleft()
+            if durable.cancelled() or durable.exception() is not None:
+                self._outbox.clear()  # the store failed: nothing after it is published
+                return
+            for event in events:
+                for sub in self._subscribers:
+                    sub.offer(event)
+
+    # ---- events and history ----------------------------------------------------------
+
+    async def stream(self, method: str, request: Any) -> AsyncIterator[Any]:
+        """WatchEvents (SPEC §8): every committed event after ``after_seq`` of the given
+        accounts (all when none), then new ones as they commit, exactly once each."""
+        if method not in handlers.STREAMS:
+            raise InternalError(f"no stream {method}")
+        for i, account_id in enumerate(request.account_ids):
+            self.account(account_id, f"account_ids[{i}]")
+        last = request.after_seq
+        if not 0 <= last < self._next_event:
+            raise InvalidInputError(
+                f"no event {last} was issued (the last is {self._next_event - 1})",
+                "OUT_OF_RANGE",
+                "after_seq",
+            )
+        sub = _Subscriber(frozenset(request.account_ids))
+        self._subscribers.add(sub)
+        try:
+            while True:  # the backlog from the store, then the live feed
+                backlog = self._store.events_after(last, tuple(request.account_ids), BACKLOG_CHUNK)
+                for seq, body in backlog:
+                    last = seq
+                    yield event_service_pb2.WatchEventsResponse(event=history_pb2.Event.FromString(body))
+                if len(backlog) < BACKLOG_CHUNK:
+                    break
+            while True:
+                event = await sub.queue.get()
+                if sub.overflowed and sub.queue.empty():
+                    raise ResourceExhaustedError(
+                        f"the subscriber fell too far behind; resume after seq {last}",
+                        "SUBSCRIBER_TOO_SLOW",
+                        "after_seq",
+                    )
+                if event.seq > last:
+                    last = event.seq
+                    yield event_service_pb2.WatchEventsResponse(event=event)
+        finally:
+            self._subscribers.discard(sub)
+
+    def history(self, account_id: str, before: int | None, limit: int) -> list[tuple[int, Any]]:
+        """Committed SPEC §7.5 entries of an account, newest first, as (seq, event)."""
+        rows = self._store.history(account_id, before if before is not None else 2**62, limit)
+        return [(seq, history_pb2.Event.FromString(body)) for seq, body in rows]
+
+    def history_token(self, account_id: str, seq: int) -> str:
+        """A page token continuing below event ``seq``, signed with the store's key."""
+        mac = hmac.new(self._token_key, f"{account_id}\0{seq}".encode(), "sha256").digest()[:16]
+        return base64.urlsafe_b64encode(seq.to_bytes(8, "big") + mac).decode().rstrip("=")
+
+    def history_cursor(self, account_id: str, token: str) -> int:
+        """The event seq a page token continues below; a forged token is refused."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (ValueError, TypeError):
+            raw = b""
+        if len(raw) == 24:
+            seq = int.from_bytes(raw[:8], "big")
+            if hmac.compare_digest(self.history_token(account_id, seq), token):
+                return seq
+        raise InvalidInputError("is not a page token this server issued", "INVALID_ARGUMENT", "page_token")
 
     # ---- rulebook --------------------------------------------------------------------
 
@@ -363,7 +502,7 @@ class Engine:
         except multimargin.MarginError as e:
             raise ReplayDivergedError(record.seq, f"the command was refused on replay: {e}") from None
         response = outcome.response.SerializeToString(deterministic=True)
-        state_hash = self._apply(outcome)
+        state_hash, _ = self._apply(outcome)  # its events are in the store already
         if response != record.response:
             raise ReplayDivergedError(record.seq, "the response differs from the journaled one")
         if state_hash != record.state_hash:
@@ -378,6 +517,7 @@ class Engine:
             "index_prices": self.index_prices,
             "mark_prices": self.mark_prices,
             "prices_version": self.prices_version,
+            **({"settled_through": self.settled_through} if self.settled_through else {}),
             "accounts": [self._accounts[i].canonical() for i in sorted(self._accounts)],
         }
 
@@ -393,6 +533,7 @@ class Engine:
             raise StoreError(f"snapshot at seq {snapshot.seq} does not match its state hash")
         self.index_prices, self.mark_prices = doc["index_prices"], doc["mark_prices"]
         self.prices_version = doc["prices_version"]
+        self.settled_through = doc.get("settled_through", 0)
         self._accounts = {a["account_id"]: AccountState.from_canonical(a) for a in doc["accounts"]}
         self._hashes = {i: a.digest() for i, a in self._accounts.items()}
         self._install_rulebook(doc["rulebook"])
@@ -409,7 +550,8 @@ class Engine:
             Snapshot(seq=seq, state=state, state_hash=hashlib.sha256(state).digest())
         )
 
-    def _status(self) -> operator_service_pb2.GetEngineStatusResponse:
+    def engine_status(self) -> operator_service_pb2.GetEngineStatusResponse:
+        """The journal position and state hash (GetEngineStatus)."""
         return operator_service_pb2.GetEngineStatusResponse(
             state_hash=self.state_hash(),
             journal_seq=self._store.next_seq - 1,

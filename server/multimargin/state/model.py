@@ -171,6 +171,7 @@ class MarginState:
     mcr_classic: Decimal = ZERO
     mcr_pro: Decimal = ZERO
     pro_entered: bool = False
+    vip_level: int = 0
 
     def locked(self, asset: str) -> Decimal:
         """Funds of ``asset`` locked by open orders."""
@@ -202,6 +203,10 @@ class AccountState:
     version: int = 1
     futures: FuturesState | None = None
     margin: MarginState | None = None
+    margin_call: bool = False  # SPEC §8: in the margin-call zone (events on each crossing)
+    # Events raised by the change being built (SPEC §7.5, §8); not state: the engine
+    # takes them when it applies the change.
+    events: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def f(self) -> FuturesState:
@@ -220,6 +225,7 @@ class AccountState:
         are immutable; only containers and the mutable records are copied. Written out
         because ``copy.deepcopy`` dominated the cost of a mutation.)"""
         out = copy.copy(self)
+        out.events = []
         if self.futures is not None:
             f = self.futures
             out.futures = FuturesState(
@@ -259,6 +265,8 @@ class AccountState:
             out["classic_leverage"] = m.classic_leverage
             out["mcr"] = {"CLASSIC": fmt(m.mcr_classic), "PRO": fmt(m.mcr_pro)}
             out["pro_terms_accepted"] = m.pro_terms_accepted
+            if m.vip_level:
+                out["vip_level"] = m.vip_level
         return out
 
     def canonical(self) -> dict[str, Any]:
@@ -271,6 +279,9 @@ class AccountState:
             "status": self.status,
             "version": self.version,
         }
+        # Written only when set, so that states from before these fields hash as before.
+        if self.margin_call:
+            out["margin_call"] = True
         if self.futures is not None:
             f = self.futures
             out["futures"] = {
@@ -297,6 +308,8 @@ class AccountState:
                 "mcr_pro": fmt(m.mcr_pro),
                 "pro_entered": m.pro_entered,
             }
+            if m.vip_level:
+                out["margin"]["vip_level"] = m.vip_level
         return out
 
     @staticmethod
@@ -309,6 +322,7 @@ class AccountState:
             region=doc["region"],
             status=doc["status"],
             version=doc["version"],
+            margin_call=doc.get("margin_call", False),
         )
         if "futures" in doc:
             f = doc["futures"]
@@ -363,6 +377,7 @@ class AccountState:
                 mcr_classic=dec(m["mcr_classic"]),
                 mcr_pro=dec(m["mcr_pro"]),
                 pro_entered=m["pro_entered"],
+                vip_level=m.get("vip_level", 0),
             )
         return acct
 

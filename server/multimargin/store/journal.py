@@ -41,6 +41,7 @@ from multimargin.store.records import (
 )
 from multimargin.store.schema import (
     DB_FILENAME,
+    INSERT_EVENT,
     INSERT_JOURNAL,
     JOURNAL_COLUMNS,
     META_CHAIN_HEAD,
@@ -64,12 +65,14 @@ _BARRIER: Final = 3  # no write; resolves once everything before it is durable
 _ROW_OVERHEAD = 64
 
 _JournalRow = tuple[int, int, str, str | None, str | None, bytes, bytes, bytes, bytes, bytes]
+# An event row: (event seq, journal seq, account id, 1 for a history entry else 0, body).
+EventRow = tuple[int, int, str, int, bytes]
 
 
 class _Op:
     """One unit of work in the ordered commit pipeline (exactly one payload is set)."""
 
-    __slots__ = ("future", "kind", "meta", "row", "size", "snapshot")
+    __slots__ = ("events", "future", "kind", "meta", "row", "size", "snapshot")
 
     def __init__(
         self,
@@ -80,8 +83,10 @@ class _Op:
         row: _JournalRow | None = None,
         snapshot: Snapshot | None = None,
         meta: tuple[str, bytes] | None = None,
+        events: tuple[EventRow, ...] = (),
     ) -> None:
         self.kind = kind
+        self.events = events
         self.future = future
         self.size = size
         self.row = row
@@ -371,6 +376,44 @@ class Store:
             )
         return record
 
+    def last_event_seq(self) -> int:
+        """The sequence number of the last committed event; 0 when there is none."""
+        row = self._read_one("SELECT max(seq) FROM events", ())
+        return _int(row[0]) if row is not None and row[0] is not None else 0
+
+    def events_after(self, after: int, account_ids: tuple[str, ...], limit: int) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` committed events with seq > ``after``, in seq order, of the
+        given accounts (all when empty), as ``(seq, body)``."""
+        self._check_open()
+        if account_ids:
+            marks = ",".join("?" * len(account_ids))
+            sql = (
+                f"SELECT seq, body FROM events WHERE seq > ? AND account_id IN ({marks}) ORDER BY seq LIMIT ?"
+            )
+            params: tuple[object, ...] = (after, *account_ids, limit)
+        else:
+            sql, params = "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
+        return [(_int(seq), _blob(body)) for seq, body in self._read_all(sql, params)]
+
+    def history(self, account_id: str, before: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` committed history events of ``account_id`` with seq <
+        ``before``, newest first, as ``(seq, body)``."""
+        sql = (
+            "SELECT seq, body FROM events WHERE account_id = ? AND history = 1 AND seq < ? "
+            "ORDER BY seq DESC LIMIT ?"
+        )
+        return [(_int(seq), _blob(body)) for seq, body in self._read_all(sql, (account_id, before, limit))]
+
+    def _read_all(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        self._check_open()
+        try:
+            rows: list[tuple[object, ...]] = self._reader.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            if is_corruption(exc):
+                raise CorruptJournalError(f"malformed database file {self.path}: {exc}", seq=None) from exc
+            raise
+        return rows
+
     def get_meta(self, key: str) -> bytes | None:
         """Return the committed value of meta ``key``, or ``None``."""
         row = self._read_one("SELECT value FROM meta WHERE key = ?", (key,))
@@ -427,8 +470,17 @@ class Store:
 
     # --------------------------------------------------------------- writing
 
-    def submit(self, record: JournalRecord, *, request_id_checked: bool = False) -> asyncio.Future[None]:
+    def submit(
+        self,
+        record: JournalRecord,
+        *,
+        request_id_checked: bool = False,
+        events: tuple[EventRow, ...] = (),
+    ) -> asyncio.Future[None]:
         """Append ``record`` to the pending batch; the future resolves when it is durable.
+
+        ``events`` (rows of the ``events`` table, whose journal seq is ``record.seq``)
+        are written in the same transaction as the record.
 
         ``record.seq`` must equal :attr:`next_seq`. Raises ``ValueError`` /
         ``TypeError`` (and the record takes no seq) for a wrong seq, a field of
@@ -472,7 +524,8 @@ class Store:
             + _ROW_OVERHEAD
         )
         future = loop.create_future()
-        if not self._enqueue(_Op(_RECORD, future, size, row=row)):
+        size += sum(len(e[4]) + _ROW_OVERHEAD for e in events)
+        if not self._enqueue(_Op(_RECORD, future, size, row=row, events=events)):
             return future
         self._next_seq += 1
         self._chain_head = chain
@@ -680,11 +733,13 @@ class Store:
 
     def _write_batch(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
         rows: list[_JournalRow] = []
+        events: list[EventRow] = []
         snapshots: list[tuple[int, bytes, bytes, bytes]] = []
         metas: list[tuple[str, bytes]] = []
         for op in batch:
             if op.row is not None:
                 rows.append(op.row)
+                events.extend(op.events)
             elif op.snapshot is not None:
                 snap = op.snapshot
                 # Hashed here, off the event loop: a state can be megabytes.
@@ -702,6 +757,8 @@ class Store:
         try:
             if rows:
                 conn.executemany(INSERT_JOURNAL, rows)
+            if events:
+                conn.executemany(INSERT_EVENT, events)
             if snapshots:
                 conn.executemany(
                     "INSERT OR REPLACE INTO snapshots (seq, state, state_hash, checksum) VALUES (?, ?, ?, ?)",

@@ -9,13 +9,28 @@ from pathlib import Path
 from multimargin.store.errors import CorruptJournalError, StoreError, StoreVersionError
 from multimargin.store.records import GENESIS_CHAIN
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_FILENAME = "multimargin.db"
 
 # Keys the store keeps in `meta` itself; callers' keys may not use the prefix.
 RESERVED_META_PREFIX = "store."
 META_LAST_SEQ = "store.last_seq"
 META_CHAIN_HEAD = "store.chain_head"
+
+# Events (SPEC §8), written in the transaction of the journal record that caused
+# them (journal_seq); `history` marks the SPEC §7.5 entries (interest, repayments).
+_EVENTS = (
+    """
+    CREATE TABLE events (
+        seq         INTEGER PRIMARY KEY CHECK (seq >= 1),
+        journal_seq INTEGER NOT NULL,
+        account_id  TEXT    NOT NULL,
+        history     INTEGER NOT NULL,
+        body        BLOB    NOT NULL
+    ) STRICT
+    """,
+    "CREATE INDEX events_account ON events (account_id, history, seq)",
+)
 
 # STRICT tables make SQLite refuse a value of the wrong type instead of
 # silently storing it, so a row read back has exactly the types written.
@@ -54,7 +69,10 @@ _SCHEMA = (
         value BLOB NOT NULL
     ) STRICT, WITHOUT ROWID
     """,
+    *_EVENTS,
 )
+
+INSERT_EVENT = "INSERT INTO events (seq, journal_seq, account_id, history, body) VALUES (?,?,?,?,?)"
 
 JOURNAL_COLUMNS = "seq, ts_ns, kind, account_id, request_id, request_hash, command, response, state_hash"
 INSERT_JOURNAL = f"INSERT INTO journal ({JOURNAL_COLUMNS}, chain) VALUES (?,?,?,?,?,?,?,?,?,?)"
@@ -149,6 +167,18 @@ def prepare(conn: sqlite3.Connection, path: Path) -> None:
         raise StoreError(f"{path}: could not enable WAL journal mode (got {mode!r})")
     conn.execute("PRAGMA synchronous = FULL")
 
+    if version == 1:
+        # Version 2 added the events table; a version-1 store has none yet.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _EVENTS:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
     if version == 0:
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -22,38 +22,47 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from multimargin.v1 import history_pb2 as multimargin_dot_v1_dot_history__pb2
 from multimargin.v1 import types_pb2 as multimargin_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"multimargin/v1/funds_service.proto\x12\x0emultimargin.v1\x1a\x1amultimargin/v1/types.proto\"\x8e\x01\n\x11TransferInRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05\x61sset\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\tB\x13\n\x11_expected_version\"N\n\x12TransferInResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\x12\x0e\n\x06repaid\x18\x02 \x01(\t\"\x8f\x01\n\x12TransferOutRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05\x61sset\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\tB\x13\n\x11_expected_version\"?\n\x13TransferOutResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\"i\n\x0bLedgerEntry\x12-\n\x04kind\x18\x01 \x01(\x0e\x32\x1f.multimargin.v1.LedgerEntryKind\x12\r\n\x05\x61sset\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\t\x12\x0c\n\x04memo\x18\x04 \x01(\t\"\xa4\x01\n\x18PostLedgerEntriesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12,\n\x07\x65ntries\x18\x04 \x03(\x0b\x32\x1b.multimargin.v1.LedgerEntryB\x13\n\x11_expected_version\"E\n\x19PostLedgerEntriesResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\"\x8a\x01\n\rBorrowRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05\x61sset\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\tB\x13\n\x11_expected_version\"T\n\x0e\x42orrowResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\x12\x18\n\x10interest_charged\x18\x02 \x01(\t\"\x9e\x01\n\x0cRepayRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05\x61sset\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\x12\x13\n\x0bpayer_asset\x18\x06 \x01(\tB\x13\n\x11_expected_version\"\xa7\x01\n\rRepayResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\x12\x0e\n\x06repaid\x18\x02 \x01(\t\x12\x13\n\x0bpayer_asset\x18\x03 \x01(\t\x12\x14\n\x0cpayer_amount\x18\x04 \x01(\t\x12\x17\n\x0finterest_repaid\x18\x05 \x01(\t\x12\x18\n\x10principal_repaid\x18\x06 \x01(\t2\xb4\x03\n\x0c\x46undsService\x12S\n\nTransferIn\x12!.multimargin.v1.TransferInRequest\x1a\".multimargin.v1.TransferInResponse\x12V\n\x0bTransferOut\x12\".multimargin.v1.TransferOutRequest\x1a#.multimargin.v1.TransferOutResponse\x12h\n\x11PostLedgerEntries\x12(.multimargin.v1.PostLedgerEntriesRequest\x1a).multimargin.v1.PostLedgerEntriesResponse\x12G\n\x06\x42orrow\x12\x1d.multimargin.v1.BorrowRequest\x1a\x1e.multimargin.v1.BorrowResponse\x12\x44\n\x05Repay\x12\x1c.multimargin.v1.RepayRequest\x1a\x1d.multimargin.v1.RepayResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"multimargin/v1/funds_service.proto\x12\x0emultimargin.v1\x1a\x1cmultimargin/v1/history.proto\x1a\x1amultimargin/v1/types.proto\"\x8e\x01\n\x11TransferInRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05\x61sset\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\tB\x13\n\x11_expected_version\"N\n\x12TransferInResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\x12\x0e\n\x06repaid\x18\x02 \x01(\t\"\x8f\x01\n\x12TransferOutRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05\x61sset\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\tB\x13\n\x11_expected_version\"?\n\x13TransferOutResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\"i\n\x0bLedgerEntry\x12-\n\x04kind\x18\x01 \x01(\x0e\x32\x1f.multimargin.v1.LedgerEntryKind\x12\r\n\x05\x61sset\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\t\x12\x0c\n\x04memo\x18\x04 \x01(\t\"\xa4\x01\n\x18PostLedgerEntriesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12,\n\x07\x65ntries\x18\x04 \x03(\x0b\x32\x1b.multimargin.v1.LedgerEntryB\x13\n\x11_expected_version\"E\n\x19PostLedgerEntriesResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\"\x8a\x01\n\rBorrowRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05\x61sset\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\tB\x13\n\x11_expected_version\"T\n\x0e\x42orrowResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\x12\x18\n\x10interest_charged\x18\x02 \x01(\t\"\xab\x01\n\x0cRepayRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05\x61sset\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\x12\x13\n\x0bpayer_asset\x18\x06 \x01(\t\x12\x0b\n\x03\x61ll\x18\x07 \x01(\x08\x42\x13\n\x11_expected_version\"\xa7\x01\n\rRepayResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\x12\x0e\n\x06repaid\x18\x02 \x01(\t\x12\x13\n\x0bpayer_asset\x18\x03 \x01(\t\x12\x14\n\x0cpayer_amount\x18\x04 \x01(\t\x12\x17\n\x0finterest_repaid\x18\x05 \x01(\t\x12\x18\n\x10principal_repaid\x18\x06 \x01(\t\"\xb9\x01\n\x15RepayLiabilityRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\ndebt_asset\x18\x04 \x01(\t\x12\x13\n\x0bpayer_asset\x18\x05 \x01(\t\x12\x0e\n\x06\x61mount\x18\x06 \x01(\t\x12\x0b\n\x03\x61ll\x18\x07 \x01(\x08\x42\x13\n\x11_expected_version\"o\n\x16RepayLiabilityResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\x12+\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x1c.multimargin.v1.HistoryEntry\"O\n\x12ListHistoryRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"n\n\x13ListHistoryResponse\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.multimargin.v1.HistoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x32\xed\x04\n\x0c\x46undsService\x12S\n\nTransferIn\x12!.multimargin.v1.TransferInRequest\x1a\".multimargin.v1.TransferInResponse\x12V\n\x0bTransferOut\x12\".multimargin.v1.TransferOutRequest\x1a#.multimargin.v1.TransferOutResponse\x12h\n\x11PostLedgerEntries\x12(.multimargin.v1.PostLedgerEntriesRequest\x1a).multimargin.v1.PostLedgerEntriesResponse\x12G\n\x06\x42orrow\x12\x1d.multimargin.v1.BorrowRequest\x1a\x1e.multimargin.v1.BorrowResponse\x12\x44\n\x05Repay\x12\x1c.multimargin.v1.RepayRequest\x1a\x1d.multimargin.v1.RepayResponse\x12_\n\x0eRepayLiability\x12%.multimargin.v1.RepayLiabilityRequest\x1a&.multimargin.v1.RepayLiabilityResponse\x12V\n\x0bListHistory\x12\".multimargin.v1.ListHistoryRequest\x1a#.multimargin.v1.ListHistoryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'multimargin.v1.funds_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TRANSFERINREQUEST']._serialized_start=83
-  _globals['_TRANSFERINREQUEST']._serialized_end=225
-  _globals['_TRANSFERINRESPONSE']._serialized_start=227
-  _globals['_TRANSFERINRESPONSE']._serialized_end=305
-  _globals['_TRANSFEROUTREQUEST']._serialized_start=308
-  _globals['_TRANSFEROUTREQUEST']._serialized_end=451
-  _globals['_TRANSFEROUTRESPONSE']._serialized_start=453
-  _globals['_TRANSFEROUTRESPONSE']._serialized_end=516
-  _globals['_LEDGERENTRY']._serialized_start=518
-  _globals['_LEDGERENTRY']._serialized_end=623
-  _globals['_POSTLEDGERENTRIESREQUEST']._serialized_start=626
-  _globals['_POSTLEDGERENTRIESREQUEST']._serialized_end=790
-  _globals['_POSTLEDGERENTRIESRESPONSE']._serialized_start=792
-  _globals['_POSTLEDGERENTRIESRESPONSE']._serialized_end=861
-  _globals['_BORROWREQUEST']._serialized_start=864
-  _globals['_BORROWREQUEST']._serialized_end=1002
-  _globals['_BORROWRESPONSE']._serialized_start=1004
-  _globals['_BORROWRESPONSE']._serialized_end=1088
-  _globals['_REPAYREQUEST']._serialized_start=1091
-  _globals['_REPAYREQUEST']._serialized_end=1249
-  _globals['_REPAYRESPONSE']._serialized_start=1252
-  _globals['_REPAYRESPONSE']._serialized_end=1419
-  _globals['_FUNDSSERVICE']._serialized_start=1422
-  _globals['_FUNDSSERVICE']._serialized_end=1858
+  _globals['_TRANSFERINREQUEST']._serialized_start=113
+  _globals['_TRANSFERINREQUEST']._serialized_end=255
+  _globals['_TRANSFERINRESPONSE']._serialized_start=257
+  _globals['_TRANSFERINRESPONSE']._serialized_end=335
+  _globals['_TRANSFEROUTREQUEST']._serialized_start=338
+  _globals['_TRANSFEROUTREQUEST']._serialized_end=481
+  _globals['_TRANSFEROUTRESPONSE']._serialized_start=483
+  _globals['_TRANSFEROUTRESPONSE']._serialized_end=546
+  _globals['_LEDGERENTRY']._serialized_start=548
+  _globals['_LEDGERENTRY']._serialized_end=653
+  _globals['_POSTLEDGERENTRIESREQUEST']._serialized_start=656
+  _globals['_POSTLEDGERENTRIESREQUEST']._serialized_end=820
+  _globals['_POSTLEDGERENTRIESRESPONSE']._serialized_start=822
+  _globals['_POSTLEDGERENTRIESRESPONSE']._serialized_end=891
+  _globals['_BORROWREQUEST']._serialized_start=894
+  _globals['_BORROWREQUEST']._serialized_end=1032
+  _globals['_BORROWRESPONSE']._serialized_start=1034
+  _globals['_BORROWRESPONSE']._serialized_end=1118
+  _globals['_REPAYREQUEST']._serialized_start=1121
+  _globals['_REPAYREQUEST']._serialized_end=1292
+  _globals['_REPAYRESPONSE']._serialized_start=1295
+  _globals['_REPAYRESPONSE']._serialized_end=1462
+  _globals['_REPAYLIABILITYREQUEST']._serialized_start=1465
+  _globals['_REPAYLIABILITYREQUEST']._serialized_end=1650
+  _globals['_REPAYLIABILITYRESPONSE']._serialized_start=1652
+  _globals['_REPAYLIABILITYRESPONSE']._serialized_end=1763
+  _globals['_LISTHISTORYREQUEST']._serialized_start=1765
+  _globals['_LISTHISTORYREQUEST']._serialized_end=1844
+  _globals['_LISTHISTORYRESPONSE']._serialized_start=1846
+  _globals['_LISTHISTORYRESPONSE']._serialized_end=1956
+  _globals['_FUNDSSERVICE']._serialized_start=1959
+  _globals['_FUNDSSERVICE']._serialized_end=2580
 # @@protoc_insertion_point(module_scope)

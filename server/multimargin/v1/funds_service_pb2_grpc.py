@@ -65,6 +65,16 @@ class FundsServiceStub:
                 request_serializer=multimargin_dot_v1_dot_funds__service__pb2.RepayRequest.SerializeToString,
                 response_deserializer=multimargin_dot_v1_dot_funds__service__pb2.RepayResponse.FromString,
                 _registered_method=True)
+        self.RepayLiability = channel.unary_unary(
+                '/multimargin.v1.FundsService/RepayLiability',
+                request_serializer=multimargin_dot_v1_dot_funds__service__pb2.RepayLiabilityRequest.SerializeToString,
+                response_deserializer=multimargin_dot_v1_dot_funds__service__pb2.RepayLiabilityResponse.FromString,
+                _registered_method=True)
+        self.ListHistory = channel.unary_unary(
+                '/multimargin.v1.FundsService/ListHistory',
+                request_serializer=multimargin_dot_v1_dot_funds__service__pb2.ListHistoryRequest.SerializeToString,
+                response_deserializer=multimargin_dot_v1_dot_funds__service__pb2.ListHistoryResponse.FromString,
+                _registered_method=True)
 
 
 class FundsServiceServicer:
@@ -127,6 +137,25 @@ class FundsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RepayLiability(self, request, context):
+        """Repays a futures debt (a negative wallet) with another asset of the
+        account at the conversion price of SPEC §7.2 (SPEC §7.3 manual repay):
+        an amount, or all of it. Refused if it would make a non-liquidatable
+        account liquidatable.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListHistory(self, request, context):
+        """Lists the account's repayments (manual, on transfer-in, threshold) and
+        interest charges, newest first (SPEC §7.5). Paging is stable while new
+        entries arrive: a page token continues below the entries already seen.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FundsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -154,6 +183,16 @@ def add_FundsServiceServicer_to_server(servicer, server):
                     servicer.Repay,
                     request_deserializer=multimargin_dot_v1_dot_funds__service__pb2.RepayRequest.FromString,
                     response_serializer=multimargin_dot_v1_dot_funds__service__pb2.RepayResponse.SerializeToString,
+            ),
+            'RepayLiability': grpc.unary_unary_rpc_method_handler(
+                    servicer.RepayLiability,
+                    request_deserializer=multimargin_dot_v1_dot_funds__service__pb2.RepayLiabilityRequest.FromString,
+                    response_serializer=multimargin_dot_v1_dot_funds__service__pb2.RepayLiabilityResponse.SerializeToString,
+            ),
+            'ListHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHistory,
+                    request_deserializer=multimargin_dot_v1_dot_funds__service__pb2.ListHistoryRequest.FromString,
+                    response_serializer=multimargin_dot_v1_dot_funds__service__pb2.ListHistoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -297,6 +336,60 @@ class FundsService:
             '/multimargin.v1.FundsService/Repay',
             multimargin_dot_v1_dot_funds__service__pb2.RepayRequest.SerializeToString,
             multimargin_dot_v1_dot_funds__service__pb2.RepayResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RepayLiability(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/multimargin.v1.FundsService/RepayLiability',
+            multimargin_dot_v1_dot_funds__service__pb2.RepayLiabilityRequest.SerializeToString,
+            multimargin_dot_v1_dot_funds__service__pb2.RepayLiabilityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/multimargin.v1.FundsService/ListHistory',
+            multimargin_dot_v1_dot_funds__service__pb2.ListHistoryRequest.SerializeToString,
+            multimargin_dot_v1_dot_funds__service__pb2.ListHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,6 +1,11 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from multimargin.v1 import types_pb2 as _types_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -19,3 +24,57 @@ class GetEngineStatusResponse(_message.Message):
     accounts: int
     snapshot_seq: int
     def __init__(self, state_hash: _Optional[str] = ..., journal_seq: _Optional[int] = ..., accounts: _Optional[int] = ..., snapshot_seq: _Optional[int] = ...) -> None: ...
+
+class RunSettlementRequest(_message.Message):
+    __slots__ = ("request_id", "as_of")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RunSettlementResponse(_message.Message):
+    __slots__ = ("hours_settled", "settled_through", "charges", "accounts_changed")
+    HOURS_SETTLED_FIELD_NUMBER: _ClassVar[int]
+    SETTLED_THROUGH_FIELD_NUMBER: _ClassVar[int]
+    CHARGES_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    hours_settled: int
+    settled_through: _timestamp_pb2.Timestamp
+    charges: int
+    accounts_changed: int
+    def __init__(self, hours_settled: _Optional[int] = ..., settled_through: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., charges: _Optional[int] = ..., accounts_changed: _Optional[int] = ...) -> None: ...
+
+class EndLiquidationRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "expected_version")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    expected_version: int
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class EndLiquidationResponse(_message.Message):
+    __slots__ = ("account",)
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    account: _types_pb2.Account
+    def __init__(self, account: _Optional[_Union[_types_pb2.Account, _Mapping]] = ...) -> None: ...
+
+class SetVipLevelRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "expected_version", "vip_level")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VIP_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    expected_version: int
+    vip_level: int
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., expected_version: _Optional[int] = ..., vip_level: _Optional[int] = ...) -> None: ...
+
+class SetVipLevelResponse(_message.Message):
+    __slots__ = ("account",)
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    account: _types_pb2.Account
+    def __init__(self, account: _Optional[_Union[_types_pb2.Account, _Mapping]] = ...) -> None: ...

@@ -40,6 +40,21 @@ class OperatorServiceStub:
                 request_serializer=multimargin_dot_v1_dot_operator__service__pb2.GetEngineStatusRequest.SerializeToString,
                 response_deserializer=multimargin_dot_v1_dot_operator__service__pb2.GetEngineStatusResponse.FromString,
                 _registered_method=True)
+        self.RunSettlement = channel.unary_unary(
+                '/multimargin.v1.OperatorService/RunSettlement',
+                request_serializer=multimargin_dot_v1_dot_operator__service__pb2.RunSettlementRequest.SerializeToString,
+                response_deserializer=multimargin_dot_v1_dot_operator__service__pb2.RunSettlementResponse.FromString,
+                _registered_method=True)
+        self.EndLiquidation = channel.unary_unary(
+                '/multimargin.v1.OperatorService/EndLiquidation',
+                request_serializer=multimargin_dot_v1_dot_operator__service__pb2.EndLiquidationRequest.SerializeToString,
+                response_deserializer=multimargin_dot_v1_dot_operator__service__pb2.EndLiquidationResponse.FromString,
+                _registered_method=True)
+        self.SetVipLevel = channel.unary_unary(
+                '/multimargin.v1.OperatorService/SetVipLevel',
+                request_serializer=multimargin_dot_v1_dot_operator__service__pb2.SetVipLevelRequest.SerializeToString,
+                response_deserializer=multimargin_dot_v1_dot_operator__service__pb2.SetVipLevelResponse.FromString,
+                _registered_method=True)
 
 
 class OperatorServiceServicer:
@@ -54,6 +69,31 @@ class OperatorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RunSettlement(self, request, context):
+        """Settles interest for every whole UTC hour up to `as_of`, exactly once per
+        hour (SPEC §7.1), then runs threshold auto-repay and the margin-call and
+        liquidation checks (SPEC §7.3, §8) on every account it changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EndLiquidation(self, request, context):
+        """Ends the liquidation of a LIQUIDATING account; refused while the account
+        is still liquidatable (FAILED_PRECONDITION / INSUFFICIENT_MARGIN).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetVipLevel(self, request, context):
+        """Sets the holder's VIP level (0–9) on a margin account; it selects the
+        borrow limits of SPEC §3.2 / §6.3.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OperatorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -61,6 +101,21 @@ def add_OperatorServiceServicer_to_server(servicer, server):
                     servicer.GetEngineStatus,
                     request_deserializer=multimargin_dot_v1_dot_operator__service__pb2.GetEngineStatusRequest.FromString,
                     response_serializer=multimargin_dot_v1_dot_operator__service__pb2.GetEngineStatusResponse.SerializeToString,
+            ),
+            'RunSettlement': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunSettlement,
+                    request_deserializer=multimargin_dot_v1_dot_operator__service__pb2.RunSettlementRequest.FromString,
+                    response_serializer=multimargin_dot_v1_dot_operator__service__pb2.RunSettlementResponse.SerializeToString,
+            ),
+            'EndLiquidation': grpc.unary_unary_rpc_method_handler(
+                    servicer.EndLiquidation,
+                    request_deserializer=multimargin_dot_v1_dot_operator__service__pb2.EndLiquidationRequest.FromString,
+                    response_serializer=multimargin_dot_v1_dot_operator__service__pb2.EndLiquidationResponse.SerializeToString,
+            ),
+            'SetVipLevel': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetVipLevel,
+                    request_deserializer=multimargin_dot_v1_dot_operator__service__pb2.SetVipLevelRequest.FromString,
+                    response_serializer=multimargin_dot_v1_dot_operator__service__pb2.SetVipLevelResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -91,6 +146,87 @@ class OperatorService:
             '/multimargin.v1.OperatorService/GetEngineStatus',
             multimargin_dot_v1_dot_operator__service__pb2.GetEngineStatusRequest.SerializeToString,
             multimargin_dot_v1_dot_operator__service__pb2.GetEngineStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunSettlement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/multimargin.v1.OperatorService/RunSettlement',
+            multimargin_dot_v1_dot_operator__service__pb2.RunSettlementRequest.SerializeToString,
+            multimargin_dot_v1_dot_operator__service__pb2.RunSettlementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EndLiquidation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/multimargin.v1.OperatorService/EndLiquidation',
+            multimargin_dot_v1_dot_operator__service__pb2.EndLiquidationRequest.SerializeToString,
+            multimargin_dot_v1_dot_operator__service__pb2.EndLiquidationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetVipLevel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/multimargin.v1.OperatorService/SetVipLevel',
+            multimargin_dot_v1_dot_operator__service__pb2.SetVipLevelRequest.SerializeToString,
+            multimargin_dot_v1_dot_operator__service__pb2.SetVipLevelResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amultimargin/v1/types.proto\x12\x0emultimargin.v1\"\x8b\x01\n\x08Position\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\t\x12\x13\n\x0b\x65ntry_price\x18\x03 \x01(\t\x12\x10\n\x08leverage\x18\x04 \x01(\x05\x12\x10\n\x08isolated\x18\x05 \x01(\x08\x12\x17\n\x0fisolated_margin\x18\x06 \x01(\t\x12\x0f\n\x07\x61irdrop\x18\x07 \x01(\x08\"\x99\x01\n\x0c\x46uturesOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\"\n\x04side\x18\x03 \x01(\x0e\x32\x14.multimargin.v1.Side\x12\r\n\x05price\x18\x04 \x01(\t\x12\x10\n\x08quantity\x18\x05 \x01(\t\x12\x15\n\x08leverage\x18\x06 \x01(\x05H\x00\x88\x01\x01\x42\x0b\n\t_leverage\"\x81\x01\n\x0bMarginOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x02 \x01(\t\x12\r\n\x05quote\x18\x03 \x01(\t\x12\"\n\x04side\x18\x04 \x01(\x0e\x32\x14.multimargin.v1.Side\x12\r\n\x05price\x18\x05 \x01(\t\x12\x10\n\x08quantity\x18\x06 \x01(\t\"\xd2\x01\n\x0c\x46uturesState\x12\x38\n\x06wallet\x18\x01 \x03(\x0b\x32(.multimargin.v1.FuturesState.WalletEntry\x12+\n\tpositions\x18\x02 \x03(\x0b\x32\x18.multimargin.v1.Position\x12,\n\x06orders\x18\x03 \x03(\x0b\x32\x1c.multimargin.v1.FuturesOrder\x1a-\n\x0bWalletEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x90\x04\n\x0bMarginState\x12;\n\x08holdings\x18\x01 \x03(\x0b\x32).multimargin.v1.MarginState.HoldingsEntry\x12;\n\x08\x62orrowed\x18\x02 \x03(\x0b\x32).multimargin.v1.MarginState.BorrowedEntry\x12;\n\x08interest\x18\x03 \x03(\x0b\x32).multimargin.v1.MarginState.InterestEntry\x12+\n\x06orders\x18\x04 \x03(\x0b\x32\x1b.multimargin.v1.MarginOrder\x12\x18\n\x10\x63lassic_leverage\x18\x05 \x01(\x05\x12\x1a\n\x12pro_terms_accepted\x18\x06 \x01(\x08\x12\x19\n\x11pro_terms_version\x18\x07 \x01(\t\x12\x13\n\x0bmcr_classic\x18\x08 \x01(\t\x12\x0f\n\x07mcr_pro\x18\t \x01(\t\x12\x13\n\x0bpro_entered\x18\n \x01(\x08\x1a/\n\rHoldingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a/\n\rBorrowedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a/\n\rInterestEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"9\n\x0c\x41\x63\x63ountFlags\x12\x13\n\x0bsub_account\x18\x01 \x01(\x08\x12\x14\n\x0c\x63opy_trading\x18\x02 \x01(\x08\"\xd9\x02\n\x07\x41\x63\x63ount\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.multimargin.v1.AccountKind\x12)\n\x04mode\x18\x03 \x01(\x0e\x32\x1b.multimargin.v1.AccountMode\x12\x0e\n\x06region\x18\x04 \x01(\t\x12-\n\x06status\x18\x05 \x01(\x0e\x32\x1d.multimargin.v1.AccountStatus\x12\x0f\n\x07version\x18\x06 \x01(\x03\x12+\n\x05\x66lags\x18\x07 \x01(\x0b\x32\x1c.multimargin.v1.AccountFlags\x12/\n\x07\x66utures\x18\x08 \x01(\x0b\x32\x1c.multimargin.v1.FuturesStateH\x00\x12-\n\x06margin\x18\t \x01(\x0b\x32\x1b.multimargin.v1.MarginStateH\x00\x42\x07\n\x05state\"\xf4\x02\n\x04Pool\x12\n\n\x02id\x18\x01 \x01(\t\x12\x18\n\x10\x65\x66\x66\x65\x63tive_margin\x18\x02 \x01(\t\x12\x16\n\x0einitial_margin\x18\x03 \x01(\t\x12\x1a\n\x12maintenance_margin\x18\x04 \x01(\t\x12\x11\n\tavailable\x18\x05 \x01(\t\x12\x19\n\x0cmargin_level\x18\x06 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x0cliquidatable\x18\x07 \x01(\x08\x12\x30\n\x06\x65quity\x18\x08 \x03(\x0b\x32 .multimargin.v1.Pool.EquityEntry\x12.\n\x05value\x18\t \x03(\x0b\x32\x1f.multimargin.v1.Pool.ValueEntry\x1a-\n\x0b\x45quityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a,\n\nValueEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0f\n\r_margin_level\"\xca\x01\n\x0b\x46uturesRisk\x12#\n\x05pools\x18\x01 \x03(\x0b\x32\x14.multimargin.v1.Pool\x12\x14\n\x0cliquidatable\x18\x02 \x01(\x08\x12I\n\x10max_transfer_out\x18\x03 \x03(\x0b\x32/.multimargin.v1.FuturesRisk.MaxTransferOutEntry\x1a\x35\n\x13MaxTransferOutEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xdb\x05\n\nMarginRisk\x12\x19\n\x11total_asset_value\x18\x01 \x01(\t\x12\x1d\n\x15total_liability_value\x18\x02 \x01(\t\x12\x18\n\x10\x63ollateral_value\x18\x03 \x01(\t\x12\x1b\n\x0enet_collateral\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x1c\n\x0fopen_order_loss\x18\x05 \x01(\tH\x01\x88\x01\x01\x12\x1b\n\x0einitial_margin\x18\x06 \x01(\tH\x02\x88\x01\x01\x12\x1f\n\x12maintenance_margin\x18\x07 \x01(\tH\x03\x88\x01\x01\x12\x16\n\tavailable\x18\x08 \x01(\tH\x04\x88\x01\x01\x12\x19\n\x0cmargin_level\x18\t \x01(\tH\x05\x88\x01\x01\x12$\n\x17\x63ollateral_margin_level\x18\n \x01(\tH\x06\x88\x01\x01\x12\x14\n\x0cliquidatable\x18\x0b \x01(\x08\x12\x13\n\x0bmargin_call\x18\x0c \x01(\x08\x12=\n\nmax_borrow\x18\r \x03(\x0b\x32).multimargin.v1.MarginRisk.MaxBorrowEntry\x12H\n\x10max_transfer_out\x18\x0e \x03(\x0b\x32..multimargin.v1.MarginRisk.MaxTransferOutEntry\x1a\x30\n\x0eMaxBorrowEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x35\n\x13MaxTransferOutEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x11\n\x0f_net_collateralB\x12\n\x10_open_order_lossB\x11\n\x0f_initial_marginB\x15\n\x13_maintenance_marginB\x0c\n\n_availableB\x0f\n\r_margin_levelB\x1a\n\x18_collateral_margin_level\"s\n\x0bRiskSummary\x12.\n\x07\x66utures\x18\x01 \x01(\x0b\x32\x1b.multimargin.v1.FuturesRiskH\x00\x12,\n\x06margin\x18\x02 \x01(\x0b\x32\x1a.multimargin.v1.MarginRiskH\x00\x42\x06\n\x04kind\"@\n\x0eUnmetCondition\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t*^\n\x0b\x41\x63\x63ountKind\x12\x1c\n\x18\x41\x43\x43OUNT_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x43\x43OUNT_KIND_FUTURES\x10\x01\x12\x17\n\x13\x41\x43\x43OUNT_KIND_MARGIN\x10\x02*\x98\x01\n\x0b\x41\x63\x63ountMode\x12\x1c\n\x18\x41\x43\x43OUNT_MODE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41\x43\x43OUNT_MODE_SINGLE_ASSET\x10\x01\x12\x1c\n\x18\x41\x43\x43OUNT_MODE_MULTI_ASSET\x10\x02\x12\x18\n\x14\x41\x43\x43OUNT_MODE_CLASSIC\x10\x03\x12\x14\n\x10\x41\x43\x43OUNT_MODE_PRO\x10\x04*j\n\rAccountStatus\x12\x1e\n\x1a\x41\x43\x43OUNT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41\x43\x43OUNT_STATUS_ACTIVE\x10\x01\x12\x1e\n\x1a\x41\x43\x43OUNT_STATUS_LIQUIDATING\x10\x02*9\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x0c\n\x08SIDE_BUY\x10\x01\x12\r\n\tSIDE_SELL\x10\x02*\xaf\x01\n\x0fLedgerEntryKind\x12!\n\x1dLEDGER_ENTRY_KIND_UNSPECIFIED\x10\x00\x12\"\n\x1eLEDGER_ENTRY_KIND_REALIZED_PNL\x10\x01\x12\x19\n\x15LEDGER_ENTRY_KIND_FEE\x10\x02\x12\x1d\n\x19LEDGER_ENTRY_KIND_FUNDING\x10\x03\x12\x1b\n\x17LEDGER_ENTRY_KIND_TRADE\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amultimargin/v1/types.proto\x12\x0emultimargin.v1\"\x8b\x01\n\x08Position\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\t\x12\x13\n\x0b\x65ntry_price\x18\x03 \x01(\t\x12\x10\n\x08leverage\x18\x04 \x01(\x05\x12\x10\n\x08isolated\x18\x05 \x01(\x08\x12\x17\n\x0fisolated_margin\x18\x06 \x01(\t\x12\x0f\n\x07\x61irdrop\x18\x07 \x01(\x08\"\x99\x01\n\x0c\x46uturesOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\"\n\x04side\x18\x03 \x01(\x0e\x32\x14.multimargin.v1.Side\x12\r\n\x05price\x18\x04 \x01(\t\x12\x10\n\x08quantity\x18\x05 \x01(\t\x12\x15\n\x08leverage\x18\x06 \x01(\x05H\x00\x88\x01\x01\x42\x0b\n\t_leverage\"\x81\x01\n\x0bMarginOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x02 \x01(\t\x12\r\n\x05quote\x18\x03 \x01(\t\x12\"\n\x04side\x18\x04 \x01(\x0e\x32\x14.multimargin.v1.Side\x12\r\n\x05price\x18\x05 \x01(\t\x12\x10\n\x08quantity\x18\x06 \x01(\t\"\xd2\x01\n\x0c\x46uturesState\x12\x38\n\x06wallet\x18\x01 \x03(\x0b\x32(.multimargin.v1.FuturesState.WalletEntry\x12+\n\tpositions\x18\x02 \x03(\x0b\x32\x18.multimargin.v1.Position\x12,\n\x06orders\x18\x03 \x03(\x0b\x32\x1c.multimargin.v1.FuturesOrder\x1a-\n\x0bWalletEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa3\x04\n\x0bMarginState\x12;\n\x08holdings\x18\x01 \x03(\x0b\x32).multimargin.v1.MarginState.HoldingsEntry\x12;\n\x08\x62orrowed\x18\x02 \x03(\x0b\x32).multimargin.v1.MarginState.BorrowedEntry\x12;\n\x08interest\x18\x03 \x03(\x0b\x32).multimargin.v1.MarginState.InterestEntry\x12+\n\x06orders\x18\x04 \x03(\x0b\x32\x1b.multimargin.v1.MarginOrder\x12\x18\n\x10\x63lassic_leverage\x18\x05 \x01(\x05\x12\x1a\n\x12pro_terms_accepted\x18\x06 \x01(\x08\x12\x19\n\x11pro_terms_version\x18\x07 \x01(\t\x12\x13\n\x0bmcr_classic\x18\x08 \x01(\t\x12\x0f\n\x07mcr_pro\x18\t \x01(\t\x12\x13\n\x0bpro_entered\x18\n \x01(\x08\x12\x11\n\tvip_level\x18\x0b \x01(\x05\x1a/\n\rHoldingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a/\n\rBorrowedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a/\n\rInterestEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"9\n\x0c\x41\x63\x63ountFlags\x12\x13\n\x0bsub_account\x18\x01 \x01(\x08\x12\x14\n\x0c\x63opy_trading\x18\x02 \x01(\x08\"\xd9\x02\n\x07\x41\x63\x63ount\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.multimargin.v1.AccountKind\x12)\n\x04mode\x18\x03 \x01(\x0e\x32\x1b.multimargin.v1.AccountMode\x12\x0e\n\x06region\x18\x04 \x01(\t\x12-\n\x06status\x18\x05 \x01(\x0e\x32\x1d.multimargin.v1.AccountStatus\x12\x0f\n\x07version\x18\x06 \x01(\x03\x12+\n\x05\x66lags\x18\x07 \x01(\x0b\x32\x1c.multimargin.v1.AccountFlags\x12/\n\x07\x66utures\x18\x08 \x01(\x0b\x32\x1c.multimargin.v1.FuturesStateH\x00\x12-\n\x06margin\x18\t \x01(\x0b\x32\x1b.multimargin.v1.MarginStateH\x00\x42\x07\n\x05state\"\xf4\x02\n\x04Pool\x12\n\n\x02id\x18\x01 \x01(\t\x12\x18\n\x10\x65\x66\x66\x65\x63tive_margin\x18\x02 \x01(\t\x12\x16\n\x0einitial_margin\x18\x03 \x01(\t\x12\x1a\n\x12maintenance_margin\x18\x04 \x01(\t\x12\x11\n\tavailable\x18\x05 \x01(\t\x12\x19\n\x0cmargin_level\x18\x06 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x0cliquidatable\x18\x07 \x01(\x08\x12\x30\n\x06\x65quity\x18\x08 \x03(\x0b\x32 .multimargin.v1.Pool.EquityEntry\x12.\n\x05value\x18\t \x03(\x0b\x32\x1f.multimargin.v1.Pool.ValueEntry\x1a-\n\x0b\x45quityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a,\n\nValueEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0f\n\r_margin_level\"\xca\x01\n\x0b\x46uturesRisk\x12#\n\x05pools\x18\x01 \x03(\x0b\x32\x14.multimargin.v1.Pool\x12\x14\n\x0cliquidatable\x18\x02 \x01(\x08\x12I\n\x10max_transfer_out\x18\x03 \x03(\x0b\x32/.multimargin.v1.FuturesRisk.MaxTransferOutEntry\x1a\x35\n\x13MaxTransferOutEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xdb\x05\n\nMarginRisk\x12\x19\n\x11total_asset_value\x18\x01 \x01(\t\x12\x1d\n\x15total_liability_value\x18\x02 \x01(\t\x12\x18\n\x10\x63ollateral_value\x18\x03 \x01(\t\x12\x1b\n\x0enet_collateral\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x1c\n\x0fopen_order_loss\x18\x05 \x01(\tH\x01\x88\x01\x01\x12\x1b\n\x0einitial_margin\x18\x06 \x01(\tH\x02\x88\x01\x01\x12\x1f\n\x12maintenance_margin\x18\x07 \x01(\tH\x03\x88\x01\x01\x12\x16\n\tavailable\x18\x08 \x01(\tH\x04\x88\x01\x01\x12\x19\n\x0cmargin_level\x18\t \x01(\tH\x05\x88\x01\x01\x12$\n\x17\x63ollateral_margin_level\x18\n \x01(\tH\x06\x88\x01\x01\x12\x14\n\x0cliquidatable\x18\x0b \x01(\x08\x12\x13\n\x0bmargin_call\x18\x0c \x01(\x08\x12=\n\nmax_borrow\x18\r \x03(\x0b\x32).multimargin.v1.MarginRisk.MaxBorrowEntry\x12H\n\x10max_transfer_out\x18\x0e \x03(\x0b\x32..multimargin.v1.MarginRisk.MaxTransferOutEntry\x1a\x30\n\x0eMaxBorrowEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x35\n\x13MaxTransferOutEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x11\n\x0f_net_collateralB\x12\n\x10_open_order_lossB\x11\n\x0f_initial_marginB\x15\n\x13_maintenance_marginB\x0c\n\n_availableB\x0f\n\r_margin_levelB\x1a\n\x18_collateral_margin_level\"s\n\x0bRiskSummary\x12.\n\x07\x66utures\x18\x01 \x01(\x0b\x32\x1b.multimargin.v1.FuturesRiskH\x00\x12,\n\x06margin\x18\x02 \x01(\x0b\x32\x1a.multimargin.v1.MarginRiskH\x00\x42\x06\n\x04kind\"@\n\x0eUnmetCondition\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t*^\n\x0b\x41\x63\x63ountKind\x12\x1c\n\x18\x41\x43\x43OUNT_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x43\x43OUNT_KIND_FUTURES\x10\x01\x12\x17\n\x13\x41\x43\x43OUNT_KIND_MARGIN\x10\x02*\x98\x01\n\x0b\x41\x63\x63ountMode\x12\x1c\n\x18\x41\x43\x43OUNT_MODE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41\x43\x43OUNT_MODE_SINGLE_ASSET\x10\x01\x12\x1c\n\x18\x41\x43\x43OUNT_MODE_MULTI_ASSET\x10\x02\x12\x18\n\x14\x41\x43\x43OUNT_MODE_CLASSIC\x10\x03\x12\x14\n\x10\x41\x43\x43OUNT_MODE_PRO\x10\x04*j\n\rAccountStatus\x12\x1e\n\x1a\x41\x43\x43OUNT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41\x43\x43OUNT_STATUS_ACTIVE\x10\x01\x12\x1e\n\x1a\x41\x43\x43OUNT_STATUS_LIQUIDATING\x10\x02*9\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x0c\n\x08SIDE_BUY\x10\x01\x12\r\n\tSIDE_SELL\x10\x02*\xaf\x01\n\x0fLedgerEntryKind\x12!\n\x1dLEDGER_ENTRY_KIND_UNSPECIFIED\x10\x00\x12\"\n\x1eLEDGER_ENTRY_KIND_REALIZED_PNL\x10\x01\x12\x19\n\x15LEDGER_ENTRY_KIND_FEE\x10\x02\x12\x1d\n\x19LEDGER_ENTRY_KIND_FUNDING\x10\x03\x12\x1b\n\x17LEDGER_ENTRY_KIND_TRADE\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -49,16 +49,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MARGINRISK_MAXBORROWENTRY']._serialized_options = b'8\001'
   _globals['_MARGINRISK_MAXTRANSFEROUTENTRY']._loaded_options = None
   _globals['_MARGINRISK_MAXTRANSFEROUTENTRY']._serialized_options = b'8\001'
-  _globals['_ACCOUNTKIND']._serialized_start=3124
-  _globals['_ACCOUNTKIND']._serialized_end=3218
-  _globals['_ACCOUNTMODE']._serialized_start=3221
-  _globals['_ACCOUNTMODE']._serialized_end=3373
-  _globals['_ACCOUNTSTATUS']._serialized_start=3375
-  _globals['_ACCOUNTSTATUS']._serialized_end=3481
-  _globals['_SIDE']._serialized_start=3483
-  _globals['_SIDE']._serialized_end=3540
-  _globals['_LEDGERENTRYKIND']._serialized_start=3543
-  _globals['_LEDGERENTRYKIND']._serialized_end=3718
+  _globals['_ACCOUNTKIND']._serialized_start=3143
+  _globals['_ACCOUNTKIND']._serialized_end=3237
+  _globals['_ACCOUNTMODE']._serialized_start=3240
+  _globals['_ACCOUNTMODE']._serialized_end=3392
+  _globals['_ACCOUNTSTATUS']._serialized_start=3394
+  _globals['_ACCOUNTSTATUS']._serialized_end=3500
+  _globals['_SIDE']._serialized_start=3502
+  _globals['_SIDE']._serialized_end=3559
+  _globals['_LEDGERENTRYKIND']._serialized_start=3562
+  _globals['_LEDGERENTRYKIND']._serialized_end=3737
   _globals['_POSITION']._serialized_start=47
   _globals['_POSITION']._serialized_end=186
   _globals['_FUTURESORDER']._serialized_start=189
@@ -70,35 +70,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FUTURESSTATE_WALLETENTRY']._serialized_start=642
   _globals['_FUTURESSTATE_WALLETENTRY']._serialized_end=687
   _globals['_MARGINSTATE']._serialized_start=690
-  _globals['_MARGINSTATE']._serialized_end=1218
-  _globals['_MARGINSTATE_HOLDINGSENTRY']._serialized_start=1073
-  _globals['_MARGINSTATE_HOLDINGSENTRY']._serialized_end=1120
-  _globals['_MARGINSTATE_BORROWEDENTRY']._serialized_start=1122
-  _globals['_MARGINSTATE_BORROWEDENTRY']._serialized_end=1169
-  _globals['_MARGINSTATE_INTERESTENTRY']._serialized_start=1171
-  _globals['_MARGINSTATE_INTERESTENTRY']._serialized_end=1218
-  _globals['_ACCOUNTFLAGS']._serialized_start=1220
-  _globals['_ACCOUNTFLAGS']._serialized_end=1277
-  _globals['_ACCOUNT']._serialized_start=1280
-  _globals['_ACCOUNT']._serialized_end=1625
-  _globals['_POOL']._serialized_start=1628
-  _globals['_POOL']._serialized_end=2000
-  _globals['_POOL_EQUITYENTRY']._serialized_start=1892
-  _globals['_POOL_EQUITYENTRY']._serialized_end=1937
-  _globals['_POOL_VALUEENTRY']._serialized_start=1939
-  _globals['_POOL_VALUEENTRY']._serialized_end=1983
-  _globals['_FUTURESRISK']._serialized_start=2003
-  _globals['_FUTURESRISK']._serialized_end=2205
-  _globals['_FUTURESRISK_MAXTRANSFEROUTENTRY']._serialized_start=2152
-  _globals['_FUTURESRISK_MAXTRANSFEROUTENTRY']._serialized_end=2205
-  _globals['_MARGINRISK']._serialized_start=2208
-  _globals['_MARGINRISK']._serialized_end=2939
-  _globals['_MARGINRISK_MAXBORROWENTRY']._serialized_start=2696
-  _globals['_MARGINRISK_MAXBORROWENTRY']._serialized_end=2744
-  _globals['_MARGINRISK_MAXTRANSFEROUTENTRY']._serialized_start=2152
-  _globals['_MARGINRISK_MAXTRANSFEROUTENTRY']._serialized_end=2205
-  _globals['_RISKSUMMARY']._serialized_start=2941
-  _globals['_RISKSUMMARY']._serialized_end=3056
-  _globals['_UNMETCONDITION']._serialized_start=3058
-  _globals['_UNMETCONDITION']._serialized_end=3122
+  _globals['_MARGINSTATE']._serialized_end=1237
+  _globals['_MARGINSTATE_HOLDINGSENTRY']._serialized_start=1092
+  _globals['_MARGINSTATE_HOLDINGSENTRY']._serialized_end=1139
+  _globals['_MARGINSTATE_BORROWEDENTRY']._serialized_start=1141
+  _globals['_MARGINSTATE_BORROWEDENTRY']._serialized_end=1188
+  _globals['_MARGINSTATE_INTERESTENTRY']._serialized_start=1190
+  _globals['_MARGINSTATE_INTERESTENTRY']._serialized_end=1237
+  _globals['_ACCOUNTFLAGS']._serialized_start=1239
+  _globals['_ACCOUNTFLAGS']._serialized_end=1296
+  _globals['_ACCOUNT']._serialized_start=1299
+  _globals['_ACCOUNT']._serialized_end=1644
+  _globals['_POOL']._serialized_start=1647
+  _globals['_POOL']._serialized_end=2019
+  _globals['_POOL_EQUITYENTRY']._serialized_start=1911
+  _globals['_POOL_EQUITYENTRY']._serialized_end=1956
+  _globals['_POOL_VALUEENTRY']._serialized_start=1958
+  _globals['_POOL_VALUEENTRY']._serialized_end=2002
+  _globals['_FUTURESRISK']._serialized_start=2022
+  _globals['_FUTURESRISK']._serialized_end=2224
+  _globals['_FUTURESRISK_MAXTRANSFEROUTENTRY']._serialized_start=2171
+  _globals['_FUTURESRISK_MAXTRANSFEROUTENTRY']._serialized_end=2224
+  _globals['_MARGINRISK']._serialized_start=2227
+  _globals['_MARGINRISK']._serialized_end=2958
+  _globals['_MARGINRISK_MAXBORROWENTRY']._serialized_start=2715
+  _globals['_MARGINRISK_MAXBORROWENTRY']._serialized_end=2763
+  _globals['_MARGINRISK_MAXTRANSFEROUTENTRY']._serialized_start=2171
+  _globals['_MARGINRISK_MAXTRANSFEROUTENTRY']._serialized_end=2224
+  _globals['_RISKSUMMARY']._serialized_start=2960
+  _globals['_RISKSUMMARY']._serialized_end=3075
+  _globals['_UNMETCONDITION']._serialized_start=3077
+  _globals['_UNMETCONDITION']._serialized_end=3141
 # @@protoc_insertion_point(module_scope)

@@ -128,7 +128,7 @@ class FuturesState(_message.Message):
     def __init__(self, wallet: _Optional[_Mapping[str, str]] = ..., positions: _Optional[_Iterable[_Union[Position, _Mapping]]] = ..., orders: _Optional[_Iterable[_Union[FuturesOrder, _Mapping]]] = ...) -> None: ...
 
 class MarginState(_message.Message):
-    __slots__ = ("holdings", "borrowed", "interest", "orders", "classic_leverage", "pro_terms_accepted", "pro_terms_version", "mcr_classic", "mcr_pro", "pro_entered")
+    __slots__ = ("holdings", "borrowed", "interest", "orders", "classic_leverage", "pro_terms_accepted", "pro_terms_version", "mcr_classic", "mcr_pro", "pro_entered", "vip_level")
     class HoldingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -160,6 +160,7 @@ class MarginState(_message.Message):
     MCR_CLASSIC_FIELD_NUMBER: _ClassVar[int]
     MCR_PRO_FIELD_NUMBER: _ClassVar[int]
     PRO_ENTERED_FIELD_NUMBER: _ClassVar[int]
+    VIP_LEVEL_FIELD_NUMBER: _ClassVar[int]
     holdings: _containers.ScalarMap[str, str]
     borrowed: _containers.ScalarMap[str, str]
     interest: _containers.ScalarMap[str, str]
@@ -170,7 +171,8 @@ class MarginState(_message.Message):
     mcr_classic: str
     mcr_pro: str
     pro_entered: bool
-    def __init__(self, holdings: _Optional[_Mapping[str, str]] = ..., borrowed: _Optional[_Mapping[str, str]] = ..., interest: _Optional[_Mapping[str, str]] = ..., orders: _Optional[_Iterable[_Union[MarginOrder, _Mapping]]] = ..., classic_leverage: _Optional[int] = ..., pro_terms_accepted: _Optional[bool] = ..., pro_terms_version: _Optional[str] = ..., mcr_classic: _Optional[str] = ..., mcr_pro: _Optional[str] = ..., pro_entered: _Optional[bool] = ...) -> None: ...
+    vip_level: int
+    def __init__(self, holdings: _Optional[_Mapping[str, str]] = ..., borrowed: _Optional[_Mapping[str, str]] = ..., interest: _Optional[_Mapping[str, str]] = ..., orders: _Optional[_Iterable[_Union[MarginOrder, _Mapping]]] = ..., classic_leverage: _Optional[int] = ..., pro_terms_accepted: _Optional[bool] = ..., pro_terms_version: _Optional[str] = ..., mcr_classic: _Optional[str] = ..., mcr_pro: _Optional[str] = ..., pro_entered: _Optional[bool] = ..., vip_level: _Optional[int] = ...) -> None: ...
 
 class AccountFlags(_message.Message):
     __slots__ = ("sub_account", "copy_trading")

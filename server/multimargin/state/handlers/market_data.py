@@ -1,0 +1,107 @@
+"""MarketDataService: index and mark prices; re-evaluation after a price update (SPEC §2, §8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import multimargin
+from multimargin.errors import (
+    InvalidInputError,
+)
+from multimargin.state import validate as v
+from multimargin.state.handlers.common import (
+    Context,
+    Mutation,
+    Outcome,
+    Query,
+    bump,
+    risk_rule,
+)
+from multimargin.state.model import (
+    AccountState,
+    fmt,
+)
+from multimargin.v1 import market_data_service_pb2 as mkt
+from multimargin.v1 import types_pb2 as t
+
+
+def validated_prices(
+    ctx: Context, index: dict[str, str], marks: dict[str, str], prefix: str = ""
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Index and mark prices checked per SPEC §1–§2 (USDT is 1), canonical strings."""
+    out_i, out_m = {}, {}
+    for asset, price in sorted(index.items()):
+        f = f"{prefix}index_prices.{asset}"
+        v.asset(ctx.rulebook, asset, f)
+        p = v.decimal(price, "price", f)
+        if asset == "USDT" and p != 1:
+            raise InvalidInputError("the USDT index price is 1 by definition", "OUT_OF_RANGE", f)
+        out_i[asset] = fmt(p)
+    for sym, price in sorted(marks.items()):
+        f = f"{prefix}mark_prices.{sym}"
+        v.symbol(ctx.rulebook, sym, f)
+        out_m[sym] = fmt(v.decimal(price, "price", f))
+    return out_i, out_m
+
+
+def references(a: AccountState, contracts: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """The assets and symbols an account's figures depend on."""
+    if a.futures is not None:
+        symbols = set(a.f.positions) | {o.symbol for o in a.f.orders.values()}
+        # Requirements and upnl are valued at the settlement asset's price (SPEC §5.2).
+        assets = set(a.f.wallet) | {contracts[s]["settlement"] for s in symbols}
+    else:
+        assets = set(a.m.holdings) | set(a.m.borrowed) | set(a.m.interest)
+        assets |= {x for o in a.m.orders.values() for x in (o.base, o.quote)}
+        symbols = set()
+    return assets, symbols
+
+
+def update_prices(ctx: Context, req: mkt.UpdatePricesRequest) -> Outcome:
+    if not req.index_prices and not req.mark_prices:
+        raise InvalidInputError("give at least one index or mark price", "INVALID_ARGUMENT", "index_prices")
+    v.count(len(req.index_prices) + len(req.mark_prices), v.MAX_BATCH, "index_prices")
+    index, marks = validated_prices(ctx, dict(req.index_prices), dict(req.mark_prices))
+    new_index = {**ctx.index_prices, **index}
+    new_marks = {**ctx.mark_prices, **marks}
+    market = multimargin.Market(ctx.rulebook, new_index, new_marks)
+    changed_assets, changed_symbols = set(index), set(marks)
+    affected: list[AccountState] = []
+    report = []
+    for account_id in sorted(ctx.account_ids()):
+        live = ctx.account(account_id)
+        assets, symbols = references(live, ctx.rules.get("contracts", {}))
+        if not (assets & changed_assets or symbols & changed_symbols):
+            continue
+        a = live.clone()
+        # SPEC §8: re-evaluated at the new prices; the risk rule raises its events.
+        result = risk_rule(ctx.rulebook, market, a)
+        flags = (result["liquidatable"], result.get("margin_call", False)) if result else (False, False)
+        if a.digest() != ctx.account_digest(a.account_id):
+            a = bump(a)
+            affected.append(a)
+        report.append(
+            mkt.AccountRiskChange(
+                account_id=a.account_id,
+                version=a.version,
+                status=t.ACCOUNT_STATUS_LIQUIDATING if a.status == "LIQUIDATING" else t.ACCOUNT_STATUS_ACTIVE,
+                liquidatable=flags[0],
+                margin_call=flags[1],
+            )
+        )
+    response = mkt.UpdatePricesResponse(prices_version=ctx.prices_version + 1, accounts=report)
+    return Outcome(response, affected, prices=(new_index, new_marks))
+
+
+def get_prices(ctx: Context, req: mkt.GetPricesRequest) -> mkt.GetPricesResponse:
+    index = dict(ctx.index_prices)
+    if "USDT" in ctx.rulebook.assets:
+        index["USDT"] = "1"  # SPEC §2: p(USDT) = 1, always
+    return mkt.GetPricesResponse(
+        index_prices=index, mark_prices=ctx.mark_prices, prices_version=ctx.prices_version
+    )
+
+
+MUTATIONS: dict[str, Mutation] = {"UpdatePrices": update_prices}
+
+QUERIES: dict[str, Query] = {"GetPrices": get_prices}

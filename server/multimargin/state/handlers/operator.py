@@ -1,0 +1,115 @@
+"""OperatorService: engine status, interest settlement, ending a liquidation, VIP levels
+(SPEC §3.2, §7.1, §8)."""
+
+from __future__ import annotations
+
+from multimargin.errors import InvalidInputError, RuleViolationError
+from multimargin.state import events
+from multimargin.state.convert import account_message
+from multimargin.state.handlers.common import (
+    Context,
+    Mutation,
+    Outcome,
+    Query,
+    bump,
+    check_version,
+    compile_account,
+    require_kind,
+    risk_rule,
+    store,
+)
+from multimargin.state.liability import charge_interest
+from multimargin.v1 import history_pb2 as h
+from multimargin.v1 import operator_service_pb2 as op
+
+HOUR_NS = 3600 * 10**9
+MAX_HOURS_PER_SETTLEMENT = 24 * 366  # a year of missed hours at most per call
+
+
+def get_engine_status(ctx: Context, req: op.GetEngineStatusRequest) -> op.GetEngineStatusResponse:
+    result: op.GetEngineStatusResponse = ctx.engine_status()
+    return result
+
+
+def settlement_hours(ctx: Context, as_of_ns: int) -> range:
+    """The UTC hour boundaries RunSettlement(as_of) settles (SPEC §7.1): every whole
+    hour after the last settled one, up to ``as_of``. The first settlement of a store
+    settles the latest boundary only (it starts the clock)."""
+    if as_of_ns > ctx.ts_ns:
+        raise InvalidInputError("is in the future", "OUT_OF_RANGE", "as_of")
+    if as_of_ns < ctx.settled_through:
+        raise InvalidInputError("is before the last settled hour", "OUT_OF_RANGE", "as_of")
+    last = as_of_ns // HOUR_NS * HOUR_NS
+    first = ctx.settled_through + HOUR_NS if ctx.settled_through else last
+    hours = range(first, last + 1, HOUR_NS)
+    if len(hours) > MAX_HOURS_PER_SETTLEMENT:
+        raise InvalidInputError(
+            f"settles {len(hours)} hours; settle at most {MAX_HOURS_PER_SETTLEMENT} per call",
+            "OUT_OF_RANGE",
+            "as_of",
+        )
+    return hours
+
+
+def run_settlement(ctx: Context, req: op.RunSettlementRequest) -> Outcome:
+    if not req.HasField("as_of"):
+        raise InvalidInputError("is required", "INVALID_ARGUMENT", "as_of")
+    hours = settlement_hours(ctx, req.as_of.ToNanoseconds())
+    changed = []
+    charges = 0
+    for account_id in sorted(ctx.account_ids()):
+        live = ctx.account(account_id)
+        a = live.clone()
+        for hour in hours:
+            charges += charge_interest(ctx.rules, a, hour)
+        if a.events:
+            risk_rule(ctx.rulebook, ctx.market, a, compile_account(ctx.rulebook, a))
+        if a.digest() != ctx.account_digest(account_id):
+            changed.append(bump(a))
+    last = hours[-1] if hours else ctx.settled_through
+    response = op.RunSettlementResponse(
+        hours_settled=len(hours), charges=charges, accounts_changed=len(changed)
+    )
+    if last:
+        response.settled_through.FromNanoseconds(last)
+    return Outcome(response, changed, settled_through=last)
+
+
+def end_liquidation(ctx: Context, req: op.EndLiquidationRequest) -> Outcome:
+    a = ctx.account(req.account_id).clone()
+    check_version(a, req)
+    if a.status != "LIQUIDATING":
+        raise InvalidInputError(
+            f"account {a.account_id} is not being liquidated", "INVALID_ARGUMENT", "account_id"
+        )
+    result = ctx.rulebook.evaluate(compile_account(ctx.rulebook, a), ctx.market)
+    if result["liquidatable"]:
+        raise RuleViolationError(
+            "the account is still liquidatable; the liquidation cannot end",
+            "MARGIN_LEVEL_TOO_LOW",
+            "account_id",
+        )
+    a.status = "ACTIVE"
+    events.raise_event(a, h.EVENT_KIND_LIQUIDATION_ENDED, result)
+    a = store(ctx, a)
+    return Outcome(op.EndLiquidationResponse(account=account_message(a)), [a])
+
+
+def set_vip_level(ctx: Context, req: op.SetVipLevelRequest) -> Outcome:
+    a = ctx.account(req.account_id).clone()
+    check_version(a, req)
+    require_kind(a, "MARGIN", "SetVipLevel")
+    if not 0 <= req.vip_level <= 9:
+        raise InvalidInputError("a VIP level is 0–9", "OUT_OF_RANGE", "vip_level")
+    a.m.vip_level = req.vip_level
+    a = store(ctx, a)
+    return Outcome(op.SetVipLevelResponse(account=account_message(a)), [a])
+
+
+MUTATIONS: dict[str, Mutation] = {
+    "RunSettlement": run_settlement,
+    "EndLiquidation": end_liquidation,
+    "SetVipLevel": set_vip_level,
+}
+
+QUERIES: dict[str, Query] = {"GetEngineStatus": get_engine_status}
