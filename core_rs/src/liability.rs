@@ -50,7 +50,8 @@ pub struct Record {
     pub asset: AssetId,
     /// The amount of `asset` repaid, or the interest charged.
     pub amount: Dec,
-    /// Interest: the base it was charged on (futures debt, margin principal or the new loan).
+    /// Interest: the base it was charged on (futures debt less the interest-free quantity,
+    /// margin principal, or the new loan).
     pub base: Option<Dec>,
     /// Interest: the hourly rate.
     pub rate: Option<Dec>,
@@ -389,8 +390,8 @@ pub fn borrow(
 /// * Margin: each asset with borrowed principal is charged `ceil8(borrowed × rate)` as
 ///   interest.
 ///
-/// One `INTEREST` record per asset charged a non-zero amount (`base` = the debt or the
-/// principal). *(ours)* A charge never takes a balance past the SPEC §1 bound of 10^15:
+/// One `INTEREST` record per asset charged a non-zero amount (`base` = the debt less the
+/// interest-free quantity, or the principal). *(ours)* A charge never takes a balance past the SPEC §1 bound of 10^15:
 /// it is capped there, so stored state stays valid.
 pub fn interest_hour(rb: &Rulebook, account: &Account) -> Result<Flow> {
     let mut out = account.clone();
@@ -409,7 +410,7 @@ pub fn interest_hour(rb: &Rulebook, account: &Account) -> Result<Flow> {
                 if charge.is_positive() {
                     f.wallet[a] = sub(f.wallet[a], charge)?;
                     records.push(Record {
-                        base: Some(debt),
+                        base: Some(debt.checked_sub(l.interest_free).unwrap_or(Dec::ZERO).max0()),
                         rate: Some(l.hourly_rate),
                         interest_free: Some(l.interest_free),
                         ..Record::new(RecordKind::Interest, a, charge)

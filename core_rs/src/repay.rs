@@ -32,9 +32,10 @@ fn requested(amount: RepayAmount, owed: Dec, what: &str, code: &str) -> Result<D
         RepayAmount::Exactly(a) => a,
     };
     if !a.is_positive() {
+        // Repay-all of nothing names the request's `all` flag.
         return Err(Error::at(
             Reason::OutOfRange,
-            "amount",
+            if amount == RepayAmount::All { "all" } else { "amount" },
             format!("there is no {what} of {code} to repay"),
         ));
     }
@@ -46,7 +47,7 @@ fn requested(amount: RepayAmount, owed: Dec, what: &str, code: &str) -> Result<D
 
 /// SPEC §7.3 manual repay (`RepayLiability`): `payer` pays for `amount` (or all) of the
 /// debt of `debt`. Requires `payer ≠ debt` (`INVALID_ARGUMENT` at `payer_asset`),
-/// `0 < A ≤ debt[d]` (`OUT_OF_RANGE` at `amount`), both index prices
+/// `0 < A ≤ debt[d]` (`OUT_OF_RANGE` at `amount`, or at `all` for all of no debt), both index prices
 /// (`PRICE_UNAVAILABLE` at `asset` / `payer_asset`) and `wallet[s] ≥ cost`
 /// (`INSUFFICIENT_BALANCE` at `payer_asset`); refused (`INSUFFICIENT_MARGIN` at
 /// `amount`) when it would make a non-liquidatable account liquidatable.

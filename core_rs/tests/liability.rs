@@ -63,7 +63,7 @@ fn futures_interest_example() {
     let r = &f.records[0];
     assert_eq!(
         (r.kind, r.amount, r.base, r.interest_free),
-        (RecordKind::Interest, d("0.009"), Some(d("1000")), Some(d("100")))
+        (RecordKind::Interest, d("0.009"), Some(d("900")), Some(d("100")))
     );
     // A debt within the interest-free quantity, or an asset without a liability section,
     // is not charged.
@@ -118,7 +118,7 @@ fn futures_repay_refusals() {
     );
     assert_eq!(
         refusal(repay_futures(&rb, &m, &a, btc, usdt, RepayAmount::All)),
-        (Reason::OutOfRange, "amount".into())
+        (Reason::OutOfRange, "all".into())
     );
     assert_eq!(refusal(repay_futures(&rb, &m, &a, usdt, btc, x("0"))), (Reason::OutOfRange, "amount".into()));
     // 0.01 BTC covers 270 USDT at most.
@@ -317,7 +317,7 @@ fn margin_repay_with_payer_and_refusals() {
     );
     assert_eq!(
         refusal(repay_margin(&rb, &m, &a, btc, None, RepayAmount::All)),
-        (Reason::OutOfRange, "amount".into())
+        (Reason::OutOfRange, "all".into())
     );
     // A payer equal to the asset is no conversion.
     let g = repay_margin(&rb, &m, &a, usdt, Some(usdt), RepayAmount::Exactly(d("7"))).unwrap();

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
+from multimargin._core import Account
+
 __all__ = ["Flow", "FlowRecord", "LiabilityParameters", "MarginBalance", "RiskFigures", "RiskTransition"]
 
 
@@ -48,6 +50,7 @@ class Flow(TypedDict):
     cancel_orders: list[str]
     cancel_order_indices: list[int]
     records: list[FlowRecord]
+    account: Account  # the account after the flow, compiled
 
 
 class MarginBalance(TypedDict):

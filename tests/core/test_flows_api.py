@@ -131,7 +131,7 @@ def test_refusals_carry_reason_and_request_field() -> None:
             lambda: multimargin.repay_margin(margin(holdings={"USDT": "5"}), market, "USDT"),
             InvalidInputError,
             "OUT_OF_RANGE",
-            "amount",
+            "all",  # repay all of nothing
         ),
         (
             lambda: multimargin.transfer_out(

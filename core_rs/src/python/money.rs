@@ -3,8 +3,9 @@
 //!
 //! Each flow takes a compiled `Account` (and `Market` where prices matter) and returns a
 //! dict of the NEW values of what changed — `wallet` (futures) or `holdings`,
-//! `borrowed`, `interest` (margin) — the orders to cancel and the §7.5 records, so the
-//! engine only assigns and never does the arithmetic itself.
+//! `borrowed`, `interest` (margin) — the orders to cancel, the §7.5 records and the
+//! account after the flow, compiled (to chain flows without recompiling), so the engine
+//! only assigns and never does the arithmetic itself.
 
 use super::errors::guard;
 use super::{same_rulebook, PyAccount, PyMarket, PyRulebook};
@@ -97,6 +98,14 @@ fn flow_dict<'py>(py: Python<'py>, acct: &PyAccount, flow: &Flow) -> PyResult<Bo
         records.append(record(py, rb, r)?)?;
     }
     d.set_item(intern!(py, "records"), records)?;
+    let order_ids = acct
+        .order_ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !flow.cancelled.contains(i))
+        .map(|(_, id)| id.clone());
+    let after = PyAccount { rb: rb.clone(), inner: flow.account.clone(), order_ids: order_ids.collect() };
+    d.set_item(intern!(py, "account"), Py::new(py, after)?)?;
     Ok(d)
 }
 
