@@ -168,11 +168,12 @@ def risk_rule(
     return t
 
 
-def store(ctx: Context, a: AccountState) -> AccountState:
+def store(ctx: Context, a: AccountState, compiled: multimargin.Account | None = None) -> AccountState:
     """Final checks of a changed account: the core accepts the state; the liquidation
     rule is applied; the version moves on — unless nothing changed at all (e.g. a flag
-    set to its value), which keeps the version."""
-    risk_rule(ctx.rulebook, ctx.market, a, compile_account(ctx.rulebook, a))
+    set to its value), which keeps the version. ``compiled`` is the state after a core
+    flow (its ``account``), which the core built itself: no need to compile it again."""
+    risk_rule(ctx.rulebook, ctx.market, a, compiled or compile_account(ctx.rulebook, a))
     if a.digest() == ctx.account_digest(a.account_id):
         return a
     return bump(a)

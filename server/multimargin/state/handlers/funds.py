@@ -34,7 +34,7 @@ def transfer_in(ctx: Context, req: fun.TransferInRequest) -> Outcome:
     flow = multimargin.transfer_in(compile_account(ctx.rulebook, a), asset, fmt(amount))
     apply_flow(a, flow)
     repaid = flow["records"][0]["amount"] if flow["records"] else "0"
-    a = store(ctx, a)
+    a = store(ctx, a, flow["account"])
     return Outcome(fun.TransferInResponse(account=account_message(a), repaid=repaid), [a])
 
 
@@ -44,8 +44,9 @@ def transfer_out(ctx: Context, req: fun.TransferOutRequest) -> Outcome:
     asset = v.asset(ctx.rulebook, req.asset, "asset")
     amount = v.decimal(req.amount, "amount", "amount")
     # Not while liquidating; within the max transfer-out (SPEC §5.3, §6.1, §6.2, §8).
-    apply_flow(a, multimargin.transfer_out(compile_account(ctx.rulebook, a), ctx.market, asset, fmt(amount)))
-    a = store(ctx, a)
+    flow = multimargin.transfer_out(compile_account(ctx.rulebook, a), ctx.market, asset, fmt(amount))
+    apply_flow(a, flow)
+    a = store(ctx, a, flow["account"])
     return Outcome(fun.TransferOutResponse(account=account_message(a)), [a])
 
 
@@ -67,8 +68,9 @@ def post_ledger_entries(ctx: Context, req: fun.PostLedgerEntriesRequest) -> Outc
         entries.append((asset, fmt(amount)))
     # The batch is one change (the core checks the resulting balances); holdings left
     # below locked funds cancel the newest orders locking them (SPEC §7.4).
-    apply_flow(a, multimargin.post_ledger_entries(compile_account(ctx.rulebook, a), entries))
-    a = store(ctx, a)
+    flow = multimargin.post_ledger_entries(compile_account(ctx.rulebook, a), entries)
+    apply_flow(a, flow)
+    a = store(ctx, a, flow["account"])
     return Outcome(fun.PostLedgerEntriesResponse(account=account_message(a)), [a])
 
 
@@ -83,7 +85,7 @@ def borrow(ctx: Context, req: fun.BorrowRequest) -> Outcome:
     flow = multimargin.borrow(compile_account(ctx.rulebook, a), ctx.market, asset, fmt(amount))
     apply_flow(a, flow, history=False)
     charged = flow["records"][0]["amount"]
-    a = store(ctx, a)
+    a = store(ctx, a, flow["account"])
     return Outcome(fun.BorrowResponse(account=account_message(a), interest_charged=charged), [a])
 
 
@@ -134,7 +136,7 @@ def _repay(ctx: Context, a: AccountState, debt_asset: str, payer: str, amount: s
         flow = multimargin.repay_margin(compiled, ctx.market, debt_asset, amount, payer or None)
     apply_flow(a, flow)
     (r,) = flow["records"]
-    a = store(ctx, a)
+    a = store(ctx, a, flow["account"])
     return Outcome(
         fun.RepayResponse(
             account=account_message(a),
