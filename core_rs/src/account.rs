@@ -1,162 +1,13 @@
-//! Market data (SPEC §2) and account state (SPEC §4), parsed and validated against a
-//! rulebook from the scenario JSON of §10.
+//! Account state (SPEC §4), parsed and validated against a rulebook from the scenario
+//! JSON of §10 (or the engine's state form). Market data lives in [`crate::market`].
 
-use crate::decimal::{Dec, Exact};
+use crate::decimal::Dec;
 use crate::error::{Error, Reason, Result};
 use crate::json::{child, index_path, ranges, At};
-use crate::rulebook::{check_region, AssetId, ContractId, ContractKind, Rulebook};
+use crate::rulebook::{check_region, AssetId, ContractId, ContractKind, Rulebook, MAX_VIP_LEVEL};
 use serde_json::Value;
 
-/// Index and mark prices, by asset and contract id.
-#[derive(Debug, Clone)]
-pub struct Market {
-    prices: Vec<Option<Dec>>,
-    marks: Vec<Option<Dec>>,
-    /// The same prices as exact values, converted once.
-    prices_exact: Vec<Option<Exact>>,
-    marks_exact: Vec<Option<Exact>>,
-}
-
-impl PartialEq for Market {
-    fn eq(&self, other: &Market) -> bool {
-        self.prices == other.prices && self.marks == other.marks
-    }
-}
-
-impl Eq for Market {}
-
-impl Market {
-    /// No prices but USDT's (always 1).
-    pub fn empty(rb: &Rulebook) -> Market {
-        let mut market = Market {
-            prices: vec![None; rb.assets().len()],
-            marks: vec![None; rb.contracts().len()],
-            prices_exact: vec![None; rb.assets().len()],
-            marks_exact: vec![None; rb.contracts().len()],
-        };
-        if let Some(u) = rb.usdt() {
-            market.prices[u] = Some(Dec::ONE);
-            market.prices_exact[u] = Some(Dec::ONE.exact());
-        }
-        market
-    }
-
-    /// Parses `prices` and `marks` (either may be absent/null).
-    pub fn from_json(rb: &Rulebook, prices: Option<&Value>, marks: Option<&Value>) -> Result<Market> {
-        let mut market = Market::empty(rb);
-        if let Some(v) = prices.filter(|v| !v.is_null()) {
-            let at = At::root(v, "prices");
-            for (code, pv) in at.object()? {
-                let p = format!("prices.{code}");
-                let pat = At::root(pv, &p);
-                let id = rb.asset_id(code).ok_or_else(|| {
-                    pat.err(Reason::UnknownAsset, format!("{code:?} is not in the rulebook"))
-                })?;
-                market.set_price(rb, id, pat.dec_in(ranges::PRICE)?).map_err(|e| e.under(&p))?;
-            }
-        }
-        if let Some(v) = marks.filter(|v| !v.is_null()) {
-            let at = At::root(v, "marks");
-            for (sym, mv) in at.object()? {
-                let p = format!("marks.{sym}");
-                let mat = At::root(mv, &p);
-                let id = rb.contract_id(sym).ok_or_else(|| {
-                    mat.err(Reason::UnknownSymbol, format!("{sym:?} is not in the rulebook"))
-                })?;
-                market.set_mark(id, mat.dec_in(ranges::PRICE)?).map_err(|e| e.under(&p))?;
-            }
-        }
-        Ok(market)
-    }
-
-    /// Sets an index price; USDT only takes 1 (SPEC §2). The error has no field: the
-    /// caller names it.
-    pub fn set_price(&mut self, rb: &Rulebook, asset: AssetId, price: Dec) -> Result<()> {
-        if Some(asset) == rb.usdt() && price != Dec::ONE {
-            return Err(Error::new(Reason::OutOfRange, "the USDT index price is 1 by definition"));
-        }
-        if !ranges::PRICE.contains(price) {
-            return Err(Error::new(Reason::OutOfRange, "a price must satisfy 0 < p ≤ 10^9"));
-        }
-        self.prices[asset] = Some(price);
-        self.prices_exact[asset] = Some(price.exact());
-        Ok(())
-    }
-
-    /// Sets a mark price.
-    pub fn set_mark(&mut self, contract: ContractId, mark: Dec) -> Result<()> {
-        if !ranges::PRICE.contains(mark) {
-            return Err(Error::new(Reason::OutOfRange, "a price must satisfy 0 < p ≤ 10^9"));
-        }
-        self.marks[contract] = Some(mark);
-        self.marks_exact[contract] = Some(mark.exact());
-        Ok(())
-    }
-
-    /// The index price of an asset, if known.
-    pub fn price(&self, a: AssetId) -> Option<Dec> {
-        self.prices[a]
-    }
-
-    /// The mark price of a contract, if known.
-    pub fn mark(&self, c: ContractId) -> Option<Dec> {
-        self.marks[c]
-    }
-
-    /// `qty × p(a)`, exact; the price is needed only when `qty ≠ 0` (SPEC §2).
-    pub fn value(&self, rb: &Rulebook, a: AssetId, qty: Exact) -> Result<Exact> {
-        if qty.is_zero()? {
-            return Ok(Exact::ZERO);
-        }
-        Ok(qty * self.need_price_exact(rb, a)?)
-    }
-
-    /// The index price of `a` as an exact value, or `PRICE_UNAVAILABLE`.
-    pub fn need_price_exact(&self, rb: &Rulebook, a: AssetId) -> Result<Exact> {
-        match self.prices_exact[a] {
-            Some(p) => Ok(p),
-            None => Err(self.need_price(rb, a).unwrap_err()),
-        }
-    }
-
-    /// The mark price of `c` as an exact value, or `PRICE_UNAVAILABLE`.
-    pub fn need_mark_exact(&self, rb: &Rulebook, c: ContractId) -> Result<Exact> {
-        match self.marks_exact[c] {
-            Some(p) => Ok(p),
-            None => Err(self.need_mark(rb, c).unwrap_err()),
-        }
-    }
-
-    /// The index price of `a`, or `PRICE_UNAVAILABLE`.
-    pub fn need_price(&self, rb: &Rulebook, a: AssetId) -> Result<Dec> {
-        self.prices[a].ok_or_else(|| {
-            let code = &rb.asset(a).code;
-            Error::at(
-                Reason::PriceUnavailable,
-                format!("prices.{code}"),
-                format!("no index price for {code}"),
-            )
-        })
-    }
-
-    /// The mark price of `c`, or `PRICE_UNAVAILABLE`.
-    pub fn need_mark(&self, rb: &Rulebook, c: ContractId) -> Result<Dec> {
-        self.marks[c].ok_or_else(|| {
-            let sym = &rb.contract(c).symbol;
-            Error::at(Reason::PriceUnavailable, format!("marks.{sym}"), format!("no mark price for {sym}"))
-        })
-    }
-
-    /// Prices as (asset id, price) pairs.
-    pub fn prices(&self) -> impl Iterator<Item = (AssetId, Dec)> + '_ {
-        self.prices.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p)))
-    }
-
-    /// Marks as (contract id, price) pairs.
-    pub fn marks(&self) -> impl Iterator<Item = (ContractId, Dec)> + '_ {
-        self.marks.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p)))
-    }
-}
+pub use crate::market::Market;
 
 /// Order side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -300,6 +151,8 @@ pub struct MarginAccount {
     pub mcr_pro: Dec,
     /// Pro terms accepted (quiz passed and terms agreed).
     pub pro_terms_accepted: bool,
+    /// The exchange's VIP level, 0–9: selects the borrow limits (SPEC §4, §6.3).
+    pub vip_level: u8,
 }
 
 /// An account of either kind.
@@ -334,7 +187,7 @@ const SIDES: &[(&str, Side)] = &[("BUY", Side::Buy), ("SELL", Side::Sell)];
 fn asset_map(rb: &Rulebook, at: Option<At<'_>>, range: crate::json::Range) -> Result<Vec<Dec>> {
     let mut out = vec![Dec::ZERO; rb.assets().len()];
     let Some(at) = at else { return Ok(out) };
-    for (code, v) in at.object()? {
+    for (code, v) in at.entries()? {
         let p = format!("{}.{code}", at.path());
         let vat = At::root(v, &p);
         let id = rb
@@ -383,9 +236,58 @@ fn opt_bool(m: &serde_json::Map<String, Value>, p: &str, k: &str) -> Result<bool
     }
 }
 
+/// The keys of each account object (SPEC §10); any other key is refused.
+mod keys {
+    pub const FUTURES: &[&str] = &["kind", "mode", "region", "wallet", "positions", "orders"];
+    pub const MARGIN: &[&str] = &[
+        "kind",
+        "mode",
+        "region",
+        "holdings",
+        "borrowed",
+        "interest",
+        "classic_leverage",
+        "mcr",
+        "orders",
+        "vip_level",
+    ];
+    /// The engine state form adds the SPEC §4 status and flags.
+    pub const FUTURES_STATE: &[&str] =
+        &["kind", "mode", "region", "wallet", "positions", "orders", "status", "sub_account", "copy_trading"];
+    pub const MARGIN_STATE: &[&str] = &[
+        "kind",
+        "mode",
+        "region",
+        "holdings",
+        "borrowed",
+        "interest",
+        "classic_leverage",
+        "mcr",
+        "orders",
+        "vip_level",
+        "status",
+        "pro_terms_accepted",
+    ];
+    pub const POSITION: &[&str] =
+        &["symbol", "size", "entry_price", "leverage", "isolated", "isolated_margin", "airdrop"];
+    pub const FUTURES_ORDER: &[&str] = &["symbol", "side", "price", "quantity", "leverage", "order_id"];
+    pub const MARGIN_ORDER: &[&str] = &["base", "quote", "side", "price", "quantity", "order_id"];
+    pub const MCR: &[&str] = &["CLASSIC", "PRO"];
+}
+
+/// Which keys an account document may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// The `account` of a SPEC §10 scenario: only the keys of its kind.
+    Scenario,
+    /// The engine's stored state: the scenario keys plus the SPEC §4 `status`, and
+    /// `sub_account` and `copy_trading` (futures) or `pro_terms_accepted` (margin).
+    State,
+}
+
 /// Parses one futures position at `at`.
 pub fn parse_position(rb: &Rulebook, at: At<'_>) -> Result<Position> {
-    let m = at.object()?;
+    let m = at.fields(keys::POSITION)?;
     let p = at.path();
     let contract = contract_of(rb, child(m, p, "symbol").required()?)?;
     let isolated = opt_bool(m, p, "isolated")?;
@@ -407,7 +309,7 @@ pub fn parse_position(rb: &Rulebook, at: At<'_>) -> Result<Position> {
 /// Parses one futures order at `at` (leverage defaulting and INVERSE contracts are
 /// checked by the caller, against the account).
 pub fn parse_futures_order(rb: &Rulebook, at: At<'_>) -> Result<FuturesOrder> {
-    let m = at.object()?;
+    let m = at.fields(keys::FUTURES_ORDER)?;
     let p = at.path();
     Ok(FuturesOrder {
         contract: contract_of(rb, child(m, p, "symbol").required()?)?,
@@ -423,7 +325,7 @@ pub fn parse_futures_order(rb: &Rulebook, at: At<'_>) -> Result<FuturesOrder> {
 
 /// Parses one margin order at `at`.
 pub fn parse_margin_order(rb: &Rulebook, at: At<'_>) -> Result<MarginOrder> {
-    let m = at.object()?;
+    let m = at.fields(keys::MARGIN_ORDER)?;
     let p = at.path();
     let base = asset_of(rb, child(m, p, "base").required()?)?;
     let quote_child = child(m, p, "quote");
@@ -442,13 +344,20 @@ pub fn parse_margin_order(rb: &Rulebook, at: At<'_>) -> Result<MarginOrder> {
 }
 
 impl Account {
-    /// Parses and validates an account (the `account` object of a scenario) against a
-    /// rulebook. Paths in errors start with `account.`.
-    pub fn from_json(rb: &Rulebook, value: &Value) -> Result<Account> {
+    /// Parses and validates an account against a rulebook: the `account` object of a
+    /// scenario ([`Form::Scenario`]) or the engine's state ([`Form::State`]). Paths in
+    /// errors start with `account.`.
+    pub fn from_json(rb: &Rulebook, value: &Value, form: Form) -> Result<Account> {
         let at = At::root(value, "account");
-        let m = at.object()?;
         let p = at.path();
-        let kind = child(m, p, "kind").required()?.enum_of(&[("FUTURES", true), ("MARGIN", false)])?;
+        let kind =
+            child(at.object()?, p, "kind").required()?.enum_of(&[("FUTURES", true), ("MARGIN", false)])?;
+        let m = at.fields(match (kind, form) {
+            (true, Form::Scenario) => keys::FUTURES,
+            (true, Form::State) => keys::FUTURES_STATE,
+            (false, Form::Scenario) => keys::MARGIN,
+            (false, Form::State) => keys::MARGIN_STATE,
+        })?;
         let region = match child(m, p, "region").optional() {
             Some(v) => Some(check_region(v)?),
             None => None,
@@ -545,8 +454,7 @@ impl Account {
             let (mcr_classic, mcr_pro) = match child(m, p, "mcr").optional() {
                 None => (s.mcr_default_classic, s.mcr_default_pro),
                 Some(at) => {
-                    // Unknown keys are ignored, as everywhere in the scenario format.
-                    let mm = at.object()?;
+                    let mm = at.fields(keys::MCR)?;
                     let get = |k: &str, d: Dec| match child(mm, at.path(), k).optional() {
                         Some(v) => v.dec_in(mcr_range),
                         None => Ok(d),
@@ -566,6 +474,10 @@ impl Account {
                 mcr_classic,
                 mcr_pro,
                 pro_terms_accepted: opt_bool(m, p, "pro_terms_accepted")?,
+                vip_level: match child(m, p, "vip_level").optional() {
+                    Some(v) => v.int_in(0, i64::from(MAX_VIP_LEVEL))? as u8,
+                    None => 0,
+                },
             })
         };
         Ok(account)

@@ -105,6 +105,26 @@ impl<'a> At<'a> {
         self.value.as_object().ok_or_else(|| self.wrong_type("an object"))
     }
 
+    /// The value as an object that may hold only the `allowed` keys (SPEC §3.1, §10):
+    /// any other key is `INVALID_ARGUMENT` with its path as the field. Keys that begin
+    /// with `_` are comments and are ignored.
+    pub fn fields(&self, allowed: &[&str]) -> Result<&'a Map<String, Value>> {
+        let m = self.object()?;
+        if let Some(k) = m.keys().find(|k| !is_comment(k) && !allowed.contains(&k.as_str())) {
+            return Err(Error::at(
+                Reason::InvalidArgument,
+                join(self.path, k),
+                format!("unknown key {k:?} (expected one of: {})", allowed.join(", ")),
+            ));
+        }
+        Ok(m)
+    }
+
+    /// The entries of an object keyed by codes (assets, symbols), comment keys skipped.
+    pub fn entries(&self) -> Result<impl Iterator<Item = (&'a String, &'a Value)>> {
+        Ok(self.object()?.iter().filter(|(k, _)| !is_comment(k)))
+    }
+
     /// The value as an array.
     pub fn array(&self) -> Result<&'a Vec<Value>> {
         self.value.as_array().ok_or_else(|| self.wrong_type("an array"))
@@ -172,6 +192,20 @@ impl<'a> At<'a> {
     }
 }
 
+/// True for a key that is a comment (SPEC §3.1, §10: it begins with `_`).
+pub fn is_comment(key: &str) -> bool {
+    key.starts_with('_')
+}
+
+/// The path of `key` under `parent` (the root has an empty path).
+fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
 /// A child of an object, with its path.
 pub struct Child<'a> {
     value: Option<&'a Value>,
@@ -187,7 +221,7 @@ impl Child<'_> {
 
 /// Looks up `key` in an object found at `parent`.
 pub fn child<'a>(map: &'a Map<String, Value>, parent: &str, key: &str) -> Child<'a> {
-    let path = if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") };
+    let path = join(parent, key);
     // A JSON null counts as absent for optional fields.
     Child { value: map.get(key).filter(|v| !v.is_null()), path }
 }
@@ -230,6 +264,22 @@ mod tests {
         assert_eq!((e.reason, e.field.as_deref()), (Reason::OutOfRange, Some("x.e")));
         let missing = child(m, "x", "zz").required().unwrap_err();
         assert_eq!(missing.reason, Reason::InvalidArgument);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_path_and_comments_ignored() {
+        let v = json!({"a": 1, "_note": "free text", "b": {"c": 1, "_c": 2}});
+        let root = At::root(&v, "");
+        assert!(root.fields(&["a", "b"]).is_ok());
+        let e = root.fields(&["a"]).unwrap_err();
+        assert_eq!((e.reason, e.field.as_deref()), (Reason::InvalidArgument, Some("b")));
+        assert!(e.message.contains("expected one of: a"), "{}", e.message);
+        let inner = At::root(&v["b"], "x.b");
+        let e = inner.fields(&["d"]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("x.b.c"));
+        assert_eq!(inner.entries().unwrap().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["c"]);
+        assert_eq!(root.fields(&[]).unwrap_err().field.as_deref(), Some("a"));
+        assert_eq!(At::root(&json!([]), "y").fields(&["a"]).unwrap_err().reason, Reason::InvalidArgument);
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub mod futures;
 pub mod json;
 pub mod liability;
 pub mod margin;
+pub mod market;
+pub mod parameters;
 pub mod repay;
 pub mod result;
 pub mod risk_events;
@@ -39,7 +41,7 @@ pub mod tiers;
 #[cfg(feature = "python")]
 pub mod python;
 
-use account::{Account, Market};
+use account::{Account, Form, Market};
 use error::{Error, Reason, Result};
 use result::Evaluation;
 use rulebook::Rulebook;
@@ -67,9 +69,10 @@ pub struct Scenario<'r> {
 impl<'r> Scenario<'r> {
     /// Parses a scenario document; `default` is used when it has no `rulebook`.
     pub fn from_json(value: &Value, default: Option<&'r Rulebook>) -> Result<Scenario<'r>> {
-        let m = value
-            .as_object()
-            .ok_or_else(|| Error::new(Reason::InvalidArgument, "a scenario must be a JSON object"))?;
+        if !value.is_object() {
+            return Err(Error::new(Reason::InvalidArgument, "a scenario must be a JSON object"));
+        }
+        let m = json::At::root(value, "").fields(&["rulebook", "prices", "marks", "account"])?;
         let rulebook = match (m.get("rulebook").filter(|v| !v.is_null()), default) {
             (Some(v), _) => Cow::Owned(Rulebook::from_json(v)?),
             (None, Some(rb)) => Cow::Borrowed(rb),
@@ -83,7 +86,7 @@ impl<'r> Scenario<'r> {
         };
         let market = Market::from_json(&rulebook, m.get("prices"), m.get("marks"))?;
         let account = match m.get("account") {
-            Some(v) => Account::from_json(&rulebook, v)?,
+            Some(v) => Account::from_json(&rulebook, v, Form::Scenario)?,
             None => return Err(Error::at(Reason::InvalidArgument, "account", "is required")),
         };
         Ok(Scenario { rulebook, market, account })

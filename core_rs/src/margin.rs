@@ -164,6 +164,10 @@ fn max_borrow(rb: &Rulebook, market: &Market, m: &MarginAccount, c: &MarginCalc,
     let p = market.need_price_exact(rb, x)?;
     let mut t_cap =
         (MAX_QTY.checked_sub(m.holdings[x])).min(MAX_QTY.checked_sub(m.borrowed[x])).unwrap_or(Dec::ZERO);
+    // SPEC §6.3 (v1.2): borrowed[x] + B within the VIP level's limit, in both modes.
+    if let Some(limit) = b.vip_limit(m.vip_level) {
+        t_cap = t_cap.min(limit.checked_sub(m.borrowed[x]).unwrap_or(Dec::ZERO));
+    }
     let k = p;
     let haircut = Term {
         curve: Curve::Tiered(&asset.haircut),

@@ -8,8 +8,8 @@ use crate::error::{Error, Reason, Result};
 use crate::flows::{conversion_cost, conversion_cover};
 use crate::futures::pools;
 use crate::liability::{free, futures_of, margin_of, sub, Flow, Record, RecordKind, RepayAmount};
+use crate::parameters::RiskMode;
 use crate::rulebook::{AssetId, Rulebook};
-use crate::settings::RiskMode;
 
 fn price_at(rb: &Rulebook, market: &Market, a: AssetId, field: &str) -> Result<Dec> {
     market.need_price(rb, a).map_err(|e| Error { field: Some(field.to_string()), ..e })

@@ -7,9 +7,9 @@ use crate::decimal::{Dec, Exact};
 use crate::error::{Reason, Result};
 use crate::futures::pools;
 use crate::margin::calc;
+use crate::parameters::RiskMode;
 use crate::result::PoolId;
 use crate::rulebook::Rulebook;
-use crate::settings::RiskMode;
 
 /// What the transition did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

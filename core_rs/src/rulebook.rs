@@ -3,8 +3,9 @@
 use crate::decimal::Dec;
 use crate::error::{Error, Reason, Result};
 use crate::json::{child, index_path, ranges, At, Range};
+use crate::settings::parse_settings;
 use crate::tiers::{TableKind, Tier, TierTable};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 
 /// Index of an asset in [`Rulebook::assets`] (assets are kept in code-point order).
@@ -40,6 +41,17 @@ pub struct Borrow {
     pub imr_restricted: TierTable,
     /// Pro maintenance margin rates by liability value.
     pub mmr: TierTable,
+    /// Borrow limits by VIP level (SPEC §3.2, v1.2): `(level, max borrowed principal)`,
+    /// levels strictly increasing from 0; empty when the asset has no `vip_limits`.
+    pub vip_limits: Vec<(u8, Dec)>,
+}
+
+impl Borrow {
+    /// The largest borrowed principal an account of VIP `level` may carry: the row with
+    /// the highest level ≤ `level` (SPEC §3.2, §6.3); `None` when there is no VIP table.
+    pub fn vip_limit(&self, level: u8) -> Option<Dec> {
+        self.vip_limits.iter().rev().find(|(l, _)| *l <= level).map(|&(_, limit)| limit)
+    }
 }
 
 /// An asset (SPEC §3.2).
@@ -138,7 +150,7 @@ pub struct Rulebook {
     linear_settlement: Vec<bool>,
 }
 
-fn dec(s: &str) -> Dec {
+pub(crate) fn dec(s: &str) -> Dec {
     Dec::parse(s).expect("constant decimal")
 }
 
@@ -199,6 +211,12 @@ impl Rulebook {
     /// True when `a` settles a LINEAR contract (a SINGLE_ASSET pool asset, SPEC §5.2).
     pub fn is_linear_settlement(&self, a: AssetId) -> bool {
         self.linear_settlement[a]
+    }
+
+    /// The VIP borrow limit of asset `a` for an account of VIP `level` (SPEC §6.3):
+    /// `None` when the asset cannot be borrowed or has no `vip_limits`.
+    pub fn vip_limit(&self, a: AssetId, level: u8) -> Option<Dec> {
+        self.assets[a].borrow.as_ref()?.vip_limit(level)
     }
 
     /// True when `region` is restricted (SPEC §3.4).
@@ -271,8 +289,18 @@ fn collateral_table(at: At<'_>) -> Result<TierTable> {
     Ok(TierTable::new(tiers, TableKind::Collateral))
 }
 
+/// The keys of each rulebook object (SPEC §3, §10); any other key is refused.
+mod keys {
+    pub const RULEBOOK: &[&str] = &["assets", "contracts", "settings"];
+    pub const ASSET: &[&str] = &["collateral_tiers", "haircut_tiers", "discount", "liability", "borrow"];
+    pub const LIABILITY: &[&str] =
+        &["hourly_rate", "interest_free", "mmr", "auto_repay_threshold", "auto_repay_ratio"];
+    pub const BORROW: &[&str] = &["enabled", "hourly_rate", "classic_limit", "pro_tiers", "vip_limits"];
+    pub const CONTRACT: &[&str] = &["settlement", "kind", "category", "risk_tiers"];
+}
+
 fn parse_liability(at: At<'_>) -> Result<Liability> {
-    let m = at.object()?;
+    let m = at.fields(keys::LIABILITY)?;
     let p = at.path();
     let get = |k: &str, r: Range| child(m, p, k).required()?.dec_in(r);
     Ok(Liability {
@@ -284,16 +312,87 @@ fn parse_liability(at: At<'_>) -> Result<Liability> {
     })
 }
 
+/// The highest VIP level (SPEC §3.2, §4).
+pub const MAX_VIP_LEVEL: u8 = 9;
+
+/// Parses `vip_limits` rows `[level, max borrowed principal]` (SPEC §3.2).
+fn parse_vip_limits(at: At<'_>) -> Result<Vec<(u8, Dec)>> {
+    let rows = at.array()?;
+    if rows.is_empty() {
+        return Err(at.err(Reason::InvalidArgument, "a VIP limit table needs at least one row"));
+    }
+    let mut out: Vec<(u8, Dec)> = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let rp = index_path(at.path(), i);
+        let cells = At::root(row, &rp).array()?;
+        if cells.len() != 2 {
+            return Err(Error::at(Reason::InvalidArgument, &rp, "a VIP limit row is [level, limit]"));
+        }
+        let lp = index_path(&rp, 0);
+        let level = At::root(&cells[0], &lp).int_in(0, i64::from(MAX_VIP_LEVEL))? as u8;
+        let cp = index_path(&rp, 1);
+        let limit = At::root(&cells[1], &cp).dec_in(ranges::QTY)?;
+        match out.last() {
+            None if level != 0 => {
+                return Err(Error::at(Reason::InvalidArgument, lp, "the first VIP limit row is level 0"))
+            }
+            Some(&(prev, _)) if level <= prev => {
+                return Err(Error::at(Reason::OutOfRange, lp, "VIP levels must strictly increase"))
+            }
+            Some(&(_, prev)) if limit < prev => {
+                return Err(Error::at(Reason::OutOfRange, cp, "VIP limits must not decrease"))
+            }
+            _ => {}
+        }
+        out.push((level, limit));
+    }
+    Ok(out)
+}
+
+/// Parses a `borrow` section; `None` when borrowing is disabled. Fields given with a
+/// disabled section are validated all the same.
 fn parse_borrow(at: At<'_>, imr_floor: Dec) -> Result<Option<Borrow>> {
-    let m = at.object()?;
+    let m = at.fields(keys::BORROW)?;
     let p = at.path();
-    if !child(m, p, "enabled").required()?.bool()? {
+    let enabled = child(m, p, "enabled").required()?.bool()?;
+    let (rate_c, limit_c, pt_c, vip_c) = (
+        child(m, p, "hourly_rate"),
+        child(m, p, "classic_limit"),
+        child(m, p, "pro_tiers"),
+        child(m, p, "vip_limits"),
+    );
+    let vip_limits = match vip_c.optional() {
+        Some(v) => parse_vip_limits(v)?,
+        None => Vec::new(),
+    };
+    if !enabled {
+        if let Some(v) = rate_c.optional() {
+            v.dec_in(ranges::RATE)?;
+        }
+        if let Some(v) = limit_c.optional() {
+            v.dec_in(ranges::QTY)?;
+        }
+        if let Some(v) = pt_c.optional() {
+            pro_tiers(v)?;
+        }
         return Ok(None);
     }
-    let hourly_rate = child(m, p, "hourly_rate").required()?.dec_in(ranges::RATE)?;
-    let classic_limit = child(m, p, "classic_limit").required()?.dec_in(ranges::QTY)?;
-    let pt = child(m, p, "pro_tiers");
-    let pt = pt.required()?;
+    let hourly_rate = rate_c.required()?.dec_in(ranges::RATE)?;
+    let classic_limit = limit_c.required()?.dec_in(ranges::QTY)?;
+    let (imr_rows, mmr_rows) = pro_tiers(pt_c.required()?)?;
+    let raised = imr_rows.iter().map(|t| Tier { up_to: t.up_to, rate: t.rate.max(imr_floor) });
+    Ok(Some(Borrow {
+        hourly_rate,
+        classic_limit,
+        imr_restricted: TierTable::new(raised.collect(), TableKind::Requirement),
+        imr: TierTable::new(imr_rows, TableKind::Requirement),
+        mmr: TierTable::new(mmr_rows, TableKind::Requirement),
+        vip_limits,
+    }))
+}
+
+/// Parses Pro tiers `[up_to, imr, mmr]` into IMR and MMR rows (SPEC §3.1, §3.2).
+fn pro_tiers(pt: At<'_>) -> Result<(Vec<Tier>, Vec<Tier>)> {
     let (imr_rows, mmr_rates) = parse_rows(pt, ranges::RATE, |cells, rp| {
         let cp = index_path(rp, 2);
         match cells.get(2) {
@@ -314,18 +413,11 @@ fn parse_borrow(at: At<'_>, imr_floor: Dec) -> Result<Option<Borrow>> {
             ));
         }
     }
-    let raised = imr_rows.iter().map(|t| Tier { up_to: t.up_to, rate: t.rate.max(imr_floor) });
-    Ok(Some(Borrow {
-        hourly_rate,
-        classic_limit,
-        imr_restricted: TierTable::new(raised.collect(), TableKind::Requirement),
-        imr: TierTable::new(imr_rows, TableKind::Requirement),
-        mmr: TierTable::new(mmr_rows, TableKind::Requirement),
-    }))
+    Ok((imr_rows, mmr_rows))
 }
 
 fn parse_contract(at: At<'_>, symbol: &str, asset_ids: &HashMap<String, AssetId>) -> Result<Contract> {
-    let m = at.object()?;
+    let m = at.fields(keys::CONTRACT)?;
     let p = at.path();
     let settlement_at = child(m, p, "settlement");
     let settlement_at = settlement_at.required()?;
@@ -389,151 +481,23 @@ pub fn check_region(at: At<'_>) -> Result<String> {
     }
 }
 
-fn parse_mode_map(
-    at: Option<At<'_>>,
-    range: Range,
-    defaults: (Dec, Dec),
-    names: (&str, &str),
-) -> Result<(Dec, Dec)> {
-    let Some(at) = at else { return Ok(defaults) };
-    let m = at.object()?;
-    let p = at.path();
-    let a = match child(m, p, names.0).optional() {
-        Some(v) => v.dec_in(range)?,
-        None => defaults.0,
-    };
-    let b = match child(m, p, names.1).optional() {
-        Some(v) => v.dec_in(range)?,
-        None => defaults.1,
-    };
-    Ok((a, b))
-}
-
-fn parse_settings(
-    at: Option<At<'_>>,
-    assets_in_order: &[AssetId],
-    asset_ids: &HashMap<String, AssetId>,
-) -> Result<Settings> {
-    let empty = Map::new();
-    let (m, p) = match at {
-        Some(at) => (at.object()?, at.path().to_string()),
-        None => (&empty, "rulebook.settings".to_string()),
-    };
-    let p = p.as_str();
-    let rate_or = |k: &str, default: &str| -> Result<Dec> {
-        match child(m, p, k).optional() {
-            Some(v) => v.dec_in(ranges::RATE),
-            None => Ok(dec(default)),
-        }
-    };
-
-    let liq = child(m, p, "liquidation");
-    let (liquidation_futures, liquidation_classic, liquidation_pro) = match liq.optional() {
-        None => (dec("1"), dec("1.1"), dec("1")),
-        Some(at) => {
-            let lm = at.object()?;
-            let get = |k: &str, d: &str| -> Result<Dec> {
-                match child(lm, at.path(), k).optional() {
-                    Some(v) => v.dec_in(ranges::RATE),
-                    None => Ok(dec(d)),
-                }
-            };
-            (get("FUTURES", "1")?, get("CLASSIC", "1.1")?, get("PRO", "1")?)
-        }
-    };
-
-    let mcr_range_child = child(m, p, "mcr_range");
-    let mcr_range = match mcr_range_child.optional() {
-        None => (dec("1.3"), dec("2")),
-        Some(at) => {
-            let arr = at.array()?;
-            if arr.len() != 2 {
-                return Err(at.err(Reason::InvalidArgument, "mcr_range is [low, high]"));
-            }
-            let lo = At::root(&arr[0], &index_path(at.path(), 0)).dec_in(ranges::RATE)?;
-            let hip = index_path(at.path(), 1);
-            let hi = At::root(&arr[1], &hip).dec_in(ranges::RATE)?;
-            if hi < lo {
-                return Err(Error::at(Reason::OutOfRange, hip, "mcr_range high must be ≥ low"));
-            }
-            (lo, hi)
-        }
-    };
-    let (mcr_default_classic, mcr_default_pro) = parse_mode_map(
-        child(m, p, "mcr_default").optional(),
-        Range::closed(mcr_range.0, mcr_range.1),
-        (dec("1.3"), dec("1.5")),
-        ("CLASSIC", "PRO"),
-    )?;
-
-    let regions_child = child(m, p, "restricted_regions");
-    let restricted_regions = match regions_child.optional() {
-        None => {
-            "FR GB PT AT AE IT SE MT FI NO LU IE GI DK PL BH SC AU".split(' ').map(str::to_string).collect()
-        }
-        Some(at) => {
-            let arr = at.array()?;
-            let mut out = Vec::with_capacity(arr.len());
-            for (i, v) in arr.iter().enumerate() {
-                out.push(check_region(At::root(v, &index_path(at.path(), i)))?);
-            }
-            out
-        }
-    };
-
-    let payer_child = child(m, p, "payer_order");
-    let payer_order = match payer_child.optional() {
-        None => assets_in_order.to_vec(),
-        Some(at) => {
-            let arr = at.array()?;
-            let mut out: Vec<AssetId> = Vec::with_capacity(arr.len());
-            for (i, v) in arr.iter().enumerate() {
-                let ip = index_path(at.path(), i);
-                let vat = At::root(v, &ip);
-                let code = vat.str()?;
-                let id = *asset_ids.get(code).ok_or_else(|| {
-                    vat.err(Reason::UnknownAsset, format!("{code:?} is not in the rulebook"))
-                })?;
-                if out.contains(&id) {
-                    return Err(vat.err(Reason::InvalidArgument, format!("{code:?} is listed twice")));
-                }
-                out.push(id);
-            }
-            out
-        }
-    };
-
-    Ok(Settings {
-        liquidation_futures,
-        liquidation_classic,
-        liquidation_pro,
-        mcr_default_classic,
-        mcr_default_pro,
-        mcr_range,
-        classic_transfer_bar: rate_or("classic_transfer_bar", "2")?,
-        pro_switch_in_bar: rate_or("pro_switch_in_bar", "2")?,
-        restricted_regions,
-        restricted_imr_floor: rate_or("restricted_imr_floor", "0.1112")?,
-        payer_order,
-    })
-}
-
 fn parse_rulebook(at: At<'_>) -> Result<Rulebook> {
-    let m = at.object()?;
+    let m = at.fields(keys::RULEBOOK)?;
     let p = at.path();
 
     let assets_child = child(m, p, "assets");
     let assets_at = assets_child.required()?;
-    let assets_map = assets_at.object()?;
+    let assets_map: Vec<(&String, &Value)> = assets_at.entries()?.collect();
     if assets_map.is_empty() {
         return Err(assets_at.err(Reason::InvalidArgument, "a rulebook needs at least one asset"));
     }
     // Ids follow code-point order; the file order is kept for the default payer order.
-    let mut codes: Vec<&String> = assets_map.keys().collect();
+    let mut codes: Vec<&String> = assets_map.iter().map(|(c, _)| *c).collect();
     codes.sort();
     let asset_ids: HashMap<String, AssetId> =
         codes.iter().enumerate().map(|(i, c)| ((*c).clone(), i)).collect();
-    let file_order: Vec<AssetId> = assets_map.keys().map(|c| asset_ids[c]).collect();
+    let file_order: Vec<AssetId> = assets_map.iter().map(|(c, _)| asset_ids[*c]).collect();
+    let asset_json: HashMap<&String, &Value> = assets_map.into_iter().collect();
 
     // The IMR floor is needed while parsing assets, so settings come first.
     let settings_child = child(m, p, "settings");
@@ -542,8 +506,8 @@ fn parse_rulebook(at: At<'_>) -> Result<Rulebook> {
     let mut assets = Vec::with_capacity(codes.len());
     for code in &codes {
         let ap = format!("{}.{code}", assets_at.path());
-        let aat = At::root(&assets_map[*code], &ap);
-        let am = aat.object()?;
+        let aat = At::root(asset_json[*code], &ap);
+        let am = aat.fields(keys::ASSET)?;
         let collateral = collateral_table(child(am, &ap, "collateral_tiers").required()?)?;
         let haircut = collateral_table(child(am, &ap, "haircut_tiers").required()?)?;
         let discount = child(am, &ap, "discount").required()?.dec_in(ranges::DISCOUNT)?;
@@ -561,12 +525,11 @@ fn parse_rulebook(at: At<'_>) -> Result<Rulebook> {
     let contracts_child = child(m, p, "contracts");
     let mut contracts = Vec::new();
     if let Some(cat) = contracts_child.optional() {
-        let cm = cat.object()?;
-        let mut symbols: Vec<&String> = cm.keys().collect();
-        symbols.sort();
-        for sym in symbols {
+        let mut entries: Vec<(&String, &Value)> = cat.entries()?.collect();
+        entries.sort_by_key(|(sym, _)| *sym);
+        for (sym, v) in entries {
             let cp = format!("{}.{sym}", cat.path());
-            contracts.push(parse_contract(At::root(&cm[sym], &cp), sym, &asset_ids)?);
+            contracts.push(parse_contract(At::root(v, &cp), sym, &asset_ids)?);
         }
     }
     let contract_ids = contracts.iter().enumerate().map(|(i, c)| (c.symbol.clone(), i)).collect();

@@ -28,6 +28,21 @@ fn rulebook() -> &'static Rulebook {
     RB.get_or_init(|| Rulebook::from_json(rulebook_json()).unwrap())
 }
 
+/// The same rulebook with VIP borrow limits (SPEC §3.2, v1.2) on four assets, near the
+/// generated borrowed amounts.
+fn vip_rulebook() -> &'static Rulebook {
+    static RB: OnceLock<Rulebook> = OnceLock::new();
+    RB.get_or_init(|| {
+        let mut v = rulebook_json().clone();
+        let assets = &mut v["assets"];
+        assets["BTC"]["borrow"]["vip_limits"] = json!([[0, "2"], [2, "20"], [5, "60.5"], [8, "150"]]);
+        assets["ETH"]["borrow"]["vip_limits"] = json!([[0, "100"], [1, "250"], [4, "250"], [9, "1500"]]);
+        assets["USDT"]["borrow"]["vip_limits"] = json!([[0, "50000"], [3, "800000.12345678"]]);
+        assets["USDC"]["borrow"]["vip_limits"] = json!([[0, "0"], [6, "300000"]]);
+        Rulebook::from_json(&v).unwrap()
+    })
+}
+
 fn d(s: &str) -> Dec {
     s.parse().unwrap()
 }
@@ -209,6 +224,10 @@ fn borrow_ok(rb: &Rulebook, market: &Market, m: &MarginAccount, x: usize, b: Dec
     }
     let asset = rb.asset(x);
     let borrow = asset.borrow.as_ref().unwrap();
+    // SPEC §6.3 (v1.2): borrowed[x] + B within the VIP level's limit, both modes.
+    if borrow.vip_limit(m.vip_level).is_some_and(|limit| m2.borrowed[x] > limit) {
+        return false;
+    }
     let c = margin::calc(rb, market, &m2).unwrap();
     match m.mode {
         MarginMode::Classic => {
@@ -263,31 +282,65 @@ fn listed(map: &[(usize, Dec)], a: usize) -> Dec {
     map.iter().find(|(x, _)| *x == a).map_or(Dec::ZERO, |(_, v)| *v)
 }
 
+/// Every reported margin maximum (borrow, transfer-out) satisfies its conditions and
+/// one more 10^-8 breaks them.
+fn margin_maxima_tight(s: &Scenario<'_>) -> Result<(), TestCaseError> {
+    let (rb, market) = (&*s.rulebook, &s.market);
+    let Account::Margin(m) = &s.account else { unreachable!() };
+    let Evaluation::Margin(r) = s.evaluate().unwrap() else { unreachable!() };
+    for (x, asset) in rb.assets().iter().enumerate() {
+        if asset.borrow.is_some() {
+            let max = listed(&r.max_borrow, x);
+            if max.is_positive() {
+                prop_assert!(borrow_ok(rb, market, m, x, max), "{} max borrow {max} infeasible", asset.code);
+            }
+            prop_assert!(
+                !borrow_ok(rb, market, m, x, add(max, step())),
+                "{} max borrow {max} not tight",
+                asset.code
+            );
+        }
+        if m.holdings[x].is_positive() {
+            let max = listed(&r.max_transfer_out, x);
+            if max.is_positive() {
+                prop_assert!(
+                    margin_transfer_ok(rb, market, m, x, max),
+                    "{} max transfer {max} infeasible",
+                    asset.code
+                );
+            }
+            prop_assert!(
+                !margin_transfer_ok(rb, market, m, x, add(max, step())),
+                "{} max transfer {max} not tight",
+                asset.code
+            );
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
     #[test]
     fn margin_maxima_are_tight(acct in margin_account(), prices in prices(), marks in marks()) {
-        let s = parse(&scenario(acct, prices, marks));
-        let (rb, market) = (&*s.rulebook, &s.market);
+        margin_maxima_tight(&parse(&scenario(acct, prices, marks)))?;
+    }
+
+    #[test]
+    fn max_borrow_respects_vip_limits_and_is_tight(
+        mut acct in margin_account(), level in 0u64..=9, prices in prices(), marks in marks(),
+    ) {
+        acct["vip_level"] = json!(level);
+        let s = Scenario::from_json(&scenario(acct, prices, marks), Some(vip_rulebook())).unwrap();
         let Account::Margin(m) = &s.account else { unreachable!() };
         let Evaluation::Margin(r) = s.evaluate().unwrap() else { unreachable!() };
-        for (x, asset) in rb.assets().iter().enumerate() {
-            if asset.borrow.is_some() {
-                let max = listed(&r.max_borrow, x);
-                if max.is_positive() {
-                    prop_assert!(borrow_ok(rb, market, m, x, max), "{} max borrow {max} infeasible", asset.code);
-                }
-                prop_assert!(!borrow_ok(rb, market, m, x, add(max, step())), "{} max borrow {max} not tight", asset.code);
-            }
-            if m.holdings[x].is_positive() {
-                let max = listed(&r.max_transfer_out, x);
-                if max.is_positive() {
-                    prop_assert!(margin_transfer_ok(rb, market, m, x, max), "{} max transfer {max} infeasible", asset.code);
-                }
-                prop_assert!(!margin_transfer_ok(rb, market, m, x, add(max, step())), "{} max transfer {max} not tight", asset.code);
-            }
+        for (x, asset) in s.rulebook.assets().iter().enumerate() {
+            let Some(limit) = s.rulebook.vip_limit(x, m.vip_level) else { continue };
+            let max = listed(&r.max_borrow, x);
+            prop_assert!(max.is_zero() || add(m.borrowed[x], max) <= limit, "{} {max} beyond VIP limit {limit}", asset.code);
         }
+        margin_maxima_tight(&s)?;
     }
 
     #[test]

@@ -83,6 +83,17 @@ def test_stdin_and_one_line_errors() -> None:
     assert "account.wallet.USDT" in proc.stderr and "INVALID_DECIMAL" in proc.stderr
 
 
+def test_a_misspelt_key_exits_2_naming_its_path() -> None:
+    bad = {"account": {"kind": "MARGIN", "holding": {"USDT": "1"}}}
+    proc = run("evaluate", "-", stdin=json.dumps(bad))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "account.holding" in proc.stderr and "INVALID_ARGUMENT" in proc.stderr
+    # A comment key is no fault.
+    good = {"_comment": "ok", "account": {"kind": "MARGIN", "_note": 1, "holdings": {"USDT": "1"}}}
+    assert run("evaluate", "-", stdin=json.dumps(good)).returncode == 0
+
+
 def test_unreadable_and_non_json_input(tmp_path: Path) -> None:
     proc = run("evaluate", str(tmp_path / "missing.json"))
     assert proc.returncode == 1 and "cannot read" in proc.stderr and "Traceback" not in proc.stderr

@@ -82,10 +82,13 @@ BASE = strategies.load_rulebook()
                 "positions": [{"symbol": "BTCUSD", "size": "0", "entry_price": "1", "leverage": 1}],
             }
         },
-        # Unknown keys are ignored.
-        {"account": {"kind": "MARGIN", "holdings": {"USDT": "1"}, "mcr": {"classic": "9"}}},
+        # Keys that begin with `_` are comments (SPEC v1.2), wherever they are.
+        {
+            "_comment": "x",
+            "account": {"kind": "MARGIN", "holdings": {"USDT": "1", "_u": "?"}, "mcr": {"_classic": "9"}},
+        },
     ],
-    ids=["zero-rate-unpriced", "classic-order-unpriced", "inverse-size-0", "unknown-mcr-key"],
+    ids=["zero-rate-unpriced", "classic-order-unpriced", "inverse-size-0", "comment-keys"],
 )
 def test_spec_readings_agree(scenario: dict[str, Any]) -> None:
     scenario = {"rulebook": BASE, **scenario}

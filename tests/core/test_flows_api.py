@@ -19,11 +19,11 @@ def keys(td: Any) -> set[str]:
 
 
 def margin(**state: Any) -> multimargin.Account:
-    return multimargin.Account(RB, {"kind": "MARGIN", **state})
+    return multimargin.Account.from_state(RB, {"kind": "MARGIN", **state})
 
 
 def futures(**state: Any) -> multimargin.Account:
-    return multimargin.Account(RB, {"kind": "FUTURES", **state})
+    return multimargin.Account.from_state(RB, {"kind": "FUTURES", **state})
 
 
 def order(order_id: str, qty: str) -> dict[str, str]:

@@ -24,8 +24,11 @@ def test_vector_files_are_identical_copies_of_shared() -> None:
 
 
 def test_all_vector_cases_are_collected() -> None:
-    assert len(CASES) >= 360
-    assert {c.file for c in CASES} >= {"anchors.json", "errors.json", "random-1.json"}
+    assert len(CASES) >= 437
+    assert {c.file for c in CASES} >= {"anchors.json", "errors.json", "random-1.json", "vip.json"}
+    # SPEC v1.2: the nine unknown-key cases and the VIP vectors are all here.
+    assert sum(c.name.startswith("unknown-key-") for c in CASES if c.file == "errors.json") == 9
+    assert sum(c.file == "vip.json" for c in CASES) == 68
 
 
 @pytest.mark.parametrize("vc", CASES, ids=lambda c: c.id)
@@ -42,13 +45,15 @@ def test_vector_case(vc: VectorCase) -> None:
     assert format_problems(result) == []
 
 
-# A sample through the command line: every anchor, every 5th error, every 25th random.
+# A sample through the command line: every anchor, every 5th error and every unknown-key
+# error, every 25th random, every 6th VIP case and every VIP error.
 CLI_SAMPLE = [
     c
     for i, c in enumerate(CASES)
     if c.file == "anchors.json"
-    or (c.file == "errors.json" and i % 5 == 0)
+    or (c.file == "errors.json" and (i % 5 == 0 or c.name.startswith("unknown-key-")))
     or (c.file.startswith("random") and i % 25 == 0)
+    or (c.file == "vip.json" and (i % 6 == 0 or "expected_error" in c.case))
 ]
 
 

@@ -1,4 +1,4 @@
-"""Reference model of SPEC.md v1.1 (§1-§6, §10, §11): slow, exact, literal.
+"""Reference model of SPEC.md v1.2 (§1-§6, §10, §11): slow, exact, literal.
 
 This is the oracle for differential tests against the Rust engine. It is
 written from the SPEC text alone:
@@ -236,6 +236,27 @@ def optional(obj: Mapping[str, Any], key: str) -> Any:
     return obj.get(key)
 
 
+def is_comment(key: str) -> bool:
+    """SPEC §3.1 / §10 (v1.2): keys that begin with `_` are comments and are ignored."""
+    return key.startswith("_")
+
+
+def only_keys(raw: Any, path: str, allowed: Iterable[str]) -> dict[str, Any]:
+    """A JSON object holding no key outside `allowed` (comments aside): SPEC §3.1 / §10
+    v1.2, an unknown key is INVALID_ARGUMENT with its path as the field."""
+    obj = as_object(raw, path)
+    allowed = frozenset(allowed)
+    for key in obj:
+        if not is_comment(key) and key not in allowed:
+            raise SpecError("INVALID_ARGUMENT", f"{path}.{key}" if path else key, "unknown key")
+    return obj
+
+
+def entries(raw: Any, path: str) -> list[tuple[str, Any]]:
+    """The entries of an object keyed by asset codes or symbols, comments left out."""
+    return [(k, v) for k, v in as_object(raw, path).items() if not is_comment(k)]
+
+
 # --------------------------------------------------------------------------
 # SPEC §3.1: tier tables and the tiered sum
 # --------------------------------------------------------------------------
@@ -306,6 +327,15 @@ class Borrow:
     classic_limit: Fraction | None
     pro_imr: Table | None  # Pro tiers split into (up_to, imr) and (up_to, mmr) tables
     pro_mmr: Table | None
+    vip_limits: tuple[tuple[int, Fraction], ...] = ()  # SPEC §3.2 v1.2: (level, limit)
+
+    def vip_limit(self, level: int) -> Fraction | None:
+        """SPEC §3.2: the limit of the row with the highest level ≤ the account's level."""
+        limit = None
+        for row_level, row_limit in self.vip_limits:
+            if row_level <= level:
+                limit = row_limit
+        return limit
 
 
 @dataclass(frozen=True)
@@ -422,9 +452,55 @@ def parse_risk_tiers(raw: Any, path: str) -> tuple[Table, tuple[int, ...]]:
     return tuple((up_to, r[0]) for up_to, r in rows), tuple(r[1] for _, r in rows)
 
 
+LIABILITY_KEYS = ("hourly_rate", "interest_free", "mmr", "auto_repay_threshold", "auto_repay_ratio")
+BORROW_KEYS = ("enabled", "hourly_rate", "classic_limit", "pro_tiers", "vip_limits")
+ASSET_KEYS = ("collateral_tiers", "haircut_tiers", "discount", "liability", "borrow")
+CONTRACT_KEYS = ("settlement", "kind", "category", "risk_tiers")
+SETTINGS_KEYS = (
+    *("payer_order", "restricted_regions", "restricted_imr_floor", "liquidation"),
+    *("mcr_default", "mcr_range", "classic_transfer_bar", "pro_switch_in_bar"),
+)
+MAX_VIP_LEVEL = 9
+
+
+def vip_level_value(raw: Any, field: str) -> int:
+    """SPEC §3.2 / §4: a VIP level is a JSON integer 0–9 (a non-integer is
+    INVALID_ARGUMENT, an integer outside 0–9 OUT_OF_RANGE)."""
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise SpecError("INVALID_ARGUMENT", field, f"a VIP level is a JSON integer, got {raw!r}")
+    if not 0 <= raw <= MAX_VIP_LEVEL:
+        raise SpecError("OUT_OF_RANGE", field, f"VIP level {raw} outside [0, {MAX_VIP_LEVEL}]")
+    return raw
+
+
+def parse_vip_limits(raw: Any, path: str) -> tuple[tuple[int, Fraction], ...]:
+    """SPEC §3.2 `vip_limits`: rows [level, max borrowed principal]; non-empty, first
+    row level 0 (INVALID_ARGUMENT); levels strictly increase and limits never decrease
+    (OUT_OF_RANGE); a limit is a non-negative quantity."""
+    rows_raw = as_list(raw, path)
+    if not rows_raw:
+        raise SpecError("INVALID_ARGUMENT", path, "vip_limits has at least one row")
+    rows: list[tuple[int, Fraction]] = []
+    for i, row in enumerate(rows_raw):
+        row_path = f"{path}[{i}]"
+        row = as_list(row, row_path)
+        if len(row) != 2:
+            raise SpecError("INVALID_ARGUMENT", row_path, "expected [level, limit]")
+        level = vip_level_value(row[0], f"{row_path}[0]")
+        limit = nonneg_quantity(row[1], f"{row_path}[1]")
+        if i == 0 and level != 0:
+            raise SpecError("INVALID_ARGUMENT", f"{row_path}[0]", "the first row is level 0")
+        if rows and level <= rows[-1][0]:
+            raise SpecError("OUT_OF_RANGE", f"{row_path}[0]", "levels not strictly increasing")
+        if rows and limit < rows[-1][1]:
+            raise SpecError("OUT_OF_RANGE", f"{row_path}[1]", "limits decreasing")
+        rows.append((level, limit))
+    return tuple(rows)
+
+
 def parse_liability(raw: Any, path: str) -> Liability:
     """SPEC §3.2 `liability`: all five fields required when the section is present."""
-    obj = as_object(raw, path)
+    obj = only_keys(raw, path, LIABILITY_KEYS)
     return Liability(
         hourly_rate=rate_value(required(obj, "hourly_rate", path), f"{path}.hourly_rate"),
         interest_free=nonneg_quantity(required(obj, "interest_free", path), f"{path}.interest_free"),
@@ -438,8 +514,9 @@ def parse_liability(raw: Any, path: str) -> Liability:
 
 def parse_borrow(raw: Any, path: str) -> Borrow:
     """SPEC §3.2 `borrow`: `enabled` required; when enabled also hourly_rate,
-    classic_limit and pro_tiers. (Present fields are validated even when disabled.)"""
-    obj = as_object(raw, path)
+    classic_limit and pro_tiers; optional vip_limits. (Present fields are validated even
+    when disabled.)"""
+    obj = only_keys(raw, path, BORROW_KEYS)
     enabled = as_bool(required(obj, "enabled", path), f"{path}.enabled")
 
     def field(key: str, parse: Callable[[Any, str], Any]) -> Any:
@@ -449,18 +526,20 @@ def parse_borrow(raw: Any, path: str) -> Borrow:
     hourly_rate = field("hourly_rate", rate_value)
     classic_limit = field("classic_limit", nonneg_quantity)
     pro = field("pro_tiers", parse_pro_tiers)
+    vip_raw = optional(obj, "vip_limits")
     return Borrow(
         enabled=enabled,
         hourly_rate=hourly_rate,
         classic_limit=classic_limit,
         pro_imr=None if pro is None else pro[0],
         pro_mmr=None if pro is None else pro[1],
+        vip_limits=() if vip_raw is None else parse_vip_limits(vip_raw, f"{path}.vip_limits"),
     )
 
 
 def parse_asset(code: str, raw: Any, path: str) -> Asset:
     """SPEC §3.2 asset."""
-    obj = as_object(raw, path)
+    obj = only_keys(raw, path, ASSET_KEYS)
     liability_raw = optional(obj, "liability")
     borrow_raw = optional(obj, "borrow")
     return Asset(
@@ -477,7 +556,7 @@ def parse_asset(code: str, raw: Any, path: str) -> Asset:
 
 def parse_contract(symbol: str, raw: Any, path: str, assets: Mapping[str, Asset]) -> Contract:
     """SPEC §3.3 contract; it settles in a known asset."""
-    obj = as_object(raw, path)
+    obj = only_keys(raw, path, CONTRACT_KEYS)
     settlement = as_string(required(obj, "settlement", path), f"{path}.settlement")
     if settlement not in assets:
         raise SpecError("UNKNOWN_ASSET", f"{path}.settlement", f"unknown asset {settlement!r}")
@@ -489,12 +568,12 @@ def parse_contract(symbol: str, raw: Any, path: str, assets: Mapping[str, Asset]
 
 def parse_settings(raw: Any, path: str, assets: Mapping[str, Asset]) -> Settings:
     """SPEC §3.4 settings, with the defaults for those left out."""
-    obj = as_object(raw, path)
+    obj = only_keys(raw, path, SETTINGS_KEYS)
 
     liquidation = dict(DEFAULT_LIQUIDATION)
     liq_raw = optional(obj, "liquidation")
     if liq_raw is not None:
-        liq_obj = as_object(liq_raw, f"{path}.liquidation")
+        liq_obj = only_keys(liq_raw, f"{path}.liquidation", (FUTURES, CLASSIC, PRO))
         for key in (FUTURES, CLASSIC, PRO):
             if optional(liq_obj, key) is not None:
                 liquidation[key] = rate_value(liq_obj[key], f"{path}.liquidation.{key}")
@@ -523,7 +602,7 @@ def parse_settings(raw: Any, path: str, assets: Mapping[str, Asset]) -> Settings
     mcr_default = dict(DEFAULT_MCR)
     mcr_raw = optional(obj, "mcr_default")
     if mcr_raw is not None:
-        mcr_obj = as_object(mcr_raw, f"{path}.mcr_default")
+        mcr_obj = only_keys(mcr_raw, f"{path}.mcr_default", (CLASSIC, PRO))
         for key in (CLASSIC, PRO):
             if optional(mcr_obj, key) is not None:
                 mcr_default[key] = parse_decimal(mcr_obj[key], f"{path}.mcr_default.{key}")
@@ -572,19 +651,19 @@ def known_asset(raw: Any, field: str, assets: Mapping[str, Asset]) -> str:
 
 
 def parse_rulebook(raw: Any, path: str = "rulebook") -> Rulebook:
-    """SPEC §3 / §10: validate a rulebook. Unknown keys are ignored.
+    """SPEC §3 / §10: validate a rulebook. Unknown keys are refused (v1.2).
 
     >>> parse_rulebook({"assets": {}}).settings.mcr_default["PRO"]
     Fraction(3, 2)
     """
-    obj = as_object(raw, path)
-    assets_obj = as_object(required(obj, "assets", path), f"{path}.assets")
-    assets = {code: parse_asset(code, a, f"{path}.assets.{code}") for code, a in assets_obj.items()}
+    obj = only_keys(raw, path, ("assets", "contracts", "settings"))
+    assets_entries = entries(required(obj, "assets", path), f"{path}.assets")
+    assets = {code: parse_asset(code, a, f"{path}.assets.{code}") for code, a in assets_entries}
     contracts_raw = optional(obj, "contracts")
-    contracts_obj = {} if contracts_raw is None else as_object(contracts_raw, f"{path}.contracts")
+    contracts_entries = [] if contracts_raw is None else entries(contracts_raw, f"{path}.contracts")
     contracts = {
         symbol: parse_contract(symbol, c, f"{path}.contracts.{symbol}", assets)
-        for symbol, c in contracts_obj.items()
+        for symbol, c in contracts_entries
     }
     settings_raw = optional(obj, "settings")
     settings = parse_settings({} if settings_raw is None else settings_raw, f"{path}.settings", assets)
@@ -630,7 +709,7 @@ def parse_market(scenario: Mapping[str, Any], rulebook: Rulebook) -> Market:
     """SPEC §2: prices of known assets, USDT = 1; marks of known contracts."""
     prices: dict[str, Fraction] = {}
     prices_raw = optional(scenario, "prices")
-    for asset, raw in as_object({} if prices_raw is None else prices_raw, "prices").items():
+    for asset, raw in entries({} if prices_raw is None else prices_raw, "prices"):
         field = f"prices.{asset}"
         if asset not in rulebook.assets:
             raise SpecError("UNKNOWN_ASSET", field, f"unknown asset {asset!r}")
@@ -639,7 +718,7 @@ def parse_market(scenario: Mapping[str, Any], rulebook: Rulebook) -> Market:
             raise SpecError("OUT_OF_RANGE", field, "the USDT price is 1")
     marks: dict[str, Fraction] = {}
     marks_raw = optional(scenario, "marks")
-    for symbol, raw in as_object({} if marks_raw is None else marks_raw, "marks").items():
+    for symbol, raw in entries({} if marks_raw is None else marks_raw, "marks"):
         field = f"marks.{symbol}"
         if symbol not in rulebook.contracts:
             raise SpecError("UNKNOWN_SYMBOL", field, f"unknown contract {symbol!r}")
@@ -700,6 +779,7 @@ class MarginAccount:
     orders: tuple[MarginOrder, ...]
     classic_leverage: int
     mcr: dict[str, Fraction]
+    vip_level: int = 0  # SPEC §4 (v1.2): default 0
 
 
 def parse_asset_map(
@@ -707,7 +787,7 @@ def parse_asset_map(
 ) -> dict[str, Fraction]:
     raw = optional(obj, key)
     out: dict[str, Fraction] = {}
-    for asset, value in as_object({} if raw is None else raw, f"{path}.{key}").items():
+    for asset, value in entries({} if raw is None else raw, f"{path}.{key}"):
         field = f"{path}.{key}.{asset}"
         if asset not in rulebook.assets:
             raise SpecError("UNKNOWN_ASSET", field, f"unknown asset {asset!r}")
@@ -747,15 +827,12 @@ def parse_futures_account(
     """SPEC §4 / §5.1 futures state."""
     path = "account"
     wallet = parse_asset_map(obj, "wallet", path, rulebook, signed_quantity)
-    for flag in ("sub_account", "copy_trading"):
-        if optional(obj, flag) is not None:
-            as_bool(obj[flag], f"{path}.{flag}")
 
     positions: list[Position] = []
     seen: set[str] = set()
     for i, raw in enumerate(parse_list(obj, "positions", path)):
         p_path = f"{path}.positions[{i}]"
-        p = as_object(raw, p_path)
+        p = only_keys(raw, p_path, POSITION_KEYS)
         contract = known_contract(required(p, "symbol", p_path), f"{p_path}.symbol", rulebook)
         if contract.symbol in seen:  # SPEC §4: at most one position per symbol
             raise SpecError("INVALID_ARGUMENT", f"{p_path}.symbol", "duplicate position")
@@ -787,7 +864,7 @@ def parse_futures_account(
     orders: list[FuturesOrder] = []
     for i, raw in enumerate(parse_list(obj, "orders", path)):
         o_path = f"{path}.orders[{i}]"
-        o = as_object(raw, o_path)
+        o = only_keys(raw, o_path, (*FUTURES_ORDER_KEYS, "order_id"))
         contract = known_contract(required(o, "symbol", o_path), f"{o_path}.symbol", rulebook)
         side = as_enum(required(o, "side", o_path), f"{o_path}.side", (BUY, SELL))
         price = price_value(required(o, "price", o_path), f"{o_path}.price")
@@ -830,7 +907,7 @@ def parse_margin_account(
     orders: list[MarginOrder] = []
     for i, raw in enumerate(parse_list(obj, "orders", path)):
         o_path = f"{path}.orders[{i}]"
-        o = as_object(raw, o_path)
+        o = only_keys(raw, o_path, (*MARGIN_ORDER_KEYS, "order_id"))
         base = known_asset(required(o, "base", o_path), f"{o_path}.base", rulebook.assets)
         quote = known_asset(required(o, "quote", o_path), f"{o_path}.quote", rulebook.assets)
         side = as_enum(required(o, "side", o_path), f"{o_path}.side", (BUY, SELL))
@@ -851,7 +928,7 @@ def parse_margin_account(
     mcr = dict(rulebook.settings.mcr_default)  # SPEC §4: default mcr_default
     mcr_raw = optional(obj, "mcr")
     if mcr_raw is not None:
-        mcr_obj = as_object(mcr_raw, f"{path}.mcr")
+        mcr_obj = only_keys(mcr_raw, f"{path}.mcr", (CLASSIC, PRO))
         for key in (CLASSIC, PRO):
             if optional(mcr_obj, key) is not None:
                 field = f"{path}.mcr.{key}"
@@ -859,13 +936,33 @@ def parse_margin_account(
                     parse_decimal(mcr_obj[key], field), field, *rulebook.settings.mcr_range
                 )
 
-    return MarginAccount(mode, region, holdings, borrowed, interest, tuple(orders), classic_leverage, mcr)
+    vip_raw = optional(obj, "vip_level")
+    vip_level = 0 if vip_raw is None else vip_level_value(vip_raw, f"{path}.vip_level")
+
+    return MarginAccount(
+        mode, region, holdings, borrowed, interest, tuple(orders), classic_leverage, mcr, vip_level
+    )
+
+
+# SPEC §10 (v1.2): the keys each object of a scenario may hold.
+SCENARIO_KEYS = ("rulebook", "prices", "marks", "account")
+ACCOUNT_KEYS = {
+    FUTURES: ("kind", "mode", "region", "wallet", "positions", "orders"),
+    MARGIN: (
+        *("kind", "mode", "region", "holdings", "borrowed", "interest"),
+        *("classic_leverage", "mcr", "orders", "vip_level"),
+    ),
+}
+POSITION_KEYS = ("symbol", "size", "entry_price", "leverage", "isolated", "isolated_margin", "airdrop")
+FUTURES_ORDER_KEYS = ("symbol", "side", "price", "quantity", "leverage")
+MARGIN_ORDER_KEYS = ("base", "quote", "side", "price", "quantity")
 
 
 def parse_account(raw: Any, rulebook: Rulebook) -> FuturesAccount | MarginAccount:
     path = "account"
     obj = as_object(raw, path)
     kind = as_enum(required(obj, "kind", path), f"{path}.kind", MODES)
+    only_keys(obj, path, ACCOUNT_KEYS[kind])
     mode_raw = optional(obj, "mode")
     mode = DEFAULT_MODE[kind] if mode_raw is None else as_enum(mode_raw, f"{path}.mode", MODES[kind])
     region_raw = optional(obj, "region")
@@ -1345,6 +1442,11 @@ def max_borrow(
     if not spec.borrow_enabled or not market.has_price(asset):
         return ZERO  # SPEC §6.3
     assert spec.borrow is not None
+    vip_limit = spec.borrow.vip_limit(account.vip_level)
+
+    def within_vip_limit(after: MarginState) -> bool:
+        """SPEC §6.3 (v1.2): borrowed[x] + B ≤ the VIP level's limit, both modes."""
+        return vip_limit is None or after.borrowed[asset] <= vip_limit
 
     if account.mode == CLASSIC:
         r = initial_risk_ratio(account.classic_leverage)
@@ -1356,6 +1458,7 @@ def max_borrow(
             fig = margin_figures(after, account, rulebook, market)
             return (
                 within_quantity_caps(after, asset)
+                and within_vip_limit(after)
                 and after.borrowed[asset] <= classic_limit  # SPEC §6.1: borrowed[x] + B ≤ classic_limit
                 and fig.collateral_value >= r * fig.total_liability_value  # CV ≥ R × TL
             )
@@ -1368,7 +1471,12 @@ def max_borrow(
             fig = margin_figures(after, account, rulebook, market)
             # SPEC §6.2: LV_x within the last bounded up_to (interest included, §6.3)
             within_tiers = limit is None or liability_value(asset, after, market) <= limit
-            return within_quantity_caps(after, asset) and within_tiers and fig.available >= 0
+            return (
+                within_quantity_caps(after, asset)
+                and within_vip_limit(after)
+                and within_tiers
+                and fig.available >= 0
+            )
 
     return largest_multiple(MAX_QUANTITY, holds)
 
@@ -1455,6 +1563,7 @@ def evaluate(scenario: dict[str, Any], default_rulebook: dict[str, Any] | None =
     the §11 reason for a refused input.
     """
     obj = as_object(scenario, "scenario")
+    only_keys(obj, "", SCENARIO_KEYS)
     rulebook_raw = optional(obj, "rulebook")
     if rulebook_raw is None:
         rulebook_raw = default_rulebook

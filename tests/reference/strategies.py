@@ -609,6 +609,9 @@ def margin_scenarios(
     mcr = {key: draw(spelled(draw(mcr_values))) for key in (m.CLASSIC, m.PRO) if draw(st.integers(0, 2)) == 0}
     if mcr:
         account["mcr"] = mcr
+    vip_level = draw(st.sampled_from([None, *range(m.MAX_VIP_LEVEL + 1)]))
+    if vip_level is not None:
+        account["vip_level"] = vip_level
     for amounts_map in (holdings, borrowed, interest):
         needed_assets |= {a for a, v in amounts_map.items() if v != 0}
 
@@ -621,7 +624,24 @@ def margin_scenarios(
     scenario.update(draw(spell_market(u, index, marks, needed_assets, set())))
     if include_rulebook:
         scenario["rulebook"] = copy.deepcopy(u.raw)
+        if u.borrowable and draw(st.booleans()):
+            add_vip_limits(draw, u, scenario["rulebook"], borrowed)
     return scenario
+
+
+def add_vip_limits(
+    draw: st.DrawFn, u: Universe, rulebook: dict[str, Any], borrowed: dict[str, Fraction]
+) -> None:
+    """SPEC §3.2 (v1.2) `vip_limits` on some borrowable assets: levels from 0, strictly
+    increasing; limits non-decreasing and straddling the borrowed principal, so that the
+    VIP cap binds, is met exactly or is already exceeded."""
+    for asset in draw(st.lists(st.sampled_from(u.borrowable), unique=True, min_size=1)):
+        others = draw(st.lists(st.integers(1, m.MAX_VIP_LEVEL), unique=True, max_size=3))
+        levels = [0, *sorted(others)]
+        points = [borrowed.get(asset, Fraction(0))]
+        limits = sorted(draw(amounts(points, zero=True)) for _ in levels)
+        rows = [[level, draw(spelled(limit))] for level, limit in zip(levels, limits, strict=True)]
+        rulebook["assets"][asset]["borrow"]["vip_limits"] = rows
 
 
 def scenarios(
@@ -919,6 +939,61 @@ def _wrong_container(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
     return "INVALID_ARGUMENT"
 
 
+# Keys no object of a scenario or rulebook takes (SPEC §10 v1.2: refused, INVALID_ARGUMENT).
+MISSPELT_KEYS = ("walet", "holding", "sise", "qty", "leverge", "reduce_only", "liabilty", "Mode", "vip")
+# Keys of the other account kind, and the engine's state keys, refused in a scenario.
+FOREIGN_KEYS = {
+    m.FUTURES: ("holdings", "borrowed", "classic_leverage", "mcr", "vip_level", "status", "sub_account"),
+    m.MARGIN: ("wallet", "positions", "status", "pro_terms_accepted", "copy_trading"),
+}
+
+
+def _unknown_key(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
+    account = s["account"]
+    if draw(st.booleans()):
+        account[draw(st.sampled_from(FOREIGN_KEYS[account["kind"]]))] = draw(st.sampled_from(["1", 1, True]))
+        return "INVALID_ARGUMENT"
+    targets: list[dict[str, Any]] = [s, account, *account.get("positions", []), *account.get("orders", [])]
+    if "mcr" in account:
+        targets.append(account["mcr"])
+    target = draw(st.sampled_from(targets))
+    target[draw(st.sampled_from(MISSPELT_KEYS))] = draw(st.sampled_from(["1", 1, None, {}, []]))
+    return "INVALID_ARGUMENT"
+
+
+def _misspelt_in_rulebook(draw: st.DrawFn, rb: dict[str, Any]) -> None:
+    """A misspelt key in one object of the rulebook (not in a map of codes)."""
+    assets = list(rb["assets"].values())
+    targets = [rb, *assets, *rb.get("contracts", {}).values()]
+    targets += [a[k] for a in assets for k in ("liability", "borrow") if isinstance(a.get(k), dict)]
+    settings = rb.setdefault("settings", {})
+    targets += [settings, *(v for v in settings.values() if isinstance(v, dict))]
+    target = draw(st.sampled_from(targets))
+    target[draw(st.sampled_from(MISSPELT_KEYS))] = draw(st.sampled_from(["1", 1, None, {}, []]))
+
+
+def _vip_level(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
+    value = draw(st.sampled_from([10, -1, 1000, "1", 1.5, True, [0]]))
+    s["account"]["vip_level"] = value
+    return "OUT_OF_RANGE" if type(value) is int else "INVALID_ARGUMENT"
+
+
+VIP_TABLE_FAULTS = (
+    ("INVALID_ARGUMENT", []),
+    ("INVALID_ARGUMENT", [[1, "5"]]),
+    ("INVALID_ARGUMENT", [[0, "5"], ["2", "6"]]),
+    ("INVALID_ARGUMENT", [[0, "5", "6"]]),
+    ("INVALID_ARGUMENT", "0:5"),
+    ("OUT_OF_RANGE", [[0, "5"], [0, "6"]]),
+    ("OUT_OF_RANGE", [[0, "5"], [3, "8"], [2, "9"]]),
+    ("OUT_OF_RANGE", [[0, "5"], [2, "4.99999999"]]),
+    ("OUT_OF_RANGE", [[0, "5"], [10, "6"]]),
+    ("OUT_OF_RANGE", [[0, "-1"]]),
+    ("OUT_OF_RANGE", [[0, "1000000000000000.00000001"]]),
+    ("INVALID_DECIMAL", [[0, 5]]),
+)
+
+
 def _rulebook_fault(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
     rb = s["rulebook"] = copy.deepcopy(u.raw)
     asset = draw(st.sampled_from(u.assets))
@@ -934,6 +1009,7 @@ def _rulebook_fault(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
         ("INVALID_DECIMAL", lambda: spec.__setitem__("discount", 1)),
         ("UNKNOWN_ASSET", lambda: rb.setdefault("settings", {}).__setitem__("payer_order", ["FOO"])),
         ("INVALID_ARGUMENT", lambda: rb.setdefault("settings", {}).__setitem__("restricted_regions", ["fr"])),
+        ("INVALID_ARGUMENT", lambda: _misspelt_in_rulebook(draw, rb)),
     ]
     if u.borrowable:
         borrower = rb["assets"][draw(st.sampled_from(u.borrowable))]["borrow"]
@@ -941,6 +1017,8 @@ def _rulebook_fault(draw: st.DrawFn, u: Universe, s: dict[str, Any]) -> str:
             ("OUT_OF_RANGE", lambda: borrower.__setitem__("pro_tiers", [["50000", "0.01", "0.05"]]))
         )
         faults.append(("INVALID_ARGUMENT", lambda: borrower.pop("pro_tiers")))
+        vip_reason, vip_rows = draw(st.sampled_from(VIP_TABLE_FAULTS))
+        faults.append((vip_reason, lambda: borrower.__setitem__("vip_limits", copy.deepcopy(vip_rows))))
     if u.rb.contracts:
         contract = rb["contracts"][draw(st.sampled_from(sorted(u.rb.contracts)))]
         faults.append(
@@ -1030,6 +1108,8 @@ FAULTS = (
     Fault("mcr", lambda u, s: not _is_futures(s), _mcr_out_of_range),
     Fault("classic leverage", lambda u, s: not _is_futures(s), _classic_leverage),
     Fault("container", lambda u, s: True, _wrong_container),
+    Fault("unknown key", lambda u, s: True, _unknown_key),
+    Fault("vip level", lambda u, s: not _is_futures(s), _vip_level),
     Fault("rulebook", lambda u, s: "rulebook" in s, _rulebook_fault),
 )
 

@@ -37,7 +37,7 @@ def scenario_of(case: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_every_vector_file_is_loaded() -> None:
-    assert len(CASES) == 360
+    assert len(CASES) == 437
 
 
 @pytest.mark.parametrize(("file_rulebook", "case"), CASES)

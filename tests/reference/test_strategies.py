@@ -159,6 +159,8 @@ def margin_features(u: m.Rulebook, scenario: dict[str, Any], result: dict[str, A
     out.add(f"classic-leverage-{account.get('classic_leverage', 'default')}")
     if "mcr" in account:
         out.add("mcr-given")
+    if "vip_level" in account:
+        out.add("vip-level-given")
     holdings = {a: _dec(v) for a, v in account.get("holdings", {}).items()}
     borrowed = {a: _dec(v) for a, v in account.get("borrowed", {}).items()}
     interest = {a: _dec(v) for a, v in account.get("interest", {}).items()}
@@ -203,6 +205,14 @@ def margin_features(u: m.Rulebook, scenario: dict[str, Any], result: dict[str, A
             out.add("max-borrow-at-pro-limit")
         if got > 0:
             out.add(f"{mode}-max-borrow-positive")
+        vip_limit = spec.borrow.vip_limit(account.get("vip_level", 0))
+        if vip_limit is not None:
+            out.add("vip-limits")
+            principal = borrowed.get(asset, Fraction(0))
+            if got > 0 and principal + got == vip_limit:
+                out.add(f"{mode}-max-borrow-at-vip-limit")
+            if principal > vip_limit:
+                out.add("vip-limit-exceeded")
     for asset, text in result["max_transfer_out"].items():
         if _dec(text) < holdings[asset]:
             out.add(f"{mode}-transfer-out-partial")
@@ -319,6 +329,11 @@ MARGIN_REQUIRED = COMMON_REQUIRED | {
     "pro-available-edge",
     "haircut-tier-next-to-tier-bound",
     "pro-tier-next-to-tier-bound",
+    "vip-level-given",
+    "vip-limits",
+    "vip-limit-exceeded",
+    "CLASSIC-max-borrow-at-vip-limit",
+    "PRO-max-borrow-at-vip-limit",
 }
 
 

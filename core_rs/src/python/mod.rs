@@ -9,7 +9,9 @@ mod errors;
 mod money;
 mod results;
 
-use crate::account::{parse_futures_order, parse_margin_order, Account, FuturesMode, MarginMode, Market};
+use crate::account::{
+    parse_futures_order, parse_margin_order, Account, Form, FuturesMode, MarginMode, Market,
+};
 use crate::decimal::Dec;
 use crate::error::{Error, Reason};
 use crate::json::{ranges, At, Range};
@@ -37,7 +39,12 @@ pub struct PyMarket {
     inner: Market,
 }
 
-/// An account state compiled against a rulebook.
+/// An account state (SPEC §4) compiled against a rulebook.
+///
+/// `Account(rulebook, account)` takes a SPEC §10 scenario `account` object and refuses
+/// any other key (`InvalidInputError`, field = the key's path; `_` keys are comments).
+/// `Account.from_state` is the engine's form: it also takes `status`, `sub_account`,
+/// `copy_trading` (futures) and `pro_terms_accepted` (margin).
 #[pyclass(frozen, name = "Account", module = "multimargin._core")]
 pub struct PyAccount {
     rb: Arc<Rulebook>,
@@ -91,6 +98,21 @@ impl PyRulebook {
     #[getter]
     fn settings(&self) -> money::PySettings {
         money::PySettings::of(self.inner.clone())
+    }
+
+    /// The VIP borrow limit of `asset` for an account of VIP `level` (SPEC §3.2, §6.3) as
+    /// a decimal string; `None` when the asset cannot be borrowed or has no `vip_limits`.
+    fn vip_limit(&self, py: Python<'_>, asset: &str, level: i64) -> PyResult<Option<String>> {
+        guard(py, || {
+            let a = self.inner.asset_id(asset).ok_or_else(|| {
+                Error::at(Reason::UnknownAsset, "asset", format!("{asset:?} is not in the rulebook"))
+            })?;
+            let max = i64::from(crate::rulebook::MAX_VIP_LEVEL);
+            if !(0..=max).contains(&level) {
+                return Err(Error::at(Reason::OutOfRange, "vip_level", format!("must be in 0..={max}")));
+            }
+            Ok(self.inner.vip_limit(a, level as u8).map(|d| d.to_string()))
+        })
     }
 
     /// The rulebook as given (a new dict each call).
@@ -355,13 +377,10 @@ impl PyMarket {
     }
 }
 
-#[pymethods]
 impl PyAccount {
-    /// Compiles an account (the `account` object of a SPEC §10 scenario) for a rulebook.
-    #[new]
-    fn new(py: Python<'_>, rulebook: &PyRulebook, account: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let v = from_py(account, "account")?;
-        let inner = guard(py, || Account::from_json(&rulebook.inner, &v))?;
+    fn compile(py: Python<'_>, rb: &PyRulebook, doc: &Bound<'_, PyAny>, form: Form) -> PyResult<Self> {
+        let v = from_py(doc, "account")?;
+        let inner = guard(py, || Account::from_json(&rb.inner, &v, form))?;
         let order_ids = match v.get("orders") {
             Some(Value::Array(os)) => os
                 .iter()
@@ -369,7 +388,24 @@ impl PyAccount {
                 .collect(),
             _ => Vec::new(),
         };
-        Ok(PyAccount { rb: rulebook.inner.clone(), inner, order_ids })
+        Ok(PyAccount { rb: rb.inner.clone(), inner, order_ids })
+    }
+}
+
+#[pymethods]
+impl PyAccount {
+    /// Compiles an account (the `account` object of a SPEC §10 scenario) for a rulebook.
+    /// Keys outside the scenario format are refused.
+    #[new]
+    fn new(py: Python<'_>, rulebook: &PyRulebook, account: &Bound<'_, PyAny>) -> PyResult<Self> {
+        PyAccount::compile(py, rulebook, account, Form::Scenario)
+    }
+
+    /// Compiles an engine account state: the scenario keys plus the SPEC §4 `status`,
+    /// `sub_account`, `copy_trading` (futures) and `pro_terms_accepted` (margin).
+    #[staticmethod]
+    fn from_state(py: Python<'_>, rulebook: &PyRulebook, state: &Bound<'_, PyAny>) -> PyResult<Self> {
+        PyAccount::compile(py, rulebook, state, Form::State)
     }
 
     /// `FUTURES` or `MARGIN`.

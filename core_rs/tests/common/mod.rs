@@ -1,7 +1,7 @@
 //! A small rulebook and builders shared by the liability tests.
 #![allow(dead_code)]
 
-use multimargin_core::account::{Account, Market};
+use multimargin_core::account::{Account, Form, Market};
 use multimargin_core::decimal::Dec;
 use multimargin_core::rulebook::{AssetId, Rulebook};
 use serde_json::{json, Value};
@@ -54,7 +54,7 @@ pub fn market(rb: &Rulebook, prices: Value) -> Market {
 }
 
 pub fn account(rb: &Rulebook, v: Value) -> Account {
-    Account::from_json(rb, &v).unwrap()
+    Account::from_json(rb, &v, Form::State).unwrap()
 }
 
 pub fn wallet(a: &Account, rb: &Rulebook, code: &str) -> Dec {

@@ -16,7 +16,7 @@ from multimargin.v1 import history_pb2 as h
 
 def compile_account(rb: Rulebook, a: AccountState) -> multimargin.Account:
     """The account compiled by the core (which re-validates the whole state)."""
-    return multimargin.Account(rb, a.scenario())
+    return multimargin.Account.from_state(rb, a.scenario())
 
 
 def cancel_orders(a: AccountState, indices: list[int]) -> list[str]:
