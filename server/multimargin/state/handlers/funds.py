@@ -117,7 +117,9 @@ def repay_liability(ctx: Context, req: fun.RepayLiabilityRequest) -> Outcome:
             "the payer must differ from the debt asset", "INVALID_ARGUMENT", "payer_asset"
         )
     outcome = _repay(ctx, a, debt_asset, payer, repay_amount(req))
-    entry = outcome.accounts[0].events[-1].entry if outcome.accounts[0].events else None
+    # The REPAID entry (the §8 rule may raise events after it).
+    events = outcome.accounts[0].events
+    entry = next((e.entry for e in reversed(events) if e.HasField("entry")), None)
     response = fun.RepayLiabilityResponse(account=outcome.response.account)
     if entry is not None:
         response.entry.CopyFrom(entry)
