@@ -516,6 +516,25 @@ def test_futures_repay_with_a_payer_at_the_spec_example_price(rpc: Rpc) -> None:
     assert dict(r.account.futures.wallet) == {"BTC": "0.96296296"}
 
 
+def test_a_debt_above_its_threshold_is_auto_repaid_by_the_other_assets(rpc: Rpc) -> None:
+    # SPEC §7.3: USDT threshold 1,000,000, ratio 0.5 (default rulebook). A debt of
+    # 1,200,000 repays A = 1,200,000 − 500,000 = 700,000 in the same change, paid by BTC
+    # (the first payer with a wallet) at 30,000 × discount 0.9.
+    f = multi_asset_with_debt(rpc, "100", "1200000")
+    cost = ceil8(Decimal(700000) / (Decimal(BTC_PRICE) * Decimal("0.9")))
+    assert dict(rpc.account(f).futures.wallet) == {"USDT": "-500000", "BTC": wire(100 - cost)}
+    history = rpc.funds.ListHistory(fun.ListHistoryRequest(account_id=f)).entries
+    entry = history[0]
+    assert (entry.kind, entry.asset, entry.amount, entry.payer_asset, entry.payer_amount) == (
+        h.HISTORY_KIND_REPAY_THRESHOLD,
+        "USDT",
+        "700000",
+        "BTC",
+        wire(cost),
+    )
+    assert (entry.asset_price, entry.payer_price, entry.discount) == ("1", BTC_PRICE, "0.9")
+
+
 def test_futures_repay_refusals(rpc: Rpc) -> None:
     f = multi_asset_with_debt(rpc, "0.01", "100")
     with unchanged(rpc, f):

@@ -87,3 +87,18 @@ def charge_interest(rb: Rulebook, a: AccountState, hours: range) -> int:
         charges += len(flow["records"])
         compiled = flow["account"]
     return charges
+
+
+def auto_repay(
+    market: multimargin.Market, a: AccountState, compiled: multimargin.Account
+) -> multimargin.Account:
+    """SPEC §7.3 threshold auto-repay, after every change and settlement: the core repays
+    what a futures debt has above its threshold from the account's other assets in payer
+    order; each (debt, payer) is a REPAID entry. Returns ``a`` compiled after it."""
+    if a.futures is None:
+        return compiled
+    flow = multimargin.threshold_auto_repay(compiled, market)
+    if not flow["records"]:
+        return compiled
+    apply_flow(a, flow)
+    return flow["account"]

@@ -26,7 +26,7 @@ from multimargin.errors import (
 )
 from multimargin.flowtypes import RiskTransition
 from multimargin.state.events import raise_event
-from multimargin.state.liability import cancel_orders
+from multimargin.state.liability import auto_repay, cancel_orders
 from multimargin.state.liability import compile_account as compile_account  # re-exported
 from multimargin.state.model import (
     MAX_QUANTITY,
@@ -172,8 +172,10 @@ def store(ctx: Context, a: AccountState, compiled: multimargin.Account | None = 
     """Final checks of a changed account: the core accepts the state; the liquidation
     rule is applied; the version moves on — unless nothing changed at all (e.g. a flag
     set to its value), which keeps the version. ``compiled`` is the state after a core
-    flow (its ``account``), which the core built itself: no need to compile it again."""
-    risk_rule(ctx.rulebook, ctx.market, a, compiled or compile_account(ctx.rulebook, a))
+    flow (its ``account``), which the core built itself: no need to compile it again.
+    A futures debt above its threshold is auto-repaid first (SPEC §7.3)."""
+    compiled = auto_repay(ctx.market, a, compiled or compile_account(ctx.rulebook, a))
+    risk_rule(ctx.rulebook, ctx.market, a, compiled)
     if a.digest() == ctx.account_digest(a.account_id):
         return a
     return bump(a)

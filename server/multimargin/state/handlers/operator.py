@@ -19,7 +19,7 @@ from multimargin.state.handlers.common import (
     risk_rule,
     store,
 )
-from multimargin.state.liability import charge_interest
+from multimargin.state.liability import auto_repay, charge_interest
 from multimargin.v1 import history_pb2 as h
 from multimargin.v1 import operator_service_pb2 as op
 
@@ -63,7 +63,9 @@ def run_settlement(ctx: Context, req: op.RunSettlementRequest) -> Outcome:
         a = live.clone()
         charges += charge_interest(ctx.rulebook, a, hours)
         if a.events:
-            risk_rule(ctx.rulebook, ctx.market, a, compile_account(ctx.rulebook, a))
+            # Interest grew a debt: auto-repay above the threshold (SPEC §7.3), then §8.
+            compiled = auto_repay(ctx.market, a, compile_account(ctx.rulebook, a))
+            risk_rule(ctx.rulebook, ctx.market, a, compiled)
         if a.digest() != ctx.account_digest(account_id):
             changed.append(bump(a))
     last = hours[-1] if hours else ctx.settled_through
