@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import grpc
 import pytest
@@ -203,3 +204,45 @@ def test_a_live_subscriber_sees_new_events(rpc: Rpc) -> None:
     assert Decimal(rpc.account(acct).futures.wallet["USDT"]) == 10
     with pytest.raises(grpc.RpcError):
         next(iter(stream))
+
+
+def test_vip_level_bounds_borrowing(tmp_path: Path) -> None:
+    limits = [[0, "100"], [3, "1000"]]
+    rulebook, _ = rpckit.rulebook_file(tmp_path, {("assets", "USDT", "borrow", "vip_limits"): limits})
+    with rpckit.serving(tmp_path / "data", "--rulebook", str(rulebook)) as (_, rpc):
+        acct = rpc.create("MARGIN").account_id
+        rpc.transfer_in(acct, "BTC", "1")
+        assert rpc.risk_of(acct).margin.max_borrow["USDT"] == "100"
+        refused(
+            rpc.funds.Borrow,
+            fun.BorrowRequest(request_id=rid(), account_id=acct, asset="USDT", amount="200"),
+            FAILED_PRECONDITION,
+            "EXCEEDS_MAX_BORROW",
+            "amount",
+        )
+        for level, code in ((10, "OUT_OF_RANGE"), (-1, "OUT_OF_RANGE")):
+            refused(
+                rpc.operator.SetVipLevel,
+                op.SetVipLevelRequest(request_id=rid(), account_id=acct, vip_level=level),
+                INVALID_ARGUMENT,
+                code,
+                "vip_level",
+            )
+        set_ = rpc.operator.SetVipLevel(op.SetVipLevelRequest(request_id=rid(), account_id=acct, vip_level=4))
+        assert set_.account.margin.vip_level == 4
+        assert rpc.risk_of(acct).margin.max_borrow["USDT"] == "1000"
+        rpc.borrow(acct, "USDT", "200")
+
+
+def test_events_resume_across_a_restart(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with rpckit.serving(data) as (_, rpc):
+        acct = rpc.create("FUTURES").account_id
+        rpc.post(acct, ("USDT", "-30"))
+        rpc.transfer_in(acct, "USDT", "10")
+        before = [e.seq for e in watch_until(rpc, acct, h.EVENT_KIND_REPAID)]
+    with rpckit.serving(data, prices=False) as (_, rpc):
+        rpc.transfer_in(acct, "USDT", "10")
+        resumed = list(watch_until(rpc, acct, h.EVENT_KIND_REPAID, after=before[-1]))
+        assert len(resumed) == 1 and resumed[0].seq == before[-1] + 1
+        assert [e.amount for e in history(rpc, acct).entries] == ["10", "10"]

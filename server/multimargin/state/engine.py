@@ -557,4 +557,5 @@ class Engine:
             journal_seq=self._store.next_seq - 1,
             accounts=len(self._accounts),
             snapshot_seq=self._snapshot_seq,
+            event_seq=self._next_event - 1,
         )

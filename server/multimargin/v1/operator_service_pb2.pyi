@@ -14,16 +14,18 @@ class GetEngineStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetEngineStatusResponse(_message.Message):
-    __slots__ = ("state_hash", "journal_seq", "accounts", "snapshot_seq")
+    __slots__ = ("state_hash", "journal_seq", "accounts", "snapshot_seq", "event_seq")
     STATE_HASH_FIELD_NUMBER: _ClassVar[int]
     JOURNAL_SEQ_FIELD_NUMBER: _ClassVar[int]
     ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_SEQ_FIELD_NUMBER: _ClassVar[int]
+    EVENT_SEQ_FIELD_NUMBER: _ClassVar[int]
     state_hash: str
     journal_seq: int
     accounts: int
     snapshot_seq: int
-    def __init__(self, state_hash: _Optional[str] = ..., journal_seq: _Optional[int] = ..., accounts: _Optional[int] = ..., snapshot_seq: _Optional[int] = ...) -> None: ...
+    event_seq: int
+    def __init__(self, state_hash: _Optional[str] = ..., journal_seq: _Optional[int] = ..., accounts: _Optional[int] = ..., snapshot_seq: _Optional[int] = ..., event_seq: _Optional[int] = ...) -> None: ...
 
 class RunSettlementRequest(_message.Message):
     __slots__ = ("request_id", "as_of")
