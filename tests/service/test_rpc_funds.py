@@ -13,6 +13,8 @@ from decimal import Decimal
 
 import pytest
 import rpckit
+from multimargin.v1 import event_service_pb2 as evs
+from multimargin.v1 import history_pb2 as h
 from rpckit import (
     FAILED_PRECONDITION,
     INVALID_ARGUMENT,
@@ -338,6 +340,33 @@ def test_ledger_entries_never_overdraw_margin_holdings(rpc: Rpc) -> None:
     assert "USDT" not in rpc.funds.PostLedgerEntries(ledger(m, (FEE, "USDT", "-100"))).account.margin.holdings
 
 
+def test_a_ledger_entry_below_locked_funds_cancels_the_newest_orders(rpc: Rpc) -> None:
+    # SPEC §7.4 (ours): a fact is never refused; holdings left below the funds open
+    # orders lock cancel the newest orders locking that asset, one change, one event.
+    m = rpc.create("MARGIN").account_id
+    rpc.transfer_in(m, "USDT", "1000")
+    rpc.transfer_in(m, "BTC", "1")
+    ids = [
+        rpc.place_margin(m, base="BTC", quote="USDT", side=t.SIDE_BUY, price="100", quantity=q).order_id
+        for q in ("3", "4")
+    ]
+    sell = rpc.place_margin(m, base="BTC", quote="USDT", side=t.SIDE_SELL, price="90000", quantity="1")
+    ids.append(
+        rpc.place_margin(m, base="BTC", quote="USDT", side=t.SIDE_BUY, price="100", quantity="2").order_id
+    )
+    # Locked USDT 900; holdings fall to 450: the 200 and 400 BUYs go (newest first).
+    account = rpc.funds.PostLedgerEntries(ledger(m, (FEE, "USDT", "-550"))).account
+    assert [o.order_id for o in account.margin.orders] == [ids[0], sell.order_id]
+    assert account.margin.holdings["USDT"] == "450" and account.version == sell.account.version + 2
+    stream = rpc.events.WatchEvents(evs.WatchEventsRequest(account_ids=[m]), timeout=10)
+    for message in stream:
+        if message.event.kind == h.EVENT_KIND_ORDERS_CANCELLED:
+            stream.cancel()
+            break
+    assert list(message.event.order_ids) == [ids[2], ids[1]]
+    assert message.event.cancel_reason == h.CANCEL_REASON_BELOW_LOCKED
+
+
 # ---- Borrow -------------------------------------------------------------------------------
 
 
@@ -485,6 +514,25 @@ def test_futures_repay_with_a_payer_at_the_spec_example_price(rpc: Rpc) -> None:
         "1000",
     )
     assert dict(r.account.futures.wallet) == {"BTC": "0.96296296"}
+
+
+def test_a_debt_above_its_threshold_is_auto_repaid_by_the_other_assets(rpc: Rpc) -> None:
+    # SPEC §7.3: USDT threshold 1,000,000, ratio 0.5 (default rulebook). A debt of
+    # 1,200,000 repays A = 1,200,000 − 500,000 = 700,000 in the same change, paid by BTC
+    # (the first payer with a wallet) at 30,000 × discount 0.9.
+    f = multi_asset_with_debt(rpc, "100", "1200000")
+    cost = ceil8(Decimal(700000) / (Decimal(BTC_PRICE) * Decimal("0.9")))
+    assert dict(rpc.account(f).futures.wallet) == {"USDT": "-500000", "BTC": wire(100 - cost)}
+    history = rpc.funds.ListHistory(fun.ListHistoryRequest(account_id=f)).entries
+    entry = history[0]
+    assert (entry.kind, entry.asset, entry.amount, entry.payer_asset, entry.payer_amount) == (
+        h.HISTORY_KIND_REPAY_THRESHOLD,
+        "USDT",
+        "700000",
+        "BTC",
+        wire(cost),
+    )
+    assert (entry.asset_price, entry.payer_price, entry.discount) == ("1", BTC_PRICE, "0.9")
 
 
 def test_futures_repay_refusals(rpc: Rpc) -> None:

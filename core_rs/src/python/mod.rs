@@ -6,6 +6,7 @@
 
 mod convert;
 mod errors;
+mod money;
 mod results;
 
 use crate::account::{
@@ -48,6 +49,8 @@ pub struct PyMarket {
 pub struct PyAccount {
     rb: Arc<Rulebook>,
     inner: Account,
+    /// `orders[i].order_id` as given ("" when absent): flows name the orders they cancel.
+    order_ids: Vec<String>,
 }
 
 fn same_rulebook(a: &Arc<Rulebook>, b: &Arc<Rulebook>, what: &str) -> Result<(), Error> {
@@ -89,6 +92,12 @@ impl PyRulebook {
     #[getter]
     fn contracts(&self) -> Vec<String> {
         self.inner.contracts().iter().map(|c| c.symbol.clone()).collect()
+    }
+
+    /// The SPEC §3.4 settings and per-asset parameters, typed.
+    #[getter]
+    fn settings(&self) -> money::PySettings {
+        money::PySettings::of(self.inner.clone())
     }
 
     /// The VIP borrow limit of `asset` for an account of VIP `level` (SPEC §3.2, §6.3) as
@@ -372,7 +381,14 @@ impl PyAccount {
     fn compile(py: Python<'_>, rb: &PyRulebook, doc: &Bound<'_, PyAny>, form: Form) -> PyResult<Self> {
         let v = from_py(doc, "account")?;
         let inner = guard(py, || Account::from_json(&rb.inner, &v, form))?;
-        Ok(PyAccount { rb: rb.inner.clone(), inner })
+        let order_ids = match v.get("orders") {
+            Some(Value::Array(os)) => os
+                .iter()
+                .map(|o| o.get("order_id").and_then(Value::as_str).unwrap_or("").to_string())
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(PyAccount { rb: rb.inner.clone(), inner, order_ids })
     }
 }
 
@@ -561,6 +577,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(conversion_cover, m)?)?;
     m.add_function(wrap_pyfunction!(futures_hourly_interest, m)?)?;
     m.add_function(wrap_pyfunction!(margin_hourly_interest, m)?)?;
+    money::register(m)?;
     m.add("REASONS", Reason::ALL.iter().map(|r| r.code()).collect::<Vec<_>>())?;
     Ok(())
 }

@@ -1,9 +1,8 @@
 """Account state (SPEC §4) as the server keeps it: plain data, exact decimals.
 
 Balances are :class:`decimal.Decimal` values with at most 8 fractional digits (SPEC §1
-"stored state"); the only arithmetic done here is adding and subtracting such values,
-which is exact under :data:`CONTEXT`. Every figure that needs rounding comes from the
-Rust core. Each account renders to
+"stored state"). Every money figure — new balances, interest, repayments, free and
+locked funds — comes from the Rust core; the engine stores what it returns. Each account renders to
 
 * the SPEC §10 scenario ``account`` object (:meth:`AccountState.scenario`), which the
   core evaluates, and
@@ -21,8 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-# Wide enough that sums of in-range values (|x| ≤ 10^15 with 8 decimals, or quantity ×
-# price for locked funds) are exact; traps turn any inexact step into an error.
+# Wide enough that sums of in-range values (|x| ≤ 10^15 with 8 decimals) are exact; traps
+# turn any inexact step into an error.
 CONTEXT = decimal.Context(prec=60, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
 ZERO = Decimal(0)
 MAX_QUANTITY = Decimal(10) ** 15
@@ -46,16 +45,6 @@ def fmt(d: Decimal) -> str:
 def add(a: Decimal, b: Decimal) -> Decimal:
     """Exact ``a + b``."""
     return CONTEXT.add(a, b)
-
-
-def sub(a: Decimal, b: Decimal) -> Decimal:
-    """Exact ``a − b``."""
-    return CONTEXT.subtract(a, b)
-
-
-def mul(a: Decimal, b: Decimal) -> Decimal:
-    """Exact ``a × b``."""
-    return CONTEXT.multiply(a, b)
 
 
 def _amap(m: dict[str, Decimal]) -> dict[str, str]:
@@ -139,12 +128,6 @@ class MarginOrder:
     def canonical(self) -> dict[str, Any]:
         return {"order_id": self.order_id, **self.scenario()}
 
-    def locks(self) -> tuple[str, Decimal]:
-        """The asset and amount this order locks (SPEC §6): BUY locks quote, SELL base."""
-        if self.side == "BUY":
-            return self.quote, mul(self.quantity, self.price)
-        return self.base, self.quantity
-
 
 @dataclass
 class FuturesState:
@@ -172,19 +155,6 @@ class MarginState:
     mcr_pro: Decimal = ZERO
     pro_entered: bool = False
     vip_level: int = 0
-
-    def locked(self, asset: str) -> Decimal:
-        """Funds of ``asset`` locked by open orders."""
-        total = ZERO
-        for o in self.orders.values():
-            a, q = o.locks()
-            if a == asset:
-                total = add(total, q)
-        return total
-
-    def free(self, asset: str) -> Decimal:
-        """``max(0, holdings − locked)`` (SPEC §6), exact."""
-        return max(ZERO, sub(self.holdings.get(asset, ZERO), self.locked(asset)))
 
     def liability(self, asset: str) -> Decimal:
         """``borrowed + interest`` of an asset."""

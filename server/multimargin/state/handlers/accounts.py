@@ -45,7 +45,6 @@ def create_account(ctx: Context, req: acc.CreateAccountRequest) -> Outcome:
     region = v.region(req.region)
     if ctx.has_account(account_id):
         raise InvalidInputError(f"account {account_id} already exists", "INVALID_ARGUMENT", "account_id")
-    rb_settings = ctx.rules.get("settings", {})
     if kind == "FUTURES":
         a = AccountState(account_id, kind, "SINGLE_ASSET", region, futures=FuturesState())
         a.f.sub_account = req.sub_account
@@ -54,14 +53,14 @@ def create_account(ctx: Context, req: acc.CreateAccountRequest) -> Outcome:
         for name in ("sub_account", "copy_trading"):
             if getattr(req, name):
                 raise InvalidInputError(f"{name} applies to futures accounts", "INVALID_ARGUMENT", name)
-        defaults = rb_settings.get("mcr_default", {})
+        settings = ctx.rulebook.settings  # SPEC §3.4 mcr_default, from the core
         a = AccountState(
             account_id,
             kind,
             "CLASSIC",
             region,
             margin=MarginState(
-                mcr_classic=dec(defaults.get("CLASSIC", "1.3")), mcr_pro=dec(defaults.get("PRO", "1.5"))
+                mcr_classic=dec(settings.mcr_default("CLASSIC")), mcr_pro=dec(settings.mcr_default("PRO"))
             ),
         )
     compile_account(ctx.rulebook, a)
@@ -128,8 +127,7 @@ def switch_mode(ctx: Context, req: acc.SwitchModeRequest) -> Outcome:
         if mode == "PRO":
             if not a.m.pro_entered:
                 # SPEC §9: the first time, the Pro MCR becomes the default.
-                default = ctx.rules.get("settings", {}).get("mcr_default", {}).get("PRO", "1.5")
-                a.m.mcr_pro = dec(default)
+                a.m.mcr_pro = dec(ctx.rulebook.settings.mcr_default("PRO"))
             a.m.pro_entered = True
         a = store(ctx, a)
     return Outcome(acc.SwitchModeResponse(account=account_message(a)), [a])
@@ -140,12 +138,8 @@ def set_margin_call_ratio(ctx: Context, req: acc.SetMarginCallRatioRequest) -> O
     check_version(a, req)
     require_kind(a, "MARGIN", "SetMarginCallRatio")
     mode = target_mode(a, req.mode, "mode")
-    ratio = v.decimal(req.ratio, "rate", "ratio")
-    low, high = (dec(x) for x in ctx.rules.get("settings", {}).get("mcr_range", ["1.3", "2"]))
-    if not low <= ratio <= high:
-        raise InvalidInputError(
-            f"must lie in the margin-call range [{fmt(low)}, {fmt(high)}]", "OUT_OF_RANGE", "ratio"
-        )
+    # SPEC §9: within mcr_range (the core's check; OUT_OF_RANGE at `ratio`).
+    ratio = dec(ctx.rulebook.settings.check_mcr(fmt(v.decimal(req.ratio, "rate", "ratio")), "ratio"))
     if mode == "CLASSIC":
         a.m.mcr_classic = ratio
     else:

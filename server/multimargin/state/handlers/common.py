@@ -24,7 +24,10 @@ from multimargin.errors import (
     RuleViolationError,
     VersionConflictError,
 )
+from multimargin.flowtypes import RiskTransition
 from multimargin.state.events import raise_event
+from multimargin.state.liability import auto_repay, cancel_orders
+from multimargin.state.liability import compile_account as compile_account  # re-exported
 from multimargin.state.model import (
     MAX_QUANTITY,
     ZERO,
@@ -67,11 +70,6 @@ class Outcome:
 
 
 # ---- shared checks -------------------------------------------------------------------
-
-
-def compile_account(rb: Rulebook, a: AccountState) -> multimargin.Account:
-    """The account compiled by the core (which re-validates the whole state)."""
-    return multimargin.Account.from_state(rb, a.scenario())
 
 
 def evaluate(ctx: Context, a: AccountState, market: multimargin.Market | None = None) -> dict[str, Any]:
@@ -128,49 +126,56 @@ def in_range(value: Decimal, field: str, *, signed: bool = True) -> Decimal:
     return value
 
 
-def risk_rule(
-    rb: Rulebook, market: multimargin.Market, a: AccountState, compiled: multimargin.Account | None = None
+def _figures(
+    rb: Rulebook, compiled: multimargin.Account, market: multimargin.Market
 ) -> dict[str, Any] | None:
-    """SPEC §8 on a changed (or re-priced) account, raising its events: a liquidatable
-    ACTIVE account first has all its open orders cancelled (ORDERS_CANCELLED); if it is
-    still liquidatable it becomes LIQUIDATING (LIQUIDATION_STARTED); a margin account
-    entering or leaving the margin-call zone raises MARGIN_CALL / MARGIN_CALL_CLEARED.
-    Returns the evaluation at ``market`` after the rule (None when a price is missing:
-    such an account is left as it is). ``compiled`` is ``a`` already compiled."""
+    """The SPEC §10 figures an event carries (None when a price is missing)."""
     try:
-        result = rb.evaluate(compiled or compile_account(rb, a), market)
-        if a.status == "ACTIVE" and result["liquidatable"]:
-            orders = a.f.orders if a.futures is not None else a.m.orders
-            if orders:
-                ids = list(orders)
-                orders.clear()
-                before = result
-                result = rb.evaluate(compile_account(rb, a), market)
-                raise_event(
-                    a,
-                    h.EVENT_KIND_ORDERS_CANCELLED,
-                    before,
-                    order_ids=ids,
-                    cancel_reason=h.CANCEL_REASON_LIQUIDATION,
-                )
-            if result["liquidatable"]:
-                a.status = "LIQUIDATING"
-                raise_event(a, h.EVENT_KIND_LIQUIDATION_STARTED, result)
+        return rb.evaluate(compiled, market)
     except PriceUnavailableError:
         return None
-    margin_call = bool(result.get("margin_call", False))
-    if margin_call != a.margin_call:
-        a.margin_call = margin_call
-        kind = h.EVENT_KIND_MARGIN_CALL if margin_call else h.EVENT_KIND_MARGIN_CALL_CLEARED
-        raise_event(a, kind, result)
-    return result
 
 
-def store(ctx: Context, a: AccountState) -> AccountState:
+def risk_rule(
+    rb: Rulebook, market: multimargin.Market, a: AccountState, compiled: multimargin.Account | None = None
+) -> RiskTransition | None:
+    """SPEC §8 on a changed (or re-priced) account, decided by the core
+    (``multimargin.risk_transition``), raising its events: a liquidatable ACTIVE account
+    first has all its open orders cancelled (ORDERS_CANCELLED); if it is still
+    liquidatable it becomes LIQUIDATING (LIQUIDATION_STARTED); a margin account entering
+    or leaving the margin-call zone raises MARGIN_CALL / MARGIN_CALL_CLEARED. Returns the
+    transition (None when a price is missing: such an account is left as it is).
+    ``compiled`` is ``a`` already compiled."""
+    compiled = compiled or compile_account(rb, a)
+    t = multimargin.risk_transition(compiled, market)
+    if t is None:
+        return None
+    if t["action"] != "NONE":
+        before = _figures(rb, compiled, market)
+        ids = cancel_orders(a, t["cancel_order_indices"])
+        if ids:
+            reason = h.CANCEL_REASON_LIQUIDATION
+            raise_event(a, h.EVENT_KIND_ORDERS_CANCELLED, before, order_ids=ids, cancel_reason=reason)
+            compiled = compile_account(rb, a)
+        if t["status"] == "LIQUIDATING":
+            a.status = "LIQUIDATING"
+            figures = _figures(rb, compiled, market) if ids else before
+            raise_event(a, h.EVENT_KIND_LIQUIDATION_STARTED, figures)
+    if t["margin_call"] != a.margin_call:
+        a.margin_call = t["margin_call"]
+        kind = h.EVENT_KIND_MARGIN_CALL if t["margin_call"] else h.EVENT_KIND_MARGIN_CALL_CLEARED
+        raise_event(a, kind, _figures(rb, compiled, market))
+    return t
+
+
+def store(ctx: Context, a: AccountState, compiled: multimargin.Account | None = None) -> AccountState:
     """Final checks of a changed account: the core accepts the state; the liquidation
     rule is applied; the version moves on — unless nothing changed at all (e.g. a flag
-    set to its value), which keeps the version."""
-    risk_rule(ctx.rulebook, ctx.market, a, compile_account(ctx.rulebook, a))
+    set to its value), which keeps the version. ``compiled`` is the state after a core
+    flow (its ``account``), which the core built itself: no need to compile it again.
+    A futures debt above its threshold is auto-repaid first (SPEC §7.3)."""
+    compiled = auto_repay(ctx.market, a, compiled or compile_account(ctx.rulebook, a))
+    risk_rule(ctx.rulebook, ctx.market, a, compiled)
     if a.digest() == ctx.account_digest(a.account_id):
         return a
     return bump(a)

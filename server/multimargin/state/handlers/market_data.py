@@ -75,8 +75,8 @@ def update_prices(ctx: Context, req: mkt.UpdatePricesRequest) -> Outcome:
             continue
         a = live.clone()
         # SPEC §8: re-evaluated at the new prices; the risk rule raises its events.
-        result = risk_rule(ctx.rulebook, market, a)
-        flags = (result["liquidatable"], result.get("margin_call", False)) if result else (False, False)
+        rule = risk_rule(ctx.rulebook, market, a)
+        flags = (rule["liquidatable"], rule["margin_call"]) if rule else (False, False)
         if a.digest() != ctx.account_digest(a.account_id):
             a = bump(a)
             affected.append(a)

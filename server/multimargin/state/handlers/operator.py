@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import multimargin
 from multimargin.errors import InvalidInputError, RuleViolationError
 from multimargin.state import events
 from multimargin.state.convert import account_message
@@ -18,7 +19,7 @@ from multimargin.state.handlers.common import (
     risk_rule,
     store,
 )
-from multimargin.state.liability import charge_interest
+from multimargin.state.liability import auto_repay, charge_interest
 from multimargin.v1 import history_pb2 as h
 from multimargin.v1 import operator_service_pb2 as op
 
@@ -60,10 +61,11 @@ def run_settlement(ctx: Context, req: op.RunSettlementRequest) -> Outcome:
     for account_id in sorted(ctx.account_ids()):
         live = ctx.account(account_id)
         a = live.clone()
-        for hour in hours:
-            charges += charge_interest(ctx.rules, a, hour)
+        charges += charge_interest(ctx.rulebook, a, hours)
         if a.events:
-            risk_rule(ctx.rulebook, ctx.market, a, compile_account(ctx.rulebook, a))
+            # Interest grew a debt: auto-repay above the threshold (SPEC §7.3), then §8.
+            compiled = auto_repay(ctx.market, a, compile_account(ctx.rulebook, a))
+            risk_rule(ctx.rulebook, ctx.market, a, compiled)
         if a.digest() != ctx.account_digest(account_id):
             changed.append(bump(a))
     last = hours[-1] if hours else ctx.settled_through
@@ -82,15 +84,15 @@ def end_liquidation(ctx: Context, req: op.EndLiquidationRequest) -> Outcome:
         raise InvalidInputError(
             f"account {a.account_id} is not being liquidated", "INVALID_ARGUMENT", "account_id"
         )
-    result = ctx.rulebook.evaluate(compile_account(ctx.rulebook, a), ctx.market)
-    if result["liquidatable"]:
+    compiled = compile_account(ctx.rulebook, a)
+    if not multimargin.may_end_liquidation(compiled, ctx.market):
         raise RuleViolationError(
             "the account is still liquidatable; the liquidation cannot end",
             "MARGIN_LEVEL_TOO_LOW",
             "account_id",
         )
     a.status = "ACTIVE"
-    events.raise_event(a, h.EVENT_KIND_LIQUIDATION_ENDED, result)
+    events.raise_event(a, h.EVENT_KIND_LIQUIDATION_ENDED, ctx.rulebook.evaluate(compiled, ctx.market))
     a = store(ctx, a)
     return Outcome(op.EndLiquidationResponse(account=account_message(a)), [a])
 

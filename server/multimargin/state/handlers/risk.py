@@ -67,7 +67,7 @@ def simulate(ctx: Context, req: risk.SimulateRequest) -> risk.SimulateResponse:
             amount = v.decimal(change.borrow.amount, "amount", f"{path}.borrow.amount")
             a.m.holdings[asset] = add(a.m.holdings.get(asset, ZERO), amount)
             a.m.borrowed[asset] = add(a.m.borrowed.get(asset, ZERO), amount)
-            rate = ctx.rules["assets"][asset].get("borrow", {}).get("hourly_rate")
+            rate = ctx.rulebook.settings.borrow_hourly_rate(asset)
             if rate is not None:
                 # As Borrow applies it: the first hour's interest is charged at once (SPEC §7.1).
                 charged = dec(multimargin.margin_hourly_interest(fmt(amount), rate))
