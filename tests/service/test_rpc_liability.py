@@ -76,14 +76,19 @@ def test_interest_settles_each_hour_once_and_is_recorded(rpc: Rpc) -> None:
         "OUT_OF_RANGE",
         "as_of",
     )
-    entries = history(rpc, acct).entries
-    assert [e.kind for e in entries] == []  # the borrow's first hour is part of the loan
+    (first,) = history(rpc, acct).entries  # the borrow's first hour, charged at once
+    assert (first.kind, first.asset, first.amount, first.interest_base) == (
+        h.HISTORY_KIND_INTEREST,
+        "USDC",
+        "0.01",
+        "1000",
+    )
     # Repay all: interest first, then principal, nothing left (SPEC §7.4).
     rpc.transfer_in(acct, "USDC", "5")
     repaid = rpc.funds.Repay(fun.RepayRequest(request_id=rid(), account_id=acct, asset="USDC", all=True))
     assert (repaid.repaid, repaid.interest_repaid, repaid.principal_repaid) == ("1000.01", "0.01", "1000")
     assert not rpc.account(acct).margin.borrowed and not rpc.account(acct).margin.interest
-    (entry,) = history(rpc, acct).entries
+    entry, _ = history(rpc, acct).entries
     assert (entry.kind, entry.asset, entry.amount, entry.payer_asset) == (
         h.HISTORY_KIND_REPAY_MANUAL,
         "USDC",
@@ -142,6 +147,7 @@ def test_liquidation_events_resume_and_end_liquidation(rpc: Rpc) -> None:
     assert rpc.account(acct).status == t.ACCOUNT_STATUS_LIQUIDATING
     kinds = [e.kind for e in watch_until(rpc, acct, h.EVENT_KIND_LIQUIDATION_STARTED)]
     assert kinds == [
+        h.EVENT_KIND_INTEREST_CHARGED,  # the borrow's first hour
         h.EVENT_KIND_MARGIN_CALL,
         h.EVENT_KIND_ORDERS_CANCELLED,
         h.EVENT_KIND_LIQUIDATION_STARTED,

@@ -81,9 +81,9 @@ def borrow(ctx: Context, req: fun.BorrowRequest) -> Outcome:
     asset = v.asset(ctx.rulebook, req.asset, "asset")
     amount = v.decimal(req.amount, "amount", "amount")
     # Within the max borrow, not while liquidating; the first hour's interest is charged
-    # at once (SPEC §6.3, §7.1) — part of the loan, not a history entry.
+    # at once (SPEC §6.3, §7.1) and recorded like every interest charge (§7.5).
     flow = multimargin.borrow(compile_account(ctx.rulebook, a), ctx.market, asset, fmt(amount))
-    apply_flow(a, flow, history=False)
+    apply_flow(a, flow)
     charged = flow["records"][0]["amount"]
     a = store(ctx, a, flow["account"])
     return Outcome(fun.BorrowResponse(account=account_message(a), interest_charged=charged), [a])
