@@ -160,6 +160,25 @@ fn order_count(a: &Account) -> usize {
 /// no longer liquidatable → [`RiskAction::OrdersCancelled`]; still liquidatable →
 /// status LIQUIDATING and [`RiskAction::LiquidationStarted`] (its orders cancelled too).
 /// A LIQUIDATING account is only evaluated.
+/// What a price update must know of an account first (SPEC §8): whether it is
+/// liquidatable and in margin call at `market` — `None` when a needed price is missing.
+/// Cheaper than [`transition`]: no copy of the account, no figures beyond the ratios.
+///
+/// ```
+/// use multimargin_core::{account::{Account, Form, Market}, risk_events::flags, rulebook::Rulebook};
+/// let rb = Rulebook::from_json_str(include_str!("../../server/multimargin/rulebooks/default.json")).unwrap();
+/// let v = serde_json::json!({"kind": "MARGIN", "holdings": {"USDT": "100"}, "borrowed": {"USDT": "95"}});
+/// let a = Account::from_json(&rb, &v, Form::Scenario).unwrap();
+/// assert_eq!(flags(&rb, &Market::empty(&rb), &a).unwrap(), Some((true, true)));
+/// ```
+pub fn flags(rb: &Rulebook, market: &Market, account: &Account) -> Result<Option<(bool, bool)>> {
+    match assess(rb, market, account) {
+        Ok(a) => Ok(Some((a.liquidatable, a.margin_call))),
+        Err(e) if e.reason == Reason::PriceUnavailable => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 pub fn transition(rb: &Rulebook, market: &Market, account: &Account) -> Result<Option<Transition>> {
     let unknown =
         |e: crate::error::Error| if e.reason == Reason::PriceUnavailable { Ok(None) } else { Err(e) };

@@ -69,10 +69,9 @@ def test_update_prices_replaces_the_listed_prices_only(rpc: Rpc) -> None:
 
     r = rpc.market.UpdatePrices(update({"BTC": "61000.12345678"}, {"ETHUSDT": "3001"}))
     assert r.prices_version == 2
-    # Only accounts whose figures depend on a changed price are re-evaluated.
-    (change,) = r.accounts
-    assert (change.account_id, change.version, change.status) == (btc_holder, versions[btc_holder], ACTIVE)
-    assert not change.liquidatable and not change.margin_call
+    # Only accounts whose figures depend on a changed price are re-evaluated; a safe,
+    # unchanged one is counted, not listed.
+    assert r.accounts_evaluated == 1 and not r.accounts
 
     after = rpc.prices()
     assert after.prices_version == 2
@@ -140,7 +139,7 @@ def test_missing_prices_are_never_defaulted(tmp_path: Path) -> None:
                 "changes[0].price_shock.asset",
             )
         r = rpc.market.UpdatePrices(update({"BTC": "50000"}))
-        assert r.prices_version == 1 and [a.account_id for a in r.accounts] == [f]
+        assert r.prices_version == 1 and r.accounts_evaluated == 1 and not r.accounts
         assert rpc.risk_of(f).futures.pools[0].value == {"BTC": "48750"}
 
 

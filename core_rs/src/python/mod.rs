@@ -4,6 +4,7 @@
 //! mapping, and GIL handling. Every entry point runs the core behind [`guard`], so a Rust
 //! panic surfaces as `multimargin.InternalError`, never as a crash.
 
+mod batch;
 mod convert;
 mod errors;
 mod money;

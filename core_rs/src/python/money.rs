@@ -342,6 +342,25 @@ fn risk_transition<'py>(
     t.map(|t| transition_dict(py, account, &t)).transpose()
 }
 
+/// SPEC §8 after a price update, for many accounts at once: `(liquidatable,
+/// margin_call)` of each at `market`, or None where a needed price is missing. Runs
+/// without the GIL, split over the machine's cores; results keep the input order.
+#[pyfunction]
+fn risk_flags_many(
+    py: Python<'_>,
+    accounts: Vec<Py<PyAccount>>,
+    market: &PyMarket,
+) -> PyResult<Vec<Option<(bool, bool)>>> {
+    let accounts: Vec<&PyAccount> = accounts.iter().map(Py::get).collect();
+    for (i, a) in accounts.iter().enumerate() {
+        same_rulebook(&a.rb, &market.rb, &format!("accounts[{i}]"))
+            .map_err(|e| super::errors::to_pyerr(py, e))?;
+    }
+    let flags = py
+        .detach(|| super::batch::par_map(&accounts, |a| risk_events::flags(&a.rb, &market.inner, &a.inner)));
+    flags.map_err(|e| super::errors::to_pyerr(py, e))
+}
+
 /// SPEC §8: an operator may end a liquidation only when the account is no longer
 /// liquidatable; a missing price raises `PriceUnavailableError`.
 #[pyfunction]
@@ -478,6 +497,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(repay_margin, m)?)?;
     m.add_function(wrap_pyfunction!(interest_hour, m)?)?;
     m.add_function(wrap_pyfunction!(threshold_auto_repay, m)?)?;
+    m.add_function(wrap_pyfunction!(risk_flags_many, m)?)?;
     m.add_function(wrap_pyfunction!(risk_transition, m)?)?;
     m.add_function(wrap_pyfunction!(may_end_liquidation, m)?)?;
     Ok(())

@@ -20,13 +20,9 @@ journal before every acknowledgement, recovery by snapshot + replay.
 from __future__ import annotations
 
 import asyncio
-import base64
-import collections
 import hashlib
-import hmac
 import json
 import logging
-import secrets
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -40,26 +36,23 @@ from multimargin.errors import (
     AccountNotFoundError,
     InternalError,
     InvalidInputError,
-    ResourceExhaustedError,
     RuleViolationError,
 )
 from multimargin.state import demo as demo_data
 from multimargin.state import events as ev
 from multimargin.state import handlers
 from multimargin.state import validate as v
+from multimargin.state.event_feed import EventFeed
+from multimargin.state.exposure import Exposure
 from multimargin.state.model import AccountState, canonical_json, sha256_json
 from multimargin.state.recent import RecentRequests
 from multimargin.store import DurabilityError, JournalRecord, Snapshot, Store, StoreError
-from multimargin.store.journal import EventRow
-from multimargin.v1 import event_service_pb2, history_pb2, operator_service_pb2
+from multimargin.v1 import history_pb2, operator_service_pb2
 
 log = logging.getLogger("multimargin.engine")
 
 SET_RULEBOOK = "SetRulebook"  # internal journal command: the rulebook in effect from here on
 SNAPSHOT_STATE_VERSION = 1
-TOKEN_KEY_META = "engine.page_token_key"  # secret that signs ListHistory page tokens
-SUBSCRIBER_BUFFER = 10_000  # events queued for one WatchEvents subscriber at most
-BACKLOG_CHUNK = 500
 HOUR_NS = 3600 * 10**9
 
 
@@ -96,25 +89,6 @@ def _rulebook_text(text: str) -> str:
     return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
 
 
-class _Subscriber:
-    """One WatchEvents stream: a bounded buffer of published events."""
-
-    def __init__(self, accounts: frozenset[str]) -> None:
-        self.accounts = accounts
-        self.queue: asyncio.Queue[history_pb2.Event] = asyncio.Queue()
-        self.overflowed = False
-
-    def offer(self, event: history_pb2.Event) -> None:
-        if self.overflowed or (self.accounts and event.account_id not in self.accounts):
-            return
-        if self.queue.qsize() >= SUBSCRIBER_BUFFER:
-            # Never block the engine: the subscriber is told to resume instead.
-            self.overflowed = True
-            self.queue.put_nowait(history_pb2.Event())  # wakes the stream to end it
-            return
-        self.queue.put_nowait(event)
-
-
 class Engine:
     """Account state, market data and the journal behind them (see module docs)."""
 
@@ -138,12 +112,9 @@ class Engine:
         self._since_snapshot = 0
         self._snapshot_seq = 0
         self.settled_through = 0
-        self._next_event = 1
-        self._outbox: collections.deque[tuple[asyncio.Future[None], list[history_pb2.Event]]] = (
-            collections.deque()
-        )
-        self._subscribers: set[_Subscriber] = set()
-        self._token_key = b""
+        self.feed = EventFeed(store)
+        self._compiled: dict[str, multimargin.Account] = {}
+        self._exposure = Exposure()
         self._clock_task: asyncio.Task[None] | None = None
         self._fatal: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -173,11 +144,7 @@ class Engine:
                 engine._load_snapshot(recovery.snapshot)
             for record in recovery.records:
                 engine._replay(record)
-            engine._next_event = store.last_event_seq() + 1
-            engine._token_key = store.get_meta(TOKEN_KEY_META) or b""
-            if not engine._token_key:
-                engine._token_key = secrets.token_bytes(32)
-                await store.put_meta(TOKEN_KEY_META, engine._token_key)
+            await engine.feed.open()
             log.info(
                 "recovered",
                 extra={
@@ -255,6 +222,36 @@ class Engine:
     def account_ids(self) -> Iterable[str]:
         return self._accounts.keys()
 
+    def compiled(self, account_id: str) -> multimargin.Account:
+        """The live account compiled by the core, kept until the account changes."""
+        compiled = self._compiled.get(account_id)
+        if compiled is None:
+            compiled = handlers.compile_account(self.rulebook, self.account(account_id))
+            self._compiled[account_id] = compiled
+        return compiled
+
+    def exposed(self, assets: Iterable[str], symbols: Iterable[str]) -> set[str]:
+        """Ids of the accounts whose figures depend on any of these prices."""
+        return self._exposure.exposed(assets, symbols)
+
+    def history(self, account_id: str, before: int | None, limit: int) -> list[tuple[int, Any]]:
+        return self.feed.history(account_id, before, limit)
+
+    def history_token(self, account_id: str, seq: int) -> str:
+        return self.feed.history_token(account_id, seq)
+
+    def history_cursor(self, account_id: str, token: str) -> int:
+        return self.feed.history_cursor(account_id, token)
+
+    async def stream(self, method: str, request: Any) -> AsyncIterator[Any]:
+        """A server-streaming RPC: WatchEvents (SPEC §8)."""
+        if method not in handlers.STREAMS:
+            raise InternalError(f"no stream {method}")
+        for i, account_id in enumerate(request.account_ids):
+            self.account(account_id, f"account_ids[{i}]")
+        async for response in self.feed.watch(request):
+            yield response
+
     # ---- calls -----------------------------------------------------------------------
 
     async def call(self, method: str, request: Any) -> Any:
@@ -315,10 +312,8 @@ class Engine:
             state_hash=state_hash,
         )
         # `_prior` looked the id up just above, with no await since.
-        durable = self._store.submit(record, request_id_checked=True, events=self._event_rows(record, events))
-        if events:
-            self._outbox.append((durable, events))
-            durable.add_done_callback(self._publish)
+        durable = self._store.submit(record, request_id_checked=True, events=self.feed.rows(record, events))
+        self.feed.publish_when_durable(durable, events)
         self._recent.add(rid, _Done(method, digest, response, durable), durable)
         for i in ids:
             self._pending[i] = durable
@@ -356,6 +351,12 @@ class Engine:
                 ev.finish(a, event, self.ts_ns)
                 events.append(event)
             a.events = []
+            if a.compiled is not None:
+                self._compiled[a.account_id] = a.compiled
+                a.compiled = None
+            else:
+                self._compiled.pop(a.account_id, None)
+            self._exposure.update(a, self.contracts)
             self._accounts[a.account_id] = a
             digest = a.digest()
             self._hashes[a.account_id] = digest
@@ -370,90 +371,6 @@ class Engine:
             parts.append(b"settled_through\0" + str(self.settled_through).encode())
         return hashlib.sha256(b"".join(parts)).digest(), events
 
-    def _event_rows(self, record: JournalRecord, events: list[history_pb2.Event]) -> tuple[EventRow, ...]:
-        """Numbers the events of a record and renders their store rows."""
-        rows = []
-        for event in events:
-            event.seq = self._next_event
-            self._next_event += 1
-            body = event.SerializeToString(deterministic=True)
-            rows.append((event.seq, record.seq, event.account_id, int(ev.is_history(event)), body))
-        return tuple(rows)
-
-    def _publish(self, _: asyncio.Future[None]) -> None:
-        """Hands committed events to the subscribers, in sequence order (group commit
-        settles the durability futures in journal order)."""
-        while self._outbox and self._outbox[0][0].done():
-            durable, events = self._outbox.popleft()
-            if durable.cancelled() or durable.exception() is not None:
-                self._outbox.clear()  # the store failed: nothing after it is published
-                return
-            for event in events:
-                for sub in self._subscribers:
-                    sub.offer(event)
-
-    # ---- events and history ----------------------------------------------------------
-
-    async def stream(self, method: str, request: Any) -> AsyncIterator[Any]:
-        """WatchEvents (SPEC §8): every committed event after ``after_seq`` of the given
-        accounts (all when none), then new ones as they commit, exactly once each."""
-        if method not in handlers.STREAMS:
-            raise InternalError(f"no stream {method}")
-        for i, account_id in enumerate(request.account_ids):
-            self.account(account_id, f"account_ids[{i}]")
-        last = request.after_seq
-        if not 0 <= last < self._next_event:
-            raise InvalidInputError(
-                f"no event {last} was issued (the last is {self._next_event - 1})",
-                "OUT_OF_RANGE",
-                "after_seq",
-            )
-        sub = _Subscriber(frozenset(request.account_ids))
-        self._subscribers.add(sub)
-        try:
-            while True:  # the backlog from the store, then the live feed
-                backlog = self._store.events_after(last, tuple(request.account_ids), BACKLOG_CHUNK)
-                for seq, body in backlog:
-                    last = seq
-                    yield event_service_pb2.WatchEventsResponse(event=history_pb2.Event.FromString(body))
-                if len(backlog) < BACKLOG_CHUNK:
-                    break
-            while True:
-                event = await sub.queue.get()
-                if sub.overflowed and sub.queue.empty():
-                    raise ResourceExhaustedError(
-                        f"the subscriber fell too far behind; resume after seq {last}",
-                        "SUBSCRIBER_TOO_SLOW",
-                        "after_seq",
-                    )
-                if event.seq > last:
-                    last = event.seq
-                    yield event_service_pb2.WatchEventsResponse(event=event)
-        finally:
-            self._subscribers.discard(sub)
-
-    def history(self, account_id: str, before: int | None, limit: int) -> list[tuple[int, Any]]:
-        """Committed SPEC §7.5 entries of an account, newest first, as (seq, event)."""
-        rows = self._store.history(account_id, before if before is not None else 2**62, limit)
-        return [(seq, history_pb2.Event.FromString(body)) for seq, body in rows]
-
-    def history_token(self, account_id: str, seq: int) -> str:
-        """A page token continuing below event ``seq``, signed with the store's key."""
-        mac = hmac.new(self._token_key, f"{account_id}\0{seq}".encode(), "sha256").digest()[:16]
-        return base64.urlsafe_b64encode(seq.to_bytes(8, "big") + mac).decode().rstrip("=")
-
-    def history_cursor(self, account_id: str, token: str) -> int:
-        """The event seq a page token continues below; a forged token is refused."""
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        except (ValueError, TypeError):
-            raw = b""
-        if len(raw) == 24:
-            seq = int.from_bytes(raw[:8], "big")
-            if hmac.compare_digest(self.history_token(account_id, seq), token):
-                return seq
-        raise InvalidInputError("is not a page token this server issued", "INVALID_ARGUMENT", "page_token")
-
     # ---- rulebook --------------------------------------------------------------------
 
     def _install_rulebook(self, text: str) -> None:
@@ -463,15 +380,24 @@ class Engine:
         index = {k: p for k, p in self.index_prices.items() if k in rb.assets}
         marks = {k: p for k, p in self.mark_prices.items() if k in rb.contracts}
         market = multimargin.Market(rb, index, marks)
+        compiled = {}
         for account_id, a in self._accounts.items():
             try:
-                handlers.compile_account(rb, a)
+                compiled[account_id] = handlers.compile_account(rb, a)
             except multimargin.MarginError as e:
                 raise InvalidInputError(
                     f"the rulebook does not fit account {account_id}: {e}", e.reason, "rulebook"
                 ) from None
         self.rulebook, self.rules, self.rulebook_json = rb, rules, text
         self.index_prices, self.mark_prices, self.market = index, marks, market
+        self._compiled = compiled
+        self._exposure.rebuild(self._accounts.values(), self.contracts)
+
+    @property
+    def contracts(self) -> dict[str, Any]:
+        """The rulebook's contracts, as JSON data."""
+        contracts: dict[str, Any] = self.rules.get("contracts", {})
+        return contracts
 
     async def _set_rulebook(self, text: str) -> None:
         self._install_rulebook(text)
@@ -559,5 +485,5 @@ class Engine:
             journal_seq=self._store.next_seq - 1,
             accounts=len(self._accounts),
             snapshot_seq=self._snapshot_seq,
-            event_seq=self._next_event - 1,
+            event_seq=self.feed.last_seq,
         )

@@ -177,6 +177,8 @@ class AccountState:
     # Events raised by the change being built (SPEC §7.5, §8); not state: the engine
     # takes them when it applies the change.
     events: list[Any] = field(default_factory=list, compare=False, repr=False)
+    # The core's compiled form of this state, when the change built it (not state).
+    compiled: Any = field(default=None, compare=False, repr=False)
 
     @property
     def f(self) -> FuturesState:
@@ -196,6 +198,7 @@ class AccountState:
         because ``copy.deepcopy`` dominated the cost of a mutation.)"""
         out = copy.copy(self)
         out.events = []
+        out.compiled = None
         if self.futures is not None:
             f = self.futures
             out.futures = FuturesState(

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from multimargin.v1 import types_pb2 as multimargin_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(multimargin/v1/market_data_service.proto\x12\x0emultimargin.v1\x1a\x1amultimargin/v1/types.proto\"\xa6\x02\n\x13UpdatePricesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12J\n\x0cindex_prices\x18\x02 \x03(\x0b\x32\x34.multimargin.v1.UpdatePricesRequest.IndexPricesEntry\x12H\n\x0bmark_prices\x18\x03 \x03(\x0b\x32\x33.multimargin.v1.UpdatePricesRequest.MarkPricesEntry\x1a\x32\n\x10IndexPricesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0fMarkPricesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x92\x01\n\x11\x41\x63\x63ountRiskChange\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x1d.multimargin.v1.AccountStatus\x12\x14\n\x0cliquidatable\x18\x04 \x01(\x08\x12\x13\n\x0bmargin_call\x18\x05 \x01(\x08\"c\n\x14UpdatePricesResponse\x12\x16\n\x0eprices_version\x18\x01 \x01(\x03\x12\x33\n\x08\x61\x63\x63ounts\x18\x02 \x03(\x0b\x32!.multimargin.v1.AccountRiskChange\"\x12\n\x10GetPricesRequest\"\xa4\x02\n\x11GetPricesResponse\x12H\n\x0cindex_prices\x18\x01 \x03(\x0b\x32\x32.multimargin.v1.GetPricesResponse.IndexPricesEntry\x12\x46\n\x0bmark_prices\x18\x02 \x03(\x0b\x32\x31.multimargin.v1.GetPricesResponse.MarkPricesEntry\x12\x16\n\x0eprices_version\x18\x03 \x01(\x03\x1a\x32\n\x10IndexPricesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0fMarkPricesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xc0\x01\n\x11MarketDataService\x12Y\n\x0cUpdatePrices\x12#.multimargin.v1.UpdatePricesRequest\x1a$.multimargin.v1.UpdatePricesResponse\x12P\n\tGetPrices\x12 .multimargin.v1.GetPricesRequest\x1a!.multimargin.v1.GetPricesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(multimargin/v1/market_data_service.proto\x12\x0emultimargin.v1\x1a\x1amultimargin/v1/types.proto\"\xa6\x02\n\x13UpdatePricesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12J\n\x0cindex_prices\x18\x02 \x03(\x0b\x32\x34.multimargin.v1.UpdatePricesRequest.IndexPricesEntry\x12H\n\x0bmark_prices\x18\x03 \x03(\x0b\x32\x33.multimargin.v1.UpdatePricesRequest.MarkPricesEntry\x1a\x32\n\x10IndexPricesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0fMarkPricesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x92\x01\n\x11\x41\x63\x63ountRiskChange\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x1d.multimargin.v1.AccountStatus\x12\x14\n\x0cliquidatable\x18\x04 \x01(\x08\x12\x13\n\x0bmargin_call\x18\x05 \x01(\x08\"\x7f\n\x14UpdatePricesResponse\x12\x16\n\x0eprices_version\x18\x01 \x01(\x03\x12\x33\n\x08\x61\x63\x63ounts\x18\x02 \x03(\x0b\x32!.multimargin.v1.AccountRiskChange\x12\x1a\n\x12\x61\x63\x63ounts_evaluated\x18\x03 \x01(\x03\"\x12\n\x10GetPricesRequest\"\xa4\x02\n\x11GetPricesResponse\x12H\n\x0cindex_prices\x18\x01 \x03(\x0b\x32\x32.multimargin.v1.GetPricesResponse.IndexPricesEntry\x12\x46\n\x0bmark_prices\x18\x02 \x03(\x0b\x32\x31.multimargin.v1.GetPricesResponse.MarkPricesEntry\x12\x16\n\x0eprices_version\x18\x03 \x01(\x03\x1a\x32\n\x10IndexPricesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0fMarkPricesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xc0\x01\n\x11MarketDataService\x12Y\n\x0cUpdatePrices\x12#.multimargin.v1.UpdatePricesRequest\x1a$.multimargin.v1.UpdatePricesResponse\x12P\n\tGetPrices\x12 .multimargin.v1.GetPricesRequest\x1a!.multimargin.v1.GetPricesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -49,15 +49,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACCOUNTRISKCHANGE']._serialized_start=386
   _globals['_ACCOUNTRISKCHANGE']._serialized_end=532
   _globals['_UPDATEPRICESRESPONSE']._serialized_start=534
-  _globals['_UPDATEPRICESRESPONSE']._serialized_end=633
-  _globals['_GETPRICESREQUEST']._serialized_start=635
-  _globals['_GETPRICESREQUEST']._serialized_end=653
-  _globals['_GETPRICESRESPONSE']._serialized_start=656
-  _globals['_GETPRICESRESPONSE']._serialized_end=948
+  _globals['_UPDATEPRICESRESPONSE']._serialized_end=661
+  _globals['_GETPRICESREQUEST']._serialized_start=663
+  _globals['_GETPRICESREQUEST']._serialized_end=681
+  _globals['_GETPRICESRESPONSE']._serialized_start=684
+  _globals['_GETPRICESRESPONSE']._serialized_end=976
   _globals['_GETPRICESRESPONSE_INDEXPRICESENTRY']._serialized_start=282
   _globals['_GETPRICESRESPONSE_INDEXPRICESENTRY']._serialized_end=332
   _globals['_GETPRICESRESPONSE_MARKPRICESENTRY']._serialized_start=334
   _globals['_GETPRICESRESPONSE_MARKPRICESENTRY']._serialized_end=383
-  _globals['_MARKETDATASERVICE']._serialized_start=951
-  _globals['_MARKETDATASERVICE']._serialized_end=1143
+  _globals['_MARKETDATASERVICE']._serialized_start=979
+  _globals['_MARKETDATASERVICE']._serialized_end=1171
 # @@protoc_insertion_point(module_scope)

@@ -46,12 +46,14 @@ class AccountRiskChange(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[_Union[_types_pb2.AccountStatus, str]] = ..., liquidatable: _Optional[bool] = ..., margin_call: _Optional[bool] = ...) -> None: ...
 
 class UpdatePricesResponse(_message.Message):
-    __slots__ = ("prices_version", "accounts")
+    __slots__ = ("prices_version", "accounts", "accounts_evaluated")
     PRICES_VERSION_FIELD_NUMBER: _ClassVar[int]
     ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_EVALUATED_FIELD_NUMBER: _ClassVar[int]
     prices_version: int
     accounts: _containers.RepeatedCompositeFieldContainer[AccountRiskChange]
-    def __init__(self, prices_version: _Optional[int] = ..., accounts: _Optional[_Iterable[_Union[AccountRiskChange, _Mapping]]] = ...) -> None: ...
+    accounts_evaluated: int
+    def __init__(self, prices_version: _Optional[int] = ..., accounts: _Optional[_Iterable[_Union[AccountRiskChange, _Mapping]]] = ..., accounts_evaluated: _Optional[int] = ...) -> None: ...
 
 class GetPricesRequest(_message.Message):
     __slots__ = ()

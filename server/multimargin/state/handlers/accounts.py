@@ -114,7 +114,7 @@ def target_mode(a: AccountState, value: int, field: str = "target_mode") -> str:
 
 def mode_switch_conditions(ctx: Context, a: AccountState, mode: str) -> list[dict[str, str]]:
     """Every unmet SPEC §9 condition of switching ``a`` to ``mode``."""
-    return list(ctx.rulebook.check_mode_switch(compile_account(ctx.rulebook, a), ctx.market, mode))
+    return list(ctx.rulebook.check_mode_switch(ctx.compiled(a.account_id), ctx.market, mode))
 
 
 def switch_mode(ctx: Context, req: acc.SwitchModeRequest) -> Outcome:
@@ -157,7 +157,7 @@ def set_classic_leverage(ctx: Context, req: acc.SetClassicLeverageRequest) -> Ou
     if req.leverage == a.m.classic_leverage and a.mode == "CLASSIC":
         return Outcome(acc.SetClassicLeverageResponse(account=account_message(a)), [])
     conditions = list(
-        ctx.rulebook.check_classic_leverage(compile_account(ctx.rulebook, a), ctx.market, req.leverage)
+        ctx.rulebook.check_classic_leverage(ctx.compiled(a.account_id), ctx.market, req.leverage)
     )
     for c in conditions:
         if c["reason"] == "INVALID_ARGUMENT":

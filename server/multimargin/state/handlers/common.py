@@ -53,6 +53,8 @@ class Context(Protocol):
     def has_account(self, account_id: str) -> bool: ...
     def account_digest(self, account_id: str) -> bytes | None: ...
     def account_ids(self) -> Iterable[str]: ...
+    def compiled(self, account_id: str) -> multimargin.Account: ...
+    def exposed(self, assets: Iterable[str], symbols: Iterable[str]) -> set[str]: ...
     def engine_status(self) -> Any: ...
     def history(self, account_id: str, before: int | None, limit: int) -> list[tuple[int, Any]]: ...
     def history_token(self, account_id: str, seq: int) -> str: ...
@@ -73,8 +75,11 @@ class Outcome:
 
 
 def evaluate(ctx: Context, a: AccountState, market: multimargin.Market | None = None) -> dict[str, Any]:
-    """The SPEC §10 result of an account at the current (or given) market."""
-    return ctx.rulebook.evaluate(compile_account(ctx.rulebook, a), market or ctx.market)
+    """The SPEC §10 result of an account (live, or a changed copy) at the current (or
+    given) market."""
+    live = ctx.has_account(a.account_id) and ctx.account(a.account_id) is a
+    compiled = ctx.compiled(a.account_id) if live else compile_account(ctx.rulebook, a)
+    return ctx.rulebook.evaluate(compiled, market or ctx.market)
 
 
 def check_version(a: AccountState, req: Any) -> None:
@@ -175,7 +180,9 @@ def store(ctx: Context, a: AccountState, compiled: multimargin.Account | None = 
     flow (its ``account``), which the core built itself: no need to compile it again.
     A futures debt above its threshold is auto-repaid first (SPEC §7.3)."""
     compiled = auto_repay(ctx.market, a, compiled or compile_account(ctx.rulebook, a))
-    risk_rule(ctx.rulebook, ctx.market, a, compiled)
+    transition = risk_rule(ctx.rulebook, ctx.market, a, compiled)
+    # The compiled form stays the account's unless the rule changed orders or status.
+    a.compiled = compiled if transition is None or transition["action"] == "NONE" else None
     if a.digest() == ctx.account_digest(a.account_id):
         return a
     return bump(a)

@@ -16,7 +16,6 @@ from multimargin.state.handlers.common import (
     Outcome,
     Query,
     check_version,
-    compile_account,
     require_kind,
     store,
 )
@@ -31,7 +30,7 @@ def transfer_in(ctx: Context, req: fun.TransferInRequest) -> Outcome:
     asset = v.asset(ctx.rulebook, req.asset, "asset")
     amount = v.decimal(req.amount, "amount", "amount")
     # SPEC §7.3: a futures transfer into a negative wallet repays first (a record).
-    flow = multimargin.transfer_in(compile_account(ctx.rulebook, a), asset, fmt(amount))
+    flow = multimargin.transfer_in(ctx.compiled(a.account_id), asset, fmt(amount))
     apply_flow(a, flow)
     repaid = flow["records"][0]["amount"] if flow["records"] else "0"
     a = store(ctx, a, flow["account"])
@@ -44,7 +43,7 @@ def transfer_out(ctx: Context, req: fun.TransferOutRequest) -> Outcome:
     asset = v.asset(ctx.rulebook, req.asset, "asset")
     amount = v.decimal(req.amount, "amount", "amount")
     # Not while liquidating; within the max transfer-out (SPEC §5.3, §6.1, §6.2, §8).
-    flow = multimargin.transfer_out(compile_account(ctx.rulebook, a), ctx.market, asset, fmt(amount))
+    flow = multimargin.transfer_out(ctx.compiled(a.account_id), ctx.market, asset, fmt(amount))
     apply_flow(a, flow)
     a = store(ctx, a, flow["account"])
     return Outcome(fun.TransferOutResponse(account=account_message(a)), [a])
@@ -68,7 +67,7 @@ def post_ledger_entries(ctx: Context, req: fun.PostLedgerEntriesRequest) -> Outc
         entries.append((asset, fmt(amount)))
     # The batch is one change (the core checks the resulting balances); holdings left
     # below locked funds cancel the newest orders locking them (SPEC §7.4).
-    flow = multimargin.post_ledger_entries(compile_account(ctx.rulebook, a), entries)
+    flow = multimargin.post_ledger_entries(ctx.compiled(a.account_id), entries)
     apply_flow(a, flow)
     a = store(ctx, a, flow["account"])
     return Outcome(fun.PostLedgerEntriesResponse(account=account_message(a)), [a])
@@ -82,7 +81,7 @@ def borrow(ctx: Context, req: fun.BorrowRequest) -> Outcome:
     amount = v.decimal(req.amount, "amount", "amount")
     # Within the max borrow, not while liquidating; the first hour's interest is charged
     # at once (SPEC §6.3, §7.1) and recorded like every interest charge (§7.5).
-    flow = multimargin.borrow(compile_account(ctx.rulebook, a), ctx.market, asset, fmt(amount))
+    flow = multimargin.borrow(ctx.compiled(a.account_id), ctx.market, asset, fmt(amount))
     apply_flow(a, flow)
     charged = flow["records"][0]["amount"]
     a = store(ctx, a, flow["account"])
@@ -129,7 +128,7 @@ def repay_liability(ctx: Context, req: fun.RepayLiabilityRequest) -> Outcome:
 
 
 def _repay(ctx: Context, a: AccountState, debt_asset: str, payer: str, amount: str | None) -> Outcome:
-    compiled = compile_account(ctx.rulebook, a)
+    compiled = ctx.compiled(a.account_id)
     if a.futures is not None:
         # SPEC §7.3 manual repay: another asset pays for the debt at a discount.
         flow = multimargin.repay_futures(compiled, ctx.market, debt_asset, payer, amount)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import multimargin
 from multimargin.errors import (
     InvalidInputError,
@@ -44,19 +42,6 @@ def validated_prices(
     return out_i, out_m
 
 
-def references(a: AccountState, contracts: dict[str, Any]) -> tuple[set[str], set[str]]:
-    """The assets and symbols an account's figures depend on."""
-    if a.futures is not None:
-        symbols = set(a.f.positions) | {o.symbol for o in a.f.orders.values()}
-        # Requirements and upnl are valued at the settlement asset's price (SPEC §5.2).
-        assets = set(a.f.wallet) | {contracts[s]["settlement"] for s in symbols}
-    else:
-        assets = set(a.m.holdings) | set(a.m.borrowed) | set(a.m.interest)
-        assets |= {x for o in a.m.orders.values() for x in (o.base, o.quote)}
-        symbols = set()
-    return assets, symbols
-
-
 def update_prices(ctx: Context, req: mkt.UpdatePricesRequest) -> Outcome:
     if not req.index_prices and not req.mark_prices:
         raise InvalidInputError("give at least one index or mark price", "INVALID_ARGUMENT", "index_prices")
@@ -65,31 +50,41 @@ def update_prices(ctx: Context, req: mkt.UpdatePricesRequest) -> Outcome:
     new_index = {**ctx.index_prices, **index}
     new_marks = {**ctx.mark_prices, **marks}
     market = multimargin.Market(ctx.rulebook, new_index, new_marks)
-    changed_assets, changed_symbols = set(index), set(marks)
+    # SPEC §8: only the accounts exposed to a changed price are re-evaluated — first in
+    # one batch for their flags (the core, without the GIL); the full rule runs only
+    # where a flag calls for a change.
+    ids = sorted(ctx.exposed(index, marks))
+    flags = multimargin.risk_flags_many([ctx.compiled(i) for i in ids], market)
     affected: list[AccountState] = []
     report = []
-    for account_id in sorted(ctx.account_ids()):
+    for account_id, flag in zip(ids, flags, strict=True):
+        if flag is None:
+            continue  # a price is missing: such an account is left as it is
         live = ctx.account(account_id)
-        assets, symbols = references(live, ctx.rules.get("contracts", {}))
-        if not (assets & changed_assets or symbols & changed_symbols):
-            continue
-        a = live.clone()
-        # SPEC §8: re-evaluated at the new prices; the risk rule raises its events.
-        rule = risk_rule(ctx.rulebook, market, a)
-        flags = (rule["liquidatable"], rule["margin_call"]) if rule else (False, False)
-        if a.digest() != ctx.account_digest(a.account_id):
-            a = bump(a)
-            affected.append(a)
-        report.append(
-            mkt.AccountRiskChange(
-                account_id=a.account_id,
-                version=a.version,
-                status=t.ACCOUNT_STATUS_LIQUIDATING if a.status == "LIQUIDATING" else t.ACCOUNT_STATUS_ACTIVE,
-                liquidatable=flags[0],
-                margin_call=flags[1],
+        liquidatable, margin_call = flag
+        a = live
+        if (liquidatable and live.status == "ACTIVE") or margin_call != live.margin_call:
+            a = live.clone()
+            rule = risk_rule(ctx.rulebook, market, a)
+            if rule is not None:
+                liquidatable, margin_call = rule["liquidatable"], rule["margin_call"]
+            if a.digest() != ctx.account_digest(account_id):
+                a = bump(a)
+                affected.append(a)
+        if liquidatable or margin_call or a is not live:
+            liquidating = a.status == "LIQUIDATING"
+            report.append(
+                mkt.AccountRiskChange(
+                    account_id=account_id,
+                    version=a.version,
+                    status=t.ACCOUNT_STATUS_LIQUIDATING if liquidating else t.ACCOUNT_STATUS_ACTIVE,
+                    liquidatable=liquidatable,
+                    margin_call=margin_call,
+                )
             )
-        )
-    response = mkt.UpdatePricesResponse(prices_version=ctx.prices_version + 1, accounts=report)
+    response = mkt.UpdatePricesResponse(
+        prices_version=ctx.prices_version + 1, accounts=report, accounts_evaluated=len(ids)
+    )
     return Outcome(response, affected, prices=(new_index, new_marks))
 
 

@@ -84,7 +84,7 @@ def end_liquidation(ctx: Context, req: op.EndLiquidationRequest) -> Outcome:
         raise InvalidInputError(
             f"account {a.account_id} is not being liquidated", "INVALID_ARGUMENT", "account_id"
         )
-    compiled = compile_account(ctx.rulebook, a)
+    compiled = ctx.compiled(a.account_id)
     if not multimargin.may_end_liquidation(compiled, ctx.market):
         raise RuleViolationError(
             "the account is still liquidatable; the liquidation cannot end",

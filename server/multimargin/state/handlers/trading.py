@@ -21,7 +21,6 @@ from multimargin.state.handlers.common import (
     Outcome,
     Query,
     check_version,
-    compile_account,
     refuse,
     require_kind,
     store,
@@ -125,7 +124,7 @@ def core_order_check(
 ) -> dict[str, Any]:
     """The core's pre-trade check; errors name the request's order fields."""
     try:
-        return dict(ctx.rulebook.check_order(compile_account(ctx.rulebook, a), ctx.market, o.scenario()))
+        return dict(ctx.rulebook.check_order(ctx.compiled(a.account_id), ctx.market, o.scenario()))
     except InvalidInputError as e:
         field = (
             e.field.replace("order.", f"{path}.", 1) if e.field and e.field.startswith("order") else e.field
