@@ -119,9 +119,7 @@ def measure(data: Path, ticks: int) -> dict[str, Any]:
     server = subprocess.Popen(
         [
             *_pin("0"),
-            sys.executable,
-            "-m",
-            "multimargin",
+            str(Path(sys.executable).with_name("multimargin")),
             "serve",
             "--listen",
             target,
@@ -140,9 +138,10 @@ def measure(data: Path, ticks: int) -> dict[str, Any]:
         market = mkt_grpc.MarketDataServiceStub(channel)
         market.GetPrices(mkt.GetPricesRequest(), timeout=300)
         recovery = time.perf_counter() - started
-        queue: Any = multiprocessing.Queue()
+        spawn = multiprocessing.get_context("spawn")
+        queue: Any = spawn.Queue()
         stop_at = time.time() + 4 + ticks * 1.0
-        checker = multiprocessing.Process(target=_checker, args=(target, stop_at, queue))
+        checker = spawn.Process(target=_checker, args=(target, stop_at, queue))
         checker.start()
         time.sleep(1.5)
         windows, latencies, evaluated = [], [], 0
