@@ -14,6 +14,8 @@ from pathlib import Path
 import grpc
 import pytest
 import rpckit
+from multimargin.v1 import event_service_pb2 as evs
+from multimargin.v1 import history_pb2 as h
 from rpckit import (
     FAILED_PRECONDITION,
     INVALID_ARGUMENT,
@@ -270,6 +272,23 @@ def test_cancelling_the_orders_can_end_the_liquidation_risk(rpc: Rpc) -> None:
     after = rpc.account(m)
     assert after.status == ACTIVE and not after.margin.orders and after.version == r[m].version
     assert dict(after.margin.holdings) == dict(placed.account.margin.holdings)
+    # The events say so: the order cancelled for the liquidation, and no liquidation.
+    seq = rpc.status().event_seq
+    stream = rpc.events.WatchEvents(evs.WatchEventsRequest(account_ids=[m]), timeout=30)
+    risk_events = []
+    for message in stream:
+        if message.event.kind not in (h.EVENT_KIND_INTEREST_CHARGED, h.EVENT_KIND_REPAID):
+            risk_events.append(message.event)
+        if message.event.seq >= seq or message.event.kind == h.EVENT_KIND_ORDERS_CANCELLED:
+            break
+    stream.cancel()
+    (cancelled,) = risk_events
+    assert (cancelled.kind, cancelled.cancel_reason, list(cancelled.order_ids)) == (
+        h.EVENT_KIND_ORDERS_CANCELLED,
+        h.CANCEL_REASON_LIQUIDATION,
+        [placed.order_id],
+    )
+    assert cancelled.risk.margin.liquidatable  # the figures that called for it
     # Placed again now, the order is accepted (SPEC §6 checks free funds only) but the
     # re-evaluation after the change cancels it at once (SPEC §8).
     again = rpc.place_margin(m, base="BTC", quote="USDT", side=BUY, price="60000", quantity="1")
