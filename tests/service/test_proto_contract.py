@@ -57,7 +57,14 @@ EXPECTED_RPCS: dict[str, tuple[str, ...]] = {
     "TradingService": ("SetPosition", "CheckOrder", "PlaceOrder", "CancelOrder"),
     "RiskService": ("GetRiskSummary", "Simulate"),
     "MarketDataService": ("UpdatePrices", "GetPrices"),
-    "OperatorService": ("GetEngineStatus", "RunSettlement", "EndLiquidation", "SetVipLevel"),
+    "OperatorService": (
+        "GetEngineStatus",
+        "RunSettlement",
+        "EndLiquidation",
+        "SetVipLevel",
+        "ReloadRulebook",
+        "PreviewRulebook",
+    ),
     "EventService": ("WatchEvents",),
 }
 STREAMING_RPCS = frozenset({"WatchEvents"})
@@ -80,6 +87,7 @@ MUTATING_RPCS = frozenset(
         "RunSettlement",
         "EndLiquidation",
         "SetVipLevel",
+        "ReloadRulebook",
         "SetPosition",
         "PlaceOrder",
         "CancelOrder",
@@ -87,7 +95,7 @@ MUTATING_RPCS = frozenset(
     }
 )
 # Mutating RPCs on an existing account also take `optional int64 expected_version`.
-VERSION_CHECKED_RPCS = MUTATING_RPCS - {"CreateAccount", "UpdatePrices", "RunSettlement"}
+VERSION_CHECKED_RPCS = MUTATING_RPCS - {"CreateAccount", "UpdatePrices", "RunSettlement", "ReloadRulebook"}
 
 # Generated files that are not part of the output (created by importing it).
 IGNORED_PARTS = frozenset({"__pycache__"})

@@ -5,10 +5,12 @@ byte for byte and changes nothing; the same id with another request is refused
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import multimargin
 import pytest
 import rpckit
 from rpckit import (
@@ -151,6 +153,13 @@ def _settle(rpc: Rpc) -> tuple[Any, Any, str | None]:
     return rpc.operator.RunSettlement, request, None
 
 
+def _reload(rpc: Rpc) -> tuple[Any, Any, str | None]:
+    rules = json.loads(multimargin.default_rulebook_json())
+    rules["settings"]["pro_switch_in_bar"] = "2.5"
+    request = op.ReloadRulebookRequest(request_id=rid(), rulebook_json=json.dumps(rules))
+    return rpc.operator.ReloadRulebook, request, None
+
+
 def _end_liquidation(rpc: Rpc) -> tuple[Any, Any, str | None]:
     f = rpc.create("FUTURES").account_id
     rpc.post(f, ("USDT", "-50"))  # EM < 0: liquidating at once
@@ -213,6 +222,7 @@ MUTATIONS: dict[str, Setup] = {
     "RunSettlement": _settle,
     "EndLiquidation": _end_liquidation,
     "SetVipLevel": _vip,
+    "ReloadRulebook": _reload,
     "SetPosition": _position,
     "PlaceOrder": _place,
     "CancelOrder": _cancel,
@@ -220,7 +230,7 @@ MUTATIONS: dict[str, Setup] = {
 }
 
 
-GLOBAL = frozenset({"UpdatePrices", "RunSettlement"})  # mutations of no one account
+GLOBAL = frozenset({"UpdatePrices", "RunSettlement", "ReloadRulebook"})  # mutations of no one account
 
 
 def test_every_mutating_rpc_is_covered() -> None:
@@ -267,6 +277,8 @@ def test_the_same_id_with_another_request_is_refused(rpc: Rpc, name: str) -> Non
         other.index_prices["SOL"] = "152"
     elif name == "RunSettlement":
         other.as_of.seconds -= 1
+    elif name == "ReloadRulebook":
+        other.rulebook_json = other.rulebook_json.replace('"2.5"', '"2.25"')
     else:
         other.account_id = new_id()
     with unchanged(rpc, *ids):

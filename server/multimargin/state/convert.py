@@ -109,9 +109,9 @@ def account_message(a: AccountState) -> t.Account:
     return msg
 
 
-def risk_message(result: dict[str, Any]) -> t.RiskSummary:
-    """The wire form of a SPEC §10 result."""
-    out = t.RiskSummary()
+def risk_message(result: dict[str, Any], rulebook_version: int = 0) -> t.RiskSummary:
+    """The wire form of a SPEC §10 result, computed under ``rulebook_version``."""
+    out = t.RiskSummary(rulebook_version=rulebook_version)
     if "pools" in result:
         fr = out.futures
         fr.SetInParent()

@@ -44,7 +44,7 @@ from multimargin.state import handlers
 from multimargin.state import validate as v
 from multimargin.state.event_feed import EventFeed
 from multimargin.state.exposure import Exposure
-from multimargin.state.model import AccountState, canonical_json, sha256_json
+from multimargin.state.model import AccountState, canonical_json, compact_json, sha256_json
 from multimargin.state.recent import RecentRequests
 from multimargin.store import DurabilityError, JournalRecord, Snapshot, Store, StoreError
 from multimargin.v1 import history_pb2, operator_service_pb2
@@ -83,12 +83,6 @@ class _Done:
     durable: asyncio.Future[None] | None
 
 
-def _rulebook_text(text: str) -> str:
-    """A rulebook's JSON without insignificant whitespace, key order kept (the default
-    payer order is the order of the assets)."""
-    return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
-
-
 class Engine:
     """Account state, market data and the journal behind them (see module docs)."""
 
@@ -98,6 +92,7 @@ class Engine:
         self.rulebook: Rulebook = multimargin.default_rulebook()
         self.rules: dict[str, Any] = {}
         self.rulebook_json = ""
+        self.rulebook_version = 0
         self.index_prices: dict[str, str] = {}
         self.mark_prices: dict[str, str] = {}
         self.prices_version = 0
@@ -155,9 +150,9 @@ class Engine:
                     }
                 },
             )
-            wanted = _rulebook_text(rulebook_json) if rulebook_json is not None else None
+            wanted = compact_json(rulebook_json) if rulebook_json is not None else None
             if not engine.rulebook_json:
-                await engine._set_rulebook(wanted or _rulebook_text(multimargin.default_rulebook_json()))
+                await engine._set_rulebook(wanted or compact_json(multimargin.default_rulebook_json()))
             elif wanted is not None and wanted != engine.rulebook_json:
                 await engine._set_rulebook(wanted)
             if demo and not engine._accounts:
@@ -346,9 +341,10 @@ class Engine:
         raised (numbered and stamped)."""
         parts = []
         events: list[history_pb2.Event] = []
+        version = self.rulebook_version + (1 if outcome.rulebook is not None else 0)
         for a in outcome.accounts:
             for event in a.events:
-                ev.finish(a, event, self.ts_ns)
+                ev.finish(a, event, self.ts_ns, version)
                 events.append(event)
             a.events = []
             if a.compiled is not None:
@@ -366,6 +362,10 @@ class Engine:
             self.market = multimargin.Market(self.rulebook, self.index_prices, self.mark_prices)
             self.prices_version += 1
             parts.append(sha256_json([self.index_prices, self.mark_prices, self.prices_version]))
+        if outcome.rulebook is not None:
+            # After the accounts: the install compiles every account in its new state.
+            self._install_rulebook(outcome.rulebook)
+            parts.append(b"rulebook\0" + hashlib.sha256(outcome.rulebook.encode()).digest())
         if outcome.settled_through is not None:
             self.settled_through = outcome.settled_through
             parts.append(b"settled_through\0" + str(self.settled_through).encode())
@@ -373,8 +373,9 @@ class Engine:
 
     # ---- rulebook --------------------------------------------------------------------
 
-    def _install_rulebook(self, text: str) -> None:
-        """Validates a rulebook against the current state and makes it current."""
+    def _install_rulebook(self, text: str, version: int | None = None) -> None:
+        """Validates a rulebook against the current state and makes it current, as
+        ``version`` (default: the next one)."""
         rb = Rulebook(text)
         rules = json.loads(text)
         index = {k: p for k, p in self.index_prices.items() if k in rb.assets}
@@ -392,6 +393,7 @@ class Engine:
         self.index_prices, self.mark_prices, self.market = index, marks, market
         self._compiled = compiled
         self._exposure.rebuild(self._accounts.values(), self.contracts)
+        self.rulebook_version = version if version is not None else self.rulebook_version + 1
 
     @property
     def contracts(self) -> dict[str, Any]:
@@ -442,6 +444,8 @@ class Engine:
         return {
             "format": SNAPSHOT_STATE_VERSION,
             "rulebook": self.rulebook_json,
+            # Written from the second version on, so that older states hash as before.
+            **({"rulebook_version": self.rulebook_version} if self.rulebook_version > 1 else {}),
             "index_prices": self.index_prices,
             "mark_prices": self.mark_prices,
             "prices_version": self.prices_version,
@@ -464,7 +468,7 @@ class Engine:
         self.settled_through = doc.get("settled_through", 0)
         self._accounts = {a["account_id"]: AccountState.from_canonical(a) for a in doc["accounts"]}
         self._hashes = {i: a.digest() for i, a in self._accounts.items()}
-        self._install_rulebook(doc["rulebook"])
+        self._install_rulebook(doc["rulebook"], doc.get("rulebook_version", 1))
         self._snapshot_seq = snapshot.seq
 
     async def _snapshot(self) -> None:
@@ -486,4 +490,5 @@ class Engine:
             accounts=len(self._accounts),
             snapshot_seq=self._snapshot_seq,
             event_seq=self.feed.last_seq,
+            rulebook_version=self.rulebook_version,
         )

@@ -56,8 +56,10 @@ def raise_event(
     a.events.append(event)
 
 
-def finish(a: AccountState, event: h.Event, ts_ns: int) -> None:
+def finish(a: AccountState, event: h.Event, ts_ns: int, rulebook_version: int) -> None:
     """Stamps an event with the final state of the change that raised it."""
+    if event.HasField("risk"):
+        event.risk.rulebook_version = rulebook_version
     event.account_id = a.account_id
     event.account_version = a.version
     event.time.FromNanoseconds(ts_ns)

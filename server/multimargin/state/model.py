@@ -359,6 +359,12 @@ class AccountState:
         return sha256_json(self.canonical())
 
 
+def compact_json(text: str) -> str:
+    """A JSON document without insignificant whitespace, key order kept (a rulebook's
+    default payer order is the order of its assets)."""
+    return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(doc: Any) -> bytes:
     """Stable JSON bytes: sorted keys, no spaces, UTF-8."""
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

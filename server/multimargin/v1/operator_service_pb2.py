@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from multimargin.v1 import types_pb2 as multimargin_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%multimargin/v1/operator_service.proto\x12\x0emultimargin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1amultimargin/v1/types.proto\"\x18\n\x16GetEngineStatusRequest\"}\n\x17GetEngineStatusResponse\x12\x12\n\nstate_hash\x18\x01 \x01(\t\x12\x13\n\x0bjournal_seq\x18\x02 \x01(\x03\x12\x10\n\x08\x61\x63\x63ounts\x18\x03 \x01(\x03\x12\x14\n\x0csnapshot_seq\x18\x04 \x01(\x03\x12\x11\n\tevent_seq\x18\x05 \x01(\x03\"U\n\x14RunSettlementRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8e\x01\n\x15RunSettlementResponse\x12\x15\n\rhours_settled\x18\x01 \x01(\x03\x12\x33\n\x0fsettled_through\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63harges\x18\x03 \x01(\x03\x12\x18\n\x10\x61\x63\x63ounts_changed\x18\x04 \x01(\x03\"s\n\x15\x45ndLiquidationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\x13\n\x11_expected_version\"B\n\x16\x45ndLiquidationResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\"\x83\x01\n\x12SetVipLevelRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x11\n\tvip_level\x18\x04 \x01(\x05\x42\x13\n\x11_expected_version\"?\n\x13SetVipLevelResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account2\x8c\x03\n\x0fOperatorService\x12\x62\n\x0fGetEngineStatus\x12&.multimargin.v1.GetEngineStatusRequest\x1a\'.multimargin.v1.GetEngineStatusResponse\x12\\\n\rRunSettlement\x12$.multimargin.v1.RunSettlementRequest\x1a%.multimargin.v1.RunSettlementResponse\x12_\n\x0e\x45ndLiquidation\x12%.multimargin.v1.EndLiquidationRequest\x1a&.multimargin.v1.EndLiquidationResponse\x12V\n\x0bSetVipLevel\x12\".multimargin.v1.SetVipLevelRequest\x1a#.multimargin.v1.SetVipLevelResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%multimargin/v1/operator_service.proto\x12\x0emultimargin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1amultimargin/v1/types.proto\"\x18\n\x16GetEngineStatusRequest\"\x97\x01\n\x17GetEngineStatusResponse\x12\x12\n\nstate_hash\x18\x01 \x01(\t\x12\x13\n\x0bjournal_seq\x18\x02 \x01(\x03\x12\x10\n\x08\x61\x63\x63ounts\x18\x03 \x01(\x03\x12\x14\n\x0csnapshot_seq\x18\x04 \x01(\x03\x12\x11\n\tevent_seq\x18\x05 \x01(\x03\x12\x18\n\x10rulebook_version\x18\x06 \x01(\x03\"U\n\x14RunSettlementRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8e\x01\n\x15RunSettlementResponse\x12\x15\n\rhours_settled\x18\x01 \x01(\x03\x12\x33\n\x0fsettled_through\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63harges\x18\x03 \x01(\x03\x12\x18\n\x10\x61\x63\x63ounts_changed\x18\x04 \x01(\x03\"s\n\x15\x45ndLiquidationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\x13\n\x11_expected_version\"B\n\x16\x45ndLiquidationResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\"\x83\x01\n\x12SetVipLevelRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x1d\n\x10\x65xpected_version\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x11\n\tvip_level\x18\x04 \x01(\x05\x42\x13\n\x11_expected_version\"?\n\x13SetVipLevelResponse\x12(\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x17.multimargin.v1.Account\"B\n\x15ReloadRulebookRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rrulebook_json\x18\x02 \x01(\t\"c\n\x16ReloadRulebookResponse\x12\x18\n\x10rulebook_version\x18\x01 \x01(\x03\x12/\n\x07\x63hanged\x18\x02 \x03(\x0b\x32\x1e.multimargin.v1.RulebookImpact\"/\n\x16PreviewRulebookRequest\x12\x15\n\rrulebook_json\x18\x01 \x01(\t\"\x94\x01\n\x0eRulebookImpact\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x1b\n\x13liquidatable_before\x18\x02 \x01(\x08\x12\x1a\n\x12liquidatable_after\x18\x03 \x01(\x08\x12\x1a\n\x12margin_call_before\x18\x04 \x01(\x08\x12\x19\n\x11margin_call_after\x18\x05 \x01(\x08\"\x82\x01\n\x17PreviewRulebookResponse\x12\x18\n\x10rulebook_version\x18\x01 \x01(\x03\x12\x31\n\tcrossings\x18\x02 \x03(\x0b\x32\x1e.multimargin.v1.RulebookImpact\x12\x1a\n\x12\x61\x63\x63ounts_evaluated\x18\x03 \x01(\x03\x32\xd1\x04\n\x0fOperatorService\x12\x62\n\x0fGetEngineStatus\x12&.multimargin.v1.GetEngineStatusRequest\x1a\'.multimargin.v1.GetEngineStatusResponse\x12\\\n\rRunSettlement\x12$.multimargin.v1.RunSettlementRequest\x1a%.multimargin.v1.RunSettlementResponse\x12_\n\x0e\x45ndLiquidation\x12%.multimargin.v1.EndLiquidationRequest\x1a&.multimargin.v1.EndLiquidationResponse\x12V\n\x0bSetVipLevel\x12\".multimargin.v1.SetVipLevelRequest\x1a#.multimargin.v1.SetVipLevelResponse\x12_\n\x0eReloadRulebook\x12%.multimargin.v1.ReloadRulebookRequest\x1a&.multimargin.v1.ReloadRulebookResponse\x12\x62\n\x0fPreviewRulebook\x12&.multimargin.v1.PreviewRulebookRequest\x1a\'.multimargin.v1.PreviewRulebookResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,20 +35,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GETENGINESTATUSREQUEST']._serialized_start=118
   _globals['_GETENGINESTATUSREQUEST']._serialized_end=142
-  _globals['_GETENGINESTATUSRESPONSE']._serialized_start=144
-  _globals['_GETENGINESTATUSRESPONSE']._serialized_end=269
-  _globals['_RUNSETTLEMENTREQUEST']._serialized_start=271
-  _globals['_RUNSETTLEMENTREQUEST']._serialized_end=356
-  _globals['_RUNSETTLEMENTRESPONSE']._serialized_start=359
-  _globals['_RUNSETTLEMENTRESPONSE']._serialized_end=501
-  _globals['_ENDLIQUIDATIONREQUEST']._serialized_start=503
-  _globals['_ENDLIQUIDATIONREQUEST']._serialized_end=618
-  _globals['_ENDLIQUIDATIONRESPONSE']._serialized_start=620
-  _globals['_ENDLIQUIDATIONRESPONSE']._serialized_end=686
-  _globals['_SETVIPLEVELREQUEST']._serialized_start=689
-  _globals['_SETVIPLEVELREQUEST']._serialized_end=820
-  _globals['_SETVIPLEVELRESPONSE']._serialized_start=822
-  _globals['_SETVIPLEVELRESPONSE']._serialized_end=885
-  _globals['_OPERATORSERVICE']._serialized_start=888
-  _globals['_OPERATORSERVICE']._serialized_end=1284
+  _globals['_GETENGINESTATUSRESPONSE']._serialized_start=145
+  _globals['_GETENGINESTATUSRESPONSE']._serialized_end=296
+  _globals['_RUNSETTLEMENTREQUEST']._serialized_start=298
+  _globals['_RUNSETTLEMENTREQUEST']._serialized_end=383
+  _globals['_RUNSETTLEMENTRESPONSE']._serialized_start=386
+  _globals['_RUNSETTLEMENTRESPONSE']._serialized_end=528
+  _globals['_ENDLIQUIDATIONREQUEST']._serialized_start=530
+  _globals['_ENDLIQUIDATIONREQUEST']._serialized_end=645
+  _globals['_ENDLIQUIDATIONRESPONSE']._serialized_start=647
+  _globals['_ENDLIQUIDATIONRESPONSE']._serialized_end=713
+  _globals['_SETVIPLEVELREQUEST']._serialized_start=716
+  _globals['_SETVIPLEVELREQUEST']._serialized_end=847
+  _globals['_SETVIPLEVELRESPONSE']._serialized_start=849
+  _globals['_SETVIPLEVELRESPONSE']._serialized_end=912
+  _globals['_RELOADRULEBOOKREQUEST']._serialized_start=914
+  _globals['_RELOADRULEBOOKREQUEST']._serialized_end=980
+  _globals['_RELOADRULEBOOKRESPONSE']._serialized_start=982
+  _globals['_RELOADRULEBOOKRESPONSE']._serialized_end=1081
+  _globals['_PREVIEWRULEBOOKREQUEST']._serialized_start=1083
+  _globals['_PREVIEWRULEBOOKREQUEST']._serialized_end=1130
+  _globals['_RULEBOOKIMPACT']._serialized_start=1133
+  _globals['_RULEBOOKIMPACT']._serialized_end=1281
+  _globals['_PREVIEWRULEBOOKRESPONSE']._serialized_start=1284
+  _globals['_PREVIEWRULEBOOKRESPONSE']._serialized_end=1414
+  _globals['_OPERATORSERVICE']._serialized_start=1417
+  _globals['_OPERATORSERVICE']._serialized_end=2010
 # @@protoc_insertion_point(module_scope)

@@ -2,9 +2,10 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from multimargin.v1 import types_pb2 as _types_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -14,18 +15,20 @@ class GetEngineStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetEngineStatusResponse(_message.Message):
-    __slots__ = ("state_hash", "journal_seq", "accounts", "snapshot_seq", "event_seq")
+    __slots__ = ("state_hash", "journal_seq", "accounts", "snapshot_seq", "event_seq", "rulebook_version")
     STATE_HASH_FIELD_NUMBER: _ClassVar[int]
     JOURNAL_SEQ_FIELD_NUMBER: _ClassVar[int]
     ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_SEQ_FIELD_NUMBER: _ClassVar[int]
     EVENT_SEQ_FIELD_NUMBER: _ClassVar[int]
+    RULEBOOK_VERSION_FIELD_NUMBER: _ClassVar[int]
     state_hash: str
     journal_seq: int
     accounts: int
     snapshot_seq: int
     event_seq: int
-    def __init__(self, state_hash: _Optional[str] = ..., journal_seq: _Optional[int] = ..., accounts: _Optional[int] = ..., snapshot_seq: _Optional[int] = ..., event_seq: _Optional[int] = ...) -> None: ...
+    rulebook_version: int
+    def __init__(self, state_hash: _Optional[str] = ..., journal_seq: _Optional[int] = ..., accounts: _Optional[int] = ..., snapshot_seq: _Optional[int] = ..., event_seq: _Optional[int] = ..., rulebook_version: _Optional[int] = ...) -> None: ...
 
 class RunSettlementRequest(_message.Message):
     __slots__ = ("request_id", "as_of")
@@ -80,3 +83,49 @@ class SetVipLevelResponse(_message.Message):
     ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     account: _types_pb2.Account
     def __init__(self, account: _Optional[_Union[_types_pb2.Account, _Mapping]] = ...) -> None: ...
+
+class ReloadRulebookRequest(_message.Message):
+    __slots__ = ("request_id", "rulebook_json")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RULEBOOK_JSON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    rulebook_json: str
+    def __init__(self, request_id: _Optional[str] = ..., rulebook_json: _Optional[str] = ...) -> None: ...
+
+class ReloadRulebookResponse(_message.Message):
+    __slots__ = ("rulebook_version", "changed")
+    RULEBOOK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    rulebook_version: int
+    changed: _containers.RepeatedCompositeFieldContainer[RulebookImpact]
+    def __init__(self, rulebook_version: _Optional[int] = ..., changed: _Optional[_Iterable[_Union[RulebookImpact, _Mapping]]] = ...) -> None: ...
+
+class PreviewRulebookRequest(_message.Message):
+    __slots__ = ("rulebook_json",)
+    RULEBOOK_JSON_FIELD_NUMBER: _ClassVar[int]
+    rulebook_json: str
+    def __init__(self, rulebook_json: _Optional[str] = ...) -> None: ...
+
+class RulebookImpact(_message.Message):
+    __slots__ = ("account_id", "liquidatable_before", "liquidatable_after", "margin_call_before", "margin_call_after")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    LIQUIDATABLE_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    LIQUIDATABLE_AFTER_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_CALL_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_CALL_AFTER_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    liquidatable_before: bool
+    liquidatable_after: bool
+    margin_call_before: bool
+    margin_call_after: bool
+    def __init__(self, account_id: _Optional[str] = ..., liquidatable_before: _Optional[bool] = ..., liquidatable_after: _Optional[bool] = ..., margin_call_before: _Optional[bool] = ..., margin_call_after: _Optional[bool] = ...) -> None: ...
+
+class PreviewRulebookResponse(_message.Message):
+    __slots__ = ("rulebook_version", "crossings", "accounts_evaluated")
+    RULEBOOK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CROSSINGS_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_EVALUATED_FIELD_NUMBER: _ClassVar[int]
+    rulebook_version: int
+    crossings: _containers.RepeatedCompositeFieldContainer[RulebookImpact]
+    accounts_evaluated: int
+    def __init__(self, rulebook_version: _Optional[int] = ..., crossings: _Optional[_Iterable[_Union[RulebookImpact, _Mapping]]] = ..., accounts_evaluated: _Optional[int] = ...) -> None: ...

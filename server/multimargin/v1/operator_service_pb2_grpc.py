@@ -55,6 +55,16 @@ class OperatorServiceStub:
                 request_serializer=multimargin_dot_v1_dot_operator__service__pb2.SetVipLevelRequest.SerializeToString,
                 response_deserializer=multimargin_dot_v1_dot_operator__service__pb2.SetVipLevelResponse.FromString,
                 _registered_method=True)
+        self.ReloadRulebook = channel.unary_unary(
+                '/multimargin.v1.OperatorService/ReloadRulebook',
+                request_serializer=multimargin_dot_v1_dot_operator__service__pb2.ReloadRulebookRequest.SerializeToString,
+                response_deserializer=multimargin_dot_v1_dot_operator__service__pb2.ReloadRulebookResponse.FromString,
+                _registered_method=True)
+        self.PreviewRulebook = channel.unary_unary(
+                '/multimargin.v1.OperatorService/PreviewRulebook',
+                request_serializer=multimargin_dot_v1_dot_operator__service__pb2.PreviewRulebookRequest.SerializeToString,
+                response_deserializer=multimargin_dot_v1_dot_operator__service__pb2.PreviewRulebookResponse.FromString,
+                _registered_method=True)
 
 
 class OperatorServiceServicer:
@@ -94,6 +104,26 @@ class OperatorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReloadRulebook(self, request, context):
+        """Validates a new rulebook against every account and makes it current
+        atomically, journaled with the next rulebook version; then re-evaluates
+        every account under it (SPEC §8: orders cancelled, liquidation started,
+        margin calls raised as the new parameters require). An invalid rulebook,
+        or one that does not fit an account, is refused and changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewRulebook(self, request, context):
+        """What ReloadRulebook would do, without doing it: the accounts whose
+        liquidation or margin-call state would change under the new rulebook at
+        the current prices.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OperatorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -116,6 +146,16 @@ def add_OperatorServiceServicer_to_server(servicer, server):
                     servicer.SetVipLevel,
                     request_deserializer=multimargin_dot_v1_dot_operator__service__pb2.SetVipLevelRequest.FromString,
                     response_serializer=multimargin_dot_v1_dot_operator__service__pb2.SetVipLevelResponse.SerializeToString,
+            ),
+            'ReloadRulebook': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReloadRulebook,
+                    request_deserializer=multimargin_dot_v1_dot_operator__service__pb2.ReloadRulebookRequest.FromString,
+                    response_serializer=multimargin_dot_v1_dot_operator__service__pb2.ReloadRulebookResponse.SerializeToString,
+            ),
+            'PreviewRulebook': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewRulebook,
+                    request_deserializer=multimargin_dot_v1_dot_operator__service__pb2.PreviewRulebookRequest.FromString,
+                    response_serializer=multimargin_dot_v1_dot_operator__service__pb2.PreviewRulebookResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -227,6 +267,60 @@ class OperatorService:
             '/multimargin.v1.OperatorService/SetVipLevel',
             multimargin_dot_v1_dot_operator__service__pb2.SetVipLevelRequest.SerializeToString,
             multimargin_dot_v1_dot_operator__service__pb2.SetVipLevelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReloadRulebook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/multimargin.v1.OperatorService/ReloadRulebook',
+            multimargin_dot_v1_dot_operator__service__pb2.ReloadRulebookRequest.SerializeToString,
+            multimargin_dot_v1_dot_operator__service__pb2.ReloadRulebookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewRulebook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/multimargin.v1.OperatorService/PreviewRulebook',
+            multimargin_dot_v1_dot_operator__service__pb2.PreviewRulebookRequest.SerializeToString,
+            multimargin_dot_v1_dot_operator__service__pb2.PreviewRulebookResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -304,12 +304,14 @@ class MarginRisk(_message.Message):
     def __init__(self, total_asset_value: _Optional[str] = ..., total_liability_value: _Optional[str] = ..., collateral_value: _Optional[str] = ..., net_collateral: _Optional[str] = ..., open_order_loss: _Optional[str] = ..., initial_margin: _Optional[str] = ..., maintenance_margin: _Optional[str] = ..., available: _Optional[str] = ..., margin_level: _Optional[str] = ..., collateral_margin_level: _Optional[str] = ..., liquidatable: _Optional[bool] = ..., margin_call: _Optional[bool] = ..., max_borrow: _Optional[_Mapping[str, str]] = ..., max_transfer_out: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class RiskSummary(_message.Message):
-    __slots__ = ("futures", "margin")
+    __slots__ = ("futures", "margin", "rulebook_version")
     FUTURES_FIELD_NUMBER: _ClassVar[int]
     MARGIN_FIELD_NUMBER: _ClassVar[int]
+    RULEBOOK_VERSION_FIELD_NUMBER: _ClassVar[int]
     futures: FuturesRisk
     margin: MarginRisk
-    def __init__(self, futures: _Optional[_Union[FuturesRisk, _Mapping]] = ..., margin: _Optional[_Union[MarginRisk, _Mapping]] = ...) -> None: ...
+    rulebook_version: int
+    def __init__(self, futures: _Optional[_Union[FuturesRisk, _Mapping]] = ..., margin: _Optional[_Union[MarginRisk, _Mapping]] = ..., rulebook_version: _Optional[int] = ...) -> None: ...
 
 class UnmetCondition(_message.Message):
     __slots__ = ("reason", "message", "field")

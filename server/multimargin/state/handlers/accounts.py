@@ -174,7 +174,7 @@ def get_account(ctx: Context, req: acc.GetAccountRequest) -> acc.GetAccountRespo
     a = ctx.account(v.identifier(req.account_id, "account_id"))
     out = acc.GetAccountResponse(account=account_message(a))
     try:
-        out.risk.CopyFrom(risk_message(evaluate(ctx, a)))
+        out.risk.CopyFrom(risk_message(evaluate(ctx, a), ctx.rulebook_version))
     except PriceUnavailableError:
         out.ClearField("risk")
     return out

@@ -48,6 +48,7 @@ class Context(Protocol):
     prices_version: int
     ts_ns: int
     settled_through: int  # the last settled UTC hour boundary, ns; 0 before the first
+    rulebook_version: int  # the version of the rulebook in effect
 
     def account(self, account_id: str, field: str = "account_id") -> AccountState: ...
     def has_account(self, account_id: str) -> bool: ...
@@ -69,6 +70,7 @@ class Outcome:
     accounts: list[AccountState] = field(default_factory=list)
     prices: tuple[dict[str, str], dict[str, str]] | None = None
     settled_through: int | None = None  # RunSettlement: the new last settled hour
+    rulebook: str | None = None  # ReloadRulebook: the new rulebook (compact JSON)
 
 
 # ---- shared checks -------------------------------------------------------------------

@@ -20,6 +20,7 @@ from multimargin.state.handlers.common import (
     store,
 )
 from multimargin.state.liability import auto_repay, charge_interest
+from multimargin.state.model import compact_json
 from multimargin.v1 import history_pb2 as h
 from multimargin.v1 import operator_service_pb2 as op
 
@@ -108,10 +109,81 @@ def set_vip_level(ctx: Context, req: op.SetVipLevelRequest) -> Outcome:
     return Outcome(op.SetVipLevelResponse(account=account_message(a)), [a])
 
 
+def _candidate(ctx: Context, text: str) -> tuple[multimargin.Rulebook, multimargin.Market, str]:
+    """A candidate rulebook, validated on its own and against every account, with the
+    current prices of what it still knows."""
+    if not text:
+        raise InvalidInputError("is required", "INVALID_ARGUMENT", "rulebook_json")
+    try:
+        compact = compact_json(text)
+    except ValueError as e:
+        raise InvalidInputError(f"is not JSON: {e}", "INVALID_ARGUMENT", "rulebook_json") from None
+    rb = multimargin.Rulebook(compact)
+    index = {k: p for k, p in ctx.index_prices.items() if k in rb.assets}
+    marks = {k: p for k, p in ctx.mark_prices.items() if k in rb.contracts}
+    return rb, multimargin.Market(rb, index, marks), compact
+
+
+def _impacts(
+    ctx: Context, rb: multimargin.Rulebook, market: multimargin.Market
+) -> tuple[list[str], list[tuple[bool, bool] | None], list[op.RulebookImpact]]:
+    """Every account's SPEC §8 flags under the candidate, and those that cross."""
+    ids = sorted(ctx.account_ids())
+    compiled = []
+    for account_id in ids:
+        try:
+            compiled.append(compile_account(rb, ctx.account(account_id)))
+        except multimargin.MarginError as e:
+            raise InvalidInputError(
+                f"the rulebook does not fit account {account_id}: {e.message}", e.reason, "rulebook_json"
+            ) from None
+    before = multimargin.risk_flags_many([ctx.compiled(i) for i in ids], ctx.market)
+    after = multimargin.risk_flags_many(compiled, market)
+    crossings = [
+        op.RulebookImpact(
+            account_id=i,
+            liquidatable_before=b[0],
+            liquidatable_after=f[0],
+            margin_call_before=b[1],
+            margin_call_after=f[1],
+        )
+        for i, b, f in zip(ids, before, after, strict=True)
+        if b is not None and f is not None and b != f
+    ]
+    return ids, after, crossings
+
+
+def preview_rulebook(ctx: Context, req: op.PreviewRulebookRequest) -> op.PreviewRulebookResponse:
+    rb, market, _ = _candidate(ctx, req.rulebook_json)
+    ids, _, crossings = _impacts(ctx, rb, market)
+    return op.PreviewRulebookResponse(
+        rulebook_version=ctx.rulebook_version, crossings=crossings, accounts_evaluated=len(ids)
+    )
+
+
+def reload_rulebook(ctx: Context, req: op.ReloadRulebookRequest) -> Outcome:
+    rb, market, compact = _candidate(ctx, req.rulebook_json)
+    ids, after, crossings = _impacts(ctx, rb, market)
+    changed = []
+    for account_id, flags in zip(ids, after, strict=True):
+        live = ctx.account(account_id)
+        if flags is None or not ((flags[0] and live.status == "ACTIVE") or flags[1] != live.margin_call):
+            continue
+        # SPEC §8 under the new parameters.
+        a = live.clone()
+        risk_rule(rb, market, a)
+        a.compiled = None
+        if a.digest() != ctx.account_digest(account_id):
+            changed.append(bump(a))
+    response = op.ReloadRulebookResponse(rulebook_version=ctx.rulebook_version + 1, changed=crossings)
+    return Outcome(response, changed, rulebook=compact)
+
+
 MUTATIONS: dict[str, Mutation] = {
     "RunSettlement": run_settlement,
     "EndLiquidation": end_liquidation,
     "SetVipLevel": set_vip_level,
+    "ReloadRulebook": reload_rulebook,
 }
 
-QUERIES: dict[str, Query] = {"GetEngineStatus": get_engine_status}
+QUERIES: dict[str, Query] = {"GetEngineStatus": get_engine_status, "PreviewRulebook": preview_rulebook}

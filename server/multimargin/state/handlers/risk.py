@@ -38,7 +38,8 @@ from multimargin.v1 import risk_service_pb2 as risk
 
 def get_risk_summary(ctx: Context, req: risk.GetRiskSummaryRequest) -> risk.GetRiskSummaryResponse:
     a = ctx.account(v.identifier(req.account_id, "account_id"))
-    return risk.GetRiskSummaryResponse(version=a.version, risk=risk_message(evaluate(ctx, a)))
+    summary = risk_message(evaluate(ctx, a), ctx.rulebook_version)
+    return risk.GetRiskSummaryResponse(version=a.version, risk=summary)
 
 
 def simulate(ctx: Context, req: risk.SimulateRequest) -> risk.SimulateResponse:
@@ -90,7 +91,7 @@ def simulate(ctx: Context, req: risk.SimulateRequest) -> risk.SimulateResponse:
         result = evaluate(ctx, a, market)
     except InvalidInputError as e:
         raise InvalidInputError(f"the simulated state is invalid: {e.message}", e.reason, "changes") from None
-    return risk.SimulateResponse(version=live.version, risk=risk_message(result))
+    return risk.SimulateResponse(version=live.version, risk=risk_message(result, ctx.rulebook_version))
 
 
 def _shock(ctx: Context, s: risk.PriceShock, index: dict[str, str], marks: dict[str, str], path: str) -> None:
