@@ -326,6 +326,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="create a new, empty store in a data directory that held one whose database is "
         "missing or empty (refused without it; never replaces a database holding data)",
     )
+    sv.add_argument(
+        "--metrics-listen",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off)",
+    )
     sv.set_defaults(func=_cmd_serve)
 
     bk = sub.add_parser("backup", help="copy a store consistently, also while the server runs")

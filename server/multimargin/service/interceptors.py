@@ -27,13 +27,16 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
 from multimargin.errors import InvalidInputError
 from multimargin.service.errors import abort_with, error_status
 from multimargin.state import validate
+
+if TYPE_CHECKING:
+    from multimargin.service.metrics import Metrics
 
 #: Metadata key of the request id, in both directions.
 REQUEST_ID_KEY = "x-request-id"
@@ -117,7 +120,11 @@ def _status_name(code: Any) -> str:
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
-    """Gives each unary call a request id, echoes it back, and logs the call once it ended."""
+    """Gives each unary call a request id, echoes it back, and logs the call once it ended
+    (and observes its latency in ``metrics``, when given)."""
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self._metrics = metrics
 
     async def intercept_service(self, continuation: Continuation, details: Any) -> Any:
         """Wrap the handler of the call described by ``details``."""
@@ -151,13 +158,16 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
                         code = "CANCELLED"
                     raise
                 finally:
+                    elapsed = time.perf_counter() - start
+                    if self._metrics is not None:
+                        self._metrics.observe_rpc(method, code, elapsed)
                     if access_log.isEnabledFor(level):
                         fields = {
                             "method": method,
                             "request_id": request_id,
                             "account_id": _account_id(request),
                             "code": code,
-                            "latency_ms": round((time.perf_counter() - start) * 1000, 3),
+                            "latency_ms": round(elapsed * 1000, 3),
                         }
                         access_log.log(level, "rpc", extra={"fields": fields})
                     REQUEST_ID.reset(token)

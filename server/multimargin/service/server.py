@@ -35,6 +35,7 @@ from multimargin.errors import MarginError
 from multimargin.service.dispatch import DEFAULT_MAX_IN_FLIGHT, Admission, EngineLike, add_engine_services
 from multimargin.service.interceptors import CallInterceptor
 from multimargin.service.logs import configure_logging, shutdown_logging
+from multimargin.service.metrics import Metrics
 from multimargin.state.engine import Engine
 from multimargin.store import StoreError
 
@@ -65,7 +66,7 @@ class ListenError(RuntimeError):
     """The server could not listen on the requested address."""
 
 
-def make_server() -> Any:
+def make_server(metrics: Metrics | None = None) -> Any:
     """A ``grpc.aio.Server`` with the interceptor and limits of multimargin, no services yet.
 
     No ``maximum_concurrent_rpcs``: gRPC's aio server enforces it by not taking new
@@ -73,7 +74,7 @@ def make_server() -> Any:
     ours, in the dispatcher (SPEC §11: a shed call is RESOURCE_EXHAUSTED).
     """
     return grpc.aio.server(
-        interceptors=(CallInterceptor(),),
+        interceptors=(CallInterceptor(metrics),),
         options=(
             ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
             ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
@@ -139,6 +140,7 @@ async def run_server(
     clock: str = "explicit",
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     init_store: bool = False,
+    metrics_listen: str | None = None,
 ) -> int:
     """Serve the engine stored under ``data_dir`` on ``listen`` until told to stop.
 
@@ -154,18 +156,25 @@ async def run_server(
     """
     stop = stop if stop is not None else asyncio.Event()
     with _Signals(stop) as signals:
-        server = make_server()
+        metrics = Metrics() if metrics_listen else None
+        server = make_server(metrics)
         port = _listen(server, listen)
         log.info("opening the engine", extra={"fields": {"data_dir": str(data_dir), "demo": demo}})
-        engine: EngineLike = await Engine.open(
+        engine = await Engine.open(
             data_dir, rulebook_json=rulebook_json, demo=demo, init_store=init_store, clock=clock
         )
         closed = False
+        http: Any = None
         try:
             health_servicer = health.aio.HealthServicer()
             await health_servicer.set("", _NOT_SERVING)
             health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-            services = add_engine_services(server, engine, Admission(max_in_flight))
+            admission = Admission(max_in_flight)
+            services = add_engine_services(server, engine, admission)
+            if metrics is not None and metrics_listen is not None:
+                engine.attach_metrics(metrics, lambda: admission.shed)
+                http, _ = metrics.serve(metrics_listen)
+                log.info("metrics", extra={"fields": {"listen": metrics_listen, "port": http.server_port}})
             reflection.enable_server_reflection(
                 (*services, health.SERVICE_NAME, reflection.SERVICE_NAME), server
             )
@@ -185,6 +194,8 @@ async def run_server(
             closed = True
             return await _serve_until_stopped(server, engine, health_servicer, signals, grace)
         finally:
+            if http is not None:
+                http.shutdown()
             if not closed:
                 await server.stop(None)
                 await _close_quietly(engine)
@@ -302,6 +313,7 @@ def _serve(args: argparse.Namespace) -> int:
                 clock=getattr(args, "clock", "explicit"),
                 max_in_flight=max_in_flight,
                 init_store=init_store,
+                metrics_listen=getattr(args, "metrics_listen", None),
             )
         )
     except MarginError as exc:

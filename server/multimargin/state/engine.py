@@ -20,11 +20,12 @@ journal before every acknowledgement, recovery by snapshot + replay.
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -481,6 +482,26 @@ class Engine:
         await self._store.submit_snapshot(
             Snapshot(seq=seq, state=state, state_hash=hashlib.sha256(state).digest())
         )
+
+    def attach_metrics(self, metrics: Any, shed: Callable[[], int]) -> None:
+        """Reports journal commits and published events to ``metrics``
+        (:class:`multimargin.service.metrics.Metrics`), which reads the engine's gauges
+        at each scrape."""
+        self._store.on_commit = metrics.observe_commit
+        self.feed.on_publish = lambda event: metrics.observe_event(history_pb2.EventKind.Name(event.kind))
+        metrics.watch(self, shed)
+
+    # ---- what metrics read (from their own thread; list() of a dict view is atomic) ----
+
+    def account_counts(self) -> collections.Counter[tuple[str, str, str]]:
+        """Accounts by (kind, mode, status)."""
+        return collections.Counter((a.kind, a.mode, a.status) for a in list(self._accounts.values()))
+
+    def margin_call_count(self) -> int:
+        return sum(1 for a in list(self._accounts.values()) if a.margin_call)
+
+    def event_backlog(self) -> int:
+        return self.feed.backlog
 
     def engine_status(self) -> operator_service_pb2.GetEngineStatusResponse:
         """The journal position and state hash (GetEngineStatus)."""

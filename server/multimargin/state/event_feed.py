@@ -9,7 +9,7 @@ import base64
 import collections
 import hmac
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from multimargin.errors import InvalidInputError, ResourceExhaustedError
@@ -53,6 +53,12 @@ class EventFeed:
         )
         self._subscribers: set[_Subscriber] = set()
         self._token_key = b""
+        self.on_publish: Callable[[history_pb2.Event], None] | None = None  # metrics
+
+    @property
+    def backlog(self) -> int:
+        """Events queued for subscribers and not yet sent."""
+        return sum(sub.queue.qsize() for sub in list(self._subscribers))
 
     async def open(self) -> None:
         """Continues the numbering after the store's last event; loads (or creates) the
@@ -94,6 +100,8 @@ class EventFeed:
             for event in events:
                 for sub in self._subscribers:
                     sub.offer(event)
+                if self.on_publish is not None:
+                    self.on_publish(event)
 
     # ---- events and history ----------------------------------------------------------
 

@@ -18,6 +18,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -140,6 +141,10 @@ class Store:
         self._max_batch_records = max_batch_records
         self._max_batch_bytes = max_batch_bytes
         self._snapshots_retained = snapshots_retained
+
+        # Called from the committer thread after each batch with (seconds, records):
+        # metrics, without the store knowing of them.
+        self.on_commit: Callable[[float, int], None] | None = None
 
         # Event-loop-thread state.
         self._recovered = False
@@ -767,6 +772,7 @@ class Store:
         # end marker in meta become durable together or not at all, so after a
         # crash meta.last_seq always matches the last row -- and a journal
         # that ends early (lost tail) is detectable at recovery.
+        started = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
         try:
             if rows:
@@ -803,6 +809,8 @@ class Store:
             self._meta_committed += len(metas)
             self._batches_committed += 1
             self._largest_batch = max(self._largest_batch, len(batch))
+        if self.on_commit is not None:
+            self.on_commit(time.perf_counter() - started, len(rows))
 
     def _fail(self, conn: sqlite3.Connection, batch: list[_Op], exc: BaseException) -> None:
         """Enter the permanent failed state and fail everything not yet acknowledged."""
