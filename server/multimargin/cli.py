@@ -233,6 +233,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _cmd_config_check(args: argparse.Namespace) -> int:
+    from multimargin import config
+
+    try:
+        values = config.resolve(args.file)
+    except config.ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    print(config.render(values), end="")
+    return 0
+
+
 def _cmd_backup(args: argparse.Namespace) -> int:
     from multimargin.store import StoreError
     from multimargin.store.backup import backup
@@ -294,28 +306,30 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--explain", action="store_true", help="print a readable breakdown instead of JSON")
     ev.set_defaults(func=_cmd_evaluate)
 
+    # Flags default to None: unset ones take the config file's value, else the default
+    # (multimargin.config).
     sv = sub.add_parser("serve", help="run the gRPC server")
-    sv.add_argument("--listen", default="127.0.0.1:50051", help="address to listen on (host:port)")
-    sv.add_argument("--data-dir", default="./data", type=Path, help="directory of the embedded store")
+    sv.add_argument("--config", type=Path, help="TOML configuration file (see multimargin.config)")
+    sv.add_argument("--listen", help="address to listen on (host:port; default 127.0.0.1:50051)")
+    sv.add_argument("--data-dir", type=Path, help="directory of the embedded store (default ./data)")
     sv.add_argument("--rulebook", type=Path, help="rulebook JSON (default: the shipped one)")
-    sv.add_argument("--demo", action="store_true", help="seed demo accounts and prices on first start")
-    sv.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    sv.add_argument(
+        "--demo", action="store_true", default=None, help="seed demo accounts and prices on first start"
+    )
+    sv.add_argument("--log-level", help="logging level (default INFO)")
     sv.add_argument(
         "--clock",
         choices=("system", "explicit"),
-        default="explicit",
         help="system: settle interest each UTC hour by itself; explicit: only RunSettlement (default)",
     )
     sv.add_argument(
         "--grace",
-        default=5.0,
         type=float,
         metavar="SECONDS",
         help="on SIGTERM/SIGINT, time calls in flight get to finish (default 5)",
     )
     sv.add_argument(
         "--max-in-flight",
-        default=1024,
         type=_positive_int,
         metavar="N",
         help="calls served at once; more are refused RESOURCE_EXHAUSTED at once (default 1024)",
@@ -323,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument(
         "--init-store",
         action="store_true",
+        default=None,
         help="create a new, empty store in a data directory that held one whose database is "
         "missing or empty (refused without it; never replaces a database holding data)",
     )
@@ -332,6 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off)",
     )
     sv.set_defaults(func=_cmd_serve)
+
+    cf = sub.add_parser("config", help="check a configuration file")
+    cf_sub = cf.add_subparsers(dest="config_command", required=True)
+    ck = cf_sub.add_parser("check", help="validate FILE (and the environment over it); print the result")
+    ck.add_argument("file", type=Path)
+    ck.set_defaults(func=_cmd_config_check)
 
     bk = sub.add_parser("backup", help="copy a store consistently, also while the server runs")
     bk.add_argument("data_dir", type=Path, help="the server's --data-dir")

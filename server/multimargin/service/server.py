@@ -31,6 +31,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from multimargin import config
 from multimargin.errors import MarginError
 from multimargin.service.dispatch import DEFAULT_MAX_IN_FLIGHT, Admission, EngineLike, add_engine_services
 from multimargin.service.interceptors import CallInterceptor
@@ -276,44 +277,41 @@ async def _close_quietly(engine: EngineLike) -> None:
 def serve_main(args: argparse.Namespace) -> int:
     """``multimargin serve``: run the server until SIGTERM/SIGINT; returns the exit code.
 
-    Reads ``args.listen``, ``args.data_dir``, ``args.rulebook`` (a path or None),
-    ``args.demo``, ``args.log_level``, and optionally ``args.grace`` (seconds),
-    ``args.max_in_flight`` and ``args.init_store``.
+    The settings are those of :func:`multimargin.config.resolve`: defaults, the
+    ``--config`` file, ``MULTIMARGIN_*`` environment variables, then the flags given.
     """
     try:
-        configure_logging(args.log_level)
-    except ValueError as exc:
-        print(f"error: --log-level: {exc}", file=sys.stderr)
+        cfg = config.resolve(getattr(args, "config", None), flags=vars(args))
+    except config.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    configure_logging(cfg["logging.level"])
     try:
-        return _serve(args)
+        return _serve(cfg)
     finally:
         shutdown_logging()  # write what is queued; report dropped records
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(cfg: dict[str, Any]) -> int:
     rulebook_json = None
-    if args.rulebook is not None:
+    if cfg["server.rulebook"] is not None:
         try:
-            rulebook_json = Path(args.rulebook).read_text("utf-8")
+            rulebook_json = Path(cfg["server.rulebook"]).read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            log.error("cannot read the rulebook %s: %s", args.rulebook, exc)
+            log.error("cannot read the rulebook %s: %s", cfg["server.rulebook"], exc)
             return EXIT_FAILURE
-    grace = float(getattr(args, "grace", DEFAULT_GRACE))
-    max_in_flight = int(getattr(args, "max_in_flight", DEFAULT_MAX_IN_FLIGHT))
-    init_store = bool(getattr(args, "init_store", False))
     try:
         return asyncio.run(
             run_server(
-                args.listen,
-                Path(args.data_dir),
+                cfg["server.listen"],
+                Path(cfg["server.data_dir"]),
                 rulebook_json,
-                bool(args.demo),
-                grace=grace,
-                clock=getattr(args, "clock", "explicit"),
-                max_in_flight=max_in_flight,
-                init_store=init_store,
-                metrics_listen=getattr(args, "metrics_listen", None),
+                cfg["server.demo"],
+                grace=cfg["server.grace"],
+                clock=cfg["server.clock"],
+                max_in_flight=cfg["limits.max_in_flight"],
+                init_store=cfg["server.init_store"],
+                metrics_listen=cfg["metrics.listen"],
             )
         )
     except MarginError as exc:
