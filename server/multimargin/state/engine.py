@@ -213,7 +213,11 @@ class Engine:
 
     def account_digest(self, account_id: str) -> bytes | None:
         """The stored hash of the live account (None for an unknown id)."""
-        return self._hashes.get(account_id)
+        digest = self._hashes.get(account_id)
+        if digest is None and account_id in self._accounts:
+            # Computed on first use after a snapshot load (start-up stays short).
+            digest = self._hashes[account_id] = self._accounts[account_id].digest()
+        return digest
 
     def account_ids(self) -> Iterable[str]:
         return self._accounts.keys()
@@ -374,16 +378,17 @@ class Engine:
 
     # ---- rulebook --------------------------------------------------------------------
 
-    def _install_rulebook(self, text: str, version: int | None = None) -> None:
-        """Validates a rulebook against the current state and makes it current, as
-        ``version`` (default: the next one)."""
+    def _install_rulebook(self, text: str, version: int | None = None, *, validate: bool = True) -> None:
+        """Validates a rulebook against the current state (unless ``validate`` is False:
+        a snapshot's own rulebook) and makes it current, as ``version`` (default: the
+        next one)."""
         rb = Rulebook(text)
         rules = json.loads(text)
         index = {k: p for k, p in self.index_prices.items() if k in rb.assets}
         marks = {k: p for k, p in self.mark_prices.items() if k in rb.contracts}
         market = multimargin.Market(rb, index, marks)
         compiled = {}
-        for account_id, a in self._accounts.items():
+        for account_id, a in self._accounts.items() if validate else ():
             try:
                 compiled[account_id] = handlers.compile_account(rb, a)
             except multimargin.MarginError as e:
@@ -468,8 +473,10 @@ class Engine:
         self.prices_version = doc["prices_version"]
         self.settled_through = doc.get("settled_through", 0)
         self._accounts = {a["account_id"]: AccountState.from_canonical(a) for a in doc["accounts"]}
-        self._hashes = {i: a.digest() for i, a in self._accounts.items()}
-        self._install_rulebook(doc["rulebook"], doc.get("rulebook_version", 1))
+        self._hashes = {}  # computed when first needed
+        # The snapshot's accounts were valid under its rulebook: no need to compile them
+        # all now; each is compiled when first used.
+        self._install_rulebook(doc["rulebook"], doc.get("rulebook_version", 1), validate=False)
         self._snapshot_seq = snapshot.seq
 
     async def _snapshot(self) -> None:
