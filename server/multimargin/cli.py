@@ -4,7 +4,7 @@
     multimargin serve (--auth PRINCIPALS | --insecure-no-auth) [--listen ADDR] [--data-dir DIR]
                       [--rulebook FILE] [--demo] [--max-in-flight N] [--init-store]
                       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
-                      [--rate-limit PER_S [--rate-burst N]] [--max-message-bytes N]
+                      [--rate-limit PER_S [--rate-burst N]] [--max-streams N] [--max-message-bytes N]
     multimargin principal add FILE NAME --role ROLE... [--account ID... | --all-accounts]
     multimargin backup DATA_DIR DEST              copy a store consistently (also live)
     multimargin stress SCENARIO|ACCOUNT --asset A [--from -50%] [--to 50%] [--steps N]
@@ -339,6 +339,13 @@ def _add_access_options(sv: Any) -> None:
         default=0.0,
         metavar="N",
         help="calls a principal may make at once above its rate (default: the rate)",
+    )
+    ac.add_argument(
+        "--max-streams",
+        type=_positive_int,
+        default=64,
+        metavar="N",
+        help="event streams (WatchEvents) a principal may hold open at once (default 64)",
     )
     ac.add_argument(
         "--max-message-bytes",

@@ -20,6 +20,7 @@ from multimargin.client import Client
 from multimargin.client.auth import secure_channel
 from multimargin.errors import InvalidInputError, PermissionDeniedError, UnauthenticatedError
 from multimargin.service.principals import add_principal
+from multimargin.v1 import event_service_pb2 as ev
 from rpckit import RESOURCE_EXHAUSTED, Rpc, acc, fun, mkt, refused, rid, t, unchanged
 
 WORK = 2**10
@@ -240,3 +241,40 @@ def test_mutual_tls_requires_a_client_certificate_of_the_ca(pki: Path, tmp_path:
         assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
         without.close()
         assert '"tls": "mutual"' in server.log_text()
+
+
+# ---- event streams per principal ---------------------------------------------------------------
+
+
+def test_a_principal_holds_at_most_max_streams_event_streams(tmp_path: Path) -> None:
+    with rpckit.serving(tmp_path / "data", "--max-streams", "2") as (_, rpc):
+        f = rpc.create("FUTURES").account_id
+        rpc.transfer_in(f, "BTC", "1")
+        rpc.post(f, ("USDT", "-100"))
+        rpc.funds.RepayLiability(
+            fun.RepayLiabilityRequest(
+                request_id=rid(), account_id=f, debt_asset="USDT", payer_asset="BTC", amount="1"
+            )
+        )
+        streams = [rpc.events.WatchEvents(ev.WatchEventsRequest(), timeout=60) for _ in range(2)]
+        try:
+            for stream in streams:  # an event: the server is holding the stream open
+                assert next(stream).event.account_id == f
+            with pytest.raises(grpc.RpcError) as failed:
+                next(rpc.events.WatchEvents(ev.WatchEventsRequest(), timeout=10))
+            r = rpckit.refusal_of(failed.value)
+            assert (r.code, r.reason) == (RESOURCE_EXHAUSTED, "TOO_MANY_STREAMS"), r
+            streams.pop().cancel()
+            deadline = time.monotonic() + 10
+            while True:  # the server sees the cancellation and frees the slot
+                stream = rpc.events.WatchEvents(ev.WatchEventsRequest(), timeout=60)
+                try:
+                    assert next(stream).event.account_id == f
+                    streams.append(stream)
+                    break
+                except grpc.RpcError as error:
+                    assert error.code() == RESOURCE_EXHAUSTED and time.monotonic() < deadline
+                    time.sleep(0.05)
+        finally:
+            for stream in streams:
+                stream.cancel()

@@ -21,7 +21,8 @@ class                     who may call
 refused call costs little and changes nothing): authenticate the bearer token
 (UNAUTHENTICATED), take a token from the principal's rate bucket (RESOURCE_EXHAUSTED,
 ``RATE_LIMITED``), authorize (PERMISSION_DENIED), and require a deadline on a mutation
-(INVALID_ARGUMENT, ``DEADLINE_REQUIRED``). A trader's ``WatchEvents`` without
+(INVALID_ARGUMENT, ``DEADLINE_REQUIRED``); it also counts each principal's open event
+streams (RESOURCE_EXHAUSTED, ``TOO_MANY_STREAMS``). A trader's ``WatchEvents`` without
 ``account_ids`` streams only events of its accounts (:meth:`Guard.event_filter`).
 """
 
@@ -156,7 +157,11 @@ MAX_PENDING_VERIFICATIONS = 16
 #: Bad tokens remembered, so that repeating one costs no hash.
 MAX_REMEMBERED_FAILURES = 4096
 
+#: Event streams a principal may hold open at once (``--max-streams``).
+DEFAULT_MAX_STREAMS = 64
+
 RATE_LIMITED_REASON = "RATE_LIMITED"
+TOO_MANY_STREAMS_REASON = "TOO_MANY_STREAMS"
 DEADLINE_REQUIRED_REASON = "DEADLINE_REQUIRED"
 
 
@@ -202,8 +207,9 @@ class Guard:
     """Authentication, rate limits and authorization of the calls of one server.
 
     ``principals`` None serves every call as :data:`ANONYMOUS` (``--insecure-no-auth``).
-    ``rate`` calls a second per principal with bursts of ``burst`` (``rate`` 0: no limit).
-    Only the event loop's thread uses it.
+    ``rate`` calls a second per principal with bursts of ``burst`` (``rate`` 0: no limit);
+    at most ``max_streams`` event streams open per principal (streams hold no admission
+    slot while they wait). Only the event loop's thread uses it.
     """
 
     def __init__(
@@ -213,6 +219,7 @@ class Guard:
         *,
         rate: float = 0.0,
         burst: float = 0.0,
+        max_streams: int = DEFAULT_MAX_STREAMS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate < 0 or burst < 0 or not math.isfinite(rate) or not math.isfinite(burst):
@@ -223,6 +230,8 @@ class Guard:
         self.mutations = frozenset(rpc.name for rpc in rpcs if is_mutation(rpc))
         self.rate = rate
         self.burst = max(burst, 1.0) if rate else 0.0
+        self.max_streams = max_streams
+        self._streams: dict[str, int] = {}
         self._clock = clock
         self._buckets: dict[str, TokenBucket] = {}
         self._known: dict[str, Principal] = {}
@@ -294,6 +303,26 @@ class Guard:
                 RATE_LIMITED_REASON,
             )
 
+    def open_stream(self, principal: Principal) -> None:
+        """Count a stream ``principal`` opens; RESOURCE_EXHAUSTED beyond its limit. Pair
+        with :meth:`close_stream`."""
+        open_now = self._streams.get(principal.name, 0)
+        if open_now >= self.max_streams:
+            raise ResourceExhaustedError(
+                f"principal {principal.name} has {open_now} event streams open, its limit; "
+                "close one or resume later",
+                TOO_MANY_STREAMS_REASON,
+            )
+        self._streams[principal.name] = open_now + 1
+
+    def close_stream(self, principal: Principal) -> None:
+        """A stream counted by :meth:`open_stream` ended."""
+        left = self._streams.get(principal.name, 0) - 1
+        if left > 0:
+            self._streams[principal.name] = left
+        else:
+            self._streams.pop(principal.name, None)
+
     def require_deadline(self, rpc: Rpc, time_remaining: float | None) -> None:
         """A mutation without a deadline is refused INVALID_ARGUMENT (DEADLINE_REQUIRED)."""
         if time_remaining is None and rpc.name in self.mutations:
@@ -346,12 +375,14 @@ def describe_policy(policy: Mapping[str, Rule] = POLICY) -> list[tuple[str, str,
 
 __all__ = [
     "DEADLINE_REQUIRED_REASON",
+    "DEFAULT_MAX_STREAMS",
     "MARKET_DATA",
     "POLICY",
     "PRINCIPAL",
     "PUBLIC_PREFIXES",
     "RATE_LIMITED_REASON",
     "ROLES_OF",
+    "TOO_MANY_STREAMS_REASON",
     "Access",
     "Guard",
     "Rule",

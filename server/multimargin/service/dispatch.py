@@ -147,14 +147,19 @@ def _stream_behavior(
 ) -> Callable[[Message | Refused, Any], AsyncIterator[Message]]:
     """The handler of a server-streaming RPC: the engine's responses, with the same
     refusals and error mapping as unary calls. A stream holds no admission slot while
-    it waits for events; it is refused when the server is overloaded as it starts. A
-    principal restricted to some accounts sees only their events."""
+    it waits for events; it is refused when the server is overloaded as it starts, or
+    when its principal has its limit of streams open. A principal restricted to some
+    accounts sees only their events."""
 
     async def handle(received: Message | Refused, context: Any) -> AsyncIterator[Message]:
         principal, request = await _enter(guard, rpc, received, context)
         if admission.in_flight >= admission.limit:
             admission.shed += 1
             await abort_with(context, overloaded_status(admission.limit))
+        try:
+            guard.open_stream(principal)
+        except MarginError as exc:
+            await abort_with(context, error_status(exc))
         visible = guard.event_filter(principal)
         try:
             async for response in engine.stream(rpc.name, request):
@@ -168,6 +173,8 @@ def _stream_behavior(
                 extra={"fields": {"method": rpc.full_method, "request_id": REQUEST_ID.get()}},
             )
             await abort_with(context, internal_status())
+        finally:
+            guard.close_stream(principal)
 
     handle.__name__ = handle.__qualname__ = rpc.name
     return handle

@@ -39,7 +39,7 @@ from grpc_reflection.v1alpha import reflection
 
 from multimargin.contract import contract_rpcs
 from multimargin.errors import MarginError
-from multimargin.service.access import Guard
+from multimargin.service.access import DEFAULT_MAX_STREAMS, Guard
 from multimargin.service.decoding import DEFAULT_MAX_MESSAGE_BYTES
 from multimargin.service.dispatch import DEFAULT_MAX_IN_FLIGHT, Admission, EngineLike, add_engine_services
 from multimargin.service.interceptors import CallInterceptor
@@ -377,7 +377,8 @@ def access_of(args: argparse.Namespace) -> tuple[Guard, Tls | None]:
     principals = load_principals(auth) if auth is not None else None
     rate = float(getattr(args, "rate_limit", 0.0) or 0.0)
     burst = float(getattr(args, "rate_burst", 0.0) or 0.0) or rate
-    guard = Guard(principals, contract_rpcs(), rate=rate, burst=burst)
+    max_streams = int(getattr(args, "max_streams", DEFAULT_MAX_STREAMS))
+    guard = Guard(principals, contract_rpcs(), rate=rate, burst=burst, max_streams=max_streams)
     if principals is not None and tls is None and not is_loopback(args.listen):
         log.warning("bearer tokens travel in clear text: serve TLS (--tls-cert) or terminate it in front")
     return guard, tls
