@@ -237,7 +237,6 @@ class Guard:
         self._known: dict[str, Principal] = {}
         self._failed: OrderedDict[str, None] = OrderedDict()
         self._verifying: dict[str, asyncio.Future[Principal | None]] = {}
-        self.refused = {"unauthenticated": 0, "permission_denied": 0, "rate_limited": 0}
 
     @property
     def authenticates(self) -> bool:
@@ -251,14 +250,12 @@ class Guard:
             return ANONYMOUS
         token = bearer_token(metadata)
         if not token:
-            self.refused["unauthenticated"] += 1
             what = "is not 'Bearer <token>'" if token == "" else "is required"
             raise UnauthenticatedError(f"a bearer token {what} (metadata authorization: Bearer <token>)")
         principal = self._known.get(token)
         if principal is None:
             principal = await self._verify(token)
         if principal is None:
-            self.refused["unauthenticated"] += 1
             raise UnauthenticatedError("the bearer token is not valid")
         return principal
 
@@ -296,7 +293,6 @@ class Guard:
             bucket = self._buckets[principal.name] = TokenBucket(self.rate, self.burst, now)
         wait = bucket.take(now)
         if wait:
-            self.refused["rate_limited"] += 1
             raise ResourceExhaustedError(
                 f"principal {principal.name} is over its rate limit of {self.rate:g} calls/s; "
                 f"retry in {wait:.3f} s",
@@ -337,7 +333,6 @@ class Guard:
         """PERMISSION_DENIED unless ``principal`` may make this call."""
         rule = self.policy[rpc.name]
         if not principal.has(*ROLES_OF[rule.access]):
-            self.refused["permission_denied"] += 1
             roles = " or ".join(sorted(ROLES_OF[rule.access]))
             raise PermissionDeniedError(
                 f"{rpc.name} needs the role {roles}; {principal.name} does not hold it"
@@ -352,7 +347,6 @@ class Guard:
         )
         for field, account_id in named:
             if account_id and not principal.may_act_on(account_id):
-                self.refused["permission_denied"] += 1
                 raise PermissionDeniedError(
                     f"{principal.name} may not act on account {account_id[:64]}", field=field
                 )

@@ -180,9 +180,10 @@ def load_principals_text(text: str, source: str = "<text>") -> Principals:
     if not isinstance(raw, list):
         raise PrincipalsError(f"{source}: principal must be an array of tables ([[principal]])")
     principals = Principals(_entry(item, f"{source}: principal #{i + 1}") for i, item in enumerate(raw))
-    names = [e for e in principals.names()]
-    if len(set(names)) != len(names):
-        raise PrincipalsError(f"{source}: a principal name is used twice")
+    names = principals.names()
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise PrincipalsError(f"{source}: principal {twice[0]} is named twice")
     return principals
 
 
