@@ -3,9 +3,15 @@
 # The multimargin gRPC server.
 #
 #   docker build -t multimargin .
+#   docker run --rm -v multimargin-data:/data --entrypoint multimargin multimargin \
+#       principal add /data/principals.toml desk --role operator --all-accounts   # prints a token
 #   docker run --rm -p 50051:50051 -v multimargin-data:/data multimargin --demo
-#   buf curl --protocol grpc --http2-prior-knowledge \
+#   buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer $TOKEN" \
 #       http://127.0.0.1:50051/multimargin.v1.OperatorService/GetEngineStatus
+#
+# The server listens on all interfaces, so it authenticates every call against
+# /data/principals.toml (README "Security"); add --tls-cert/--tls-key (mounted PEM files)
+# to serve TLS, and then replace the HEALTHCHECK below, which speaks plaintext.
 #
 # There is no Docker engine on the development and CI machines, so this file is not
 # built there. Its steps are kept identical to the install steps that `make setup`
@@ -70,4 +76,4 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
 
 # SIGTERM (docker stop) drains calls in flight for up to 5 s, then snapshots and exits
 # 0, inside docker's default 10 s stop timeout.
-ENTRYPOINT ["multimargin", "serve", "--listen", "0.0.0.0:50051", "--data-dir", "/data"]
+ENTRYPOINT ["multimargin", "serve", "--listen", "0.0.0.0:50051", "--data-dir", "/data", "--auth", "/data/principals.toml"]

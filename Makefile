@@ -1,5 +1,6 @@
 # multimargin: one entry point for setting up, running and testing.
 #   make run    set up, then start the gRPC server on its embedded store with demo data
+#               (plaintext, no authentication: loopback only; see README "Security")
 #   make demo   set up, then evaluate an example scenario with --explain
 #   make test   set up, then run the whole suite (what .ci/run calls)
 #   make bench  set up, then run the benchmarks (release build)
@@ -27,7 +28,7 @@ $(STAMP): $(BIN)/python requirements-dev.txt pyproject.toml Cargo.toml Cargo.loc
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/multimargin serve --demo --data-dir $(DATA) --listen $(LISTEN)
+	$(BIN)/multimargin serve --demo --data-dir $(DATA) --listen $(LISTEN) --insecure-no-auth
 
 demo: setup
 	$(BIN)/multimargin evaluate --explain examples/futures-multi-asset.json

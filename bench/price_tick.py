@@ -39,7 +39,7 @@ from multimargin.v1 import types_pb2 as t
 
 PRICES = {"BTC": "60000", "ETH": "3000", "USDC": "1"}
 MARKS = {"BTCUSDT": "60000", "ETHUSDT": "3000"}
-SERVE_FLAGS: list[str] = []  # e.g. the flag a plaintext loopback server needs
+SERVE_FLAGS = ["--insecure-no-auth"]  # a plaintext server on loopback
 
 
 def _account_commands(i: int, exposed: bool) -> list[tuple[str, Any]]:

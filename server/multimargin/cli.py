@@ -1,8 +1,11 @@
 """The ``multimargin`` command line.
 
     multimargin evaluate FILE|-  [--explain]   evaluate a SPEC §10 scenario
-    multimargin serve [--listen ADDR] [--data-dir DIR] [--rulebook FILE] [--demo]
-                      [--max-in-flight N] [--init-store]
+    multimargin serve (--auth PRINCIPALS | --insecure-no-auth) [--listen ADDR] [--data-dir DIR]
+                      [--rulebook FILE] [--demo] [--max-in-flight N] [--init-store]
+                      [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
+                      [--rate-limit PER_S [--rate-burst N]] [--max-streams N] [--max-message-bytes N]
+    multimargin principal add FILE NAME --role ROLE... [--account ID... | --all-accounts]
     multimargin backup DATA_DIR DEST              copy a store consistently (also live)
     multimargin stress SCENARIO|ACCOUNT --asset A [--from -50%] [--to 50%] [--steps N]
                        [--out PREFIX] [--server HOST:PORT] [--rulebook FILE]
@@ -226,6 +229,30 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve_main(args)
 
 
+def _cmd_principal(args: argparse.Namespace) -> int:
+    from multimargin.service.principals import PrincipalsError, add_principal
+
+    accounts: list[str] | str = "*" if args.all_accounts else list(args.account)
+    try:
+        token = add_principal(args.file, args.name, sorted(set(args.role)), accounts)
+    except (PrincipalsError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INPUT if isinstance(e, PrincipalsError) else EXIT_FAILURE
+    print(
+        f"added principal {args.name} to {args.file}; its token (shown once, stored nowhere):",
+        file=sys.stderr,
+    )
+    print(token)
+    return 0
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, not {text}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -296,6 +323,48 @@ def _add_picture_commands(sub: Any) -> None:
     ti.set_defaults(func=_cmd_pictures)
 
 
+def _add_access_options(sv: Any) -> None:
+    ac = sv.add_argument_group("access", "authentication, TLS and limits (see README: Security)")
+    ac.add_argument(
+        "--auth", type=Path, metavar="FILE", help="principals file: check a bearer token on every call"
+    )
+    ac.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        default=None,
+        help="serve without authentication, every caller an operator (refused unless --listen is loopback)",
+    )
+    ac.add_argument("--tls-cert", type=Path, metavar="PEM", help="serve TLS with this certificate chain")
+    ac.add_argument("--tls-key", type=Path, metavar="PEM", help="the private key of --tls-cert")
+    ac.add_argument(
+        "--tls-client-ca", type=Path, metavar="PEM", help="mutual TLS: require client certificates of this CA"
+    )
+    ac.add_argument(
+        "--rate-limit",
+        type=_non_negative_float,
+        metavar="PER_S",
+        help="calls per second per principal; more are refused RESOURCE_EXHAUSTED (default 0: no limit)",
+    )
+    ac.add_argument(
+        "--rate-burst",
+        type=_non_negative_float,
+        metavar="N",
+        help="calls a principal may make at once above its rate (default: the rate)",
+    )
+    ac.add_argument(
+        "--max-streams",
+        type=_positive_int,
+        metavar="N",
+        help="event streams (WatchEvents) a principal may hold open at once (default 64)",
+    )
+    ac.add_argument(
+        "--max-message-bytes",
+        type=_positive_int,
+        metavar="N",
+        help="largest request; larger ones are refused RESOURCE_EXHAUSTED (default 1 MiB)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``multimargin`` command."""
     parser = argparse.ArgumentParser(prog="multimargin", description="Multi-asset margin engine")
@@ -346,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off)",
     )
+    _add_access_options(sv)
     sv.set_defaults(func=_cmd_serve)
 
     cf = sub.add_parser("config", help="check a configuration file")
@@ -353,6 +423,28 @@ def build_parser() -> argparse.ArgumentParser:
     ck = cf_sub.add_parser("check", help="validate FILE (and the environment over it); print the result")
     ck.add_argument("file", type=Path)
     ck.set_defaults(func=_cmd_config_check)
+    pr = sub.add_parser("principal", help="manage the principals file of `serve --auth`")
+    prs = pr.add_subparsers(dest="action", required=True)
+    add = prs.add_parser(
+        "add",
+        help="append a principal with a new random token (printed once) to FILE",
+        description="Appends a [[principal]] entry holding only a salted scrypt hash of a new "
+        "random token, and prints the token on standard output once. Clients send it as "
+        "`authorization: Bearer <token>` metadata.",
+    )
+    add.add_argument("file", type=Path, help="the principals file (TOML; created mode 0600 if missing)")
+    add.add_argument("name", help="the principal's name (shown in the access log)")
+    add.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        choices=("trader", "operator", "market_data"),
+        help="a role; repeat for several",
+    )
+    scope = add.add_mutually_exclusive_group()
+    scope.add_argument("--account", action="append", default=[], help="an account it may act on; repeat")
+    scope.add_argument("--all-accounts", action="store_true", help='every account (accounts = "*")')
+    add.set_defaults(func=_cmd_principal)
 
     bk = sub.add_parser("backup", help="copy a store consistently, also while the server runs")
     bk.add_argument("data_dir", type=Path, help="the server's --data-dir")

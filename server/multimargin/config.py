@@ -14,6 +14,17 @@ Every key is validated when the server starts, and a wrong one is named::
 
     [limits]
     max_in_flight = 1024
+    max_message_bytes = 1048576
+    max_streams = 64               # WatchEvents streams per principal
+    rate_limit = 0.0               # calls/s per principal (0: none)
+    rate_burst = 0.0               # default: the rate
+
+    [auth]
+    principals = "principals.toml" # or insecure_no_auth = true (loopback only)
+
+    [tls]
+    cert = "server.pem"            # with key; client_ca for mutual TLS
+    key = "server.key"
 
     [logging]
     level = "INFO"
@@ -133,6 +144,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.grace", _number, 5.0, "grace"),
     Setting("server.init_store", _bool, False, "init_store"),
     Setting("limits.max_in_flight", _count, 1024, "max_in_flight"),
+    Setting("limits.max_message_bytes", _count, 1024 * 1024, "max_message_bytes"),
+    Setting("limits.max_streams", _count, 64, "max_streams"),
+    Setting("limits.rate_limit", _number, 0.0, "rate_limit"),
+    Setting("limits.rate_burst", _number, 0.0, "rate_burst"),
+    Setting("auth.principals", _text, None, "auth"),
+    Setting("auth.insecure_no_auth", _bool, False, "insecure_no_auth"),
+    Setting("tls.cert", _text, None, "tls_cert"),
+    Setting("tls.key", _text, None, "tls_key"),
+    Setting("tls.client_ca", _text, None, "tls_client_ca"),
     Setting("logging.level", _level, "INFO", "log_level"),
     Setting("metrics.listen", _address, None, "metrics_listen"),
 )

@@ -80,6 +80,22 @@ class ResourceExhaustedError(MarginError):
     or a subscriber that fell too far behind."""
 
 
+class UnauthenticatedError(MarginError):
+    """Missing or bad credentials (UNAUTHENTICATED, SPEC §11): no bearer token, or one
+    the server does not know."""
+
+    def __init__(self, message: str, reason: str = "UNAUTHENTICATED", field: str | None = None) -> None:
+        super().__init__(message, reason, field)
+
+
+class PermissionDeniedError(MarginError):
+    """Valid credentials, but the call is not the caller's to make (PERMISSION_DENIED,
+    SPEC §11): another principal's account, or an RPC its roles do not allow."""
+
+    def __init__(self, message: str, reason: str = "PERMISSION_DENIED", field: str | None = None) -> None:
+        super().__init__(message, reason, field)
+
+
 class InternalError(MarginError):
     """A fault of the engine itself (INTERNAL); never a wrong figure."""
 

@@ -29,8 +29,10 @@ from multimargin.errors import (
     InvalidInputError,
     MarginError,
     OverloadedError,
+    PermissionDeniedError,
     PriceUnavailableError,
     RuleViolationError,
+    UnauthenticatedError,
     UnavailableError,
     VersionConflictError,
 )
@@ -96,6 +98,8 @@ _REFUSALS: dict[Any, type[MarginError]] = {  # SPEC §11, as service/errors.py s
     Code.FAILED_PRECONDITION: RuleViolationError,
     Code.ABORTED: VersionConflictError,
     Code.INTERNAL: InternalError,
+    Code.UNAUTHENTICATED: UnauthenticatedError,
+    Code.PERMISSION_DENIED: PermissionDeniedError,
 }
 _TRANSPORT: dict[Any, type[UnavailableError]] = {
     Code.UNAVAILABLE: UnavailableError,

@@ -54,10 +54,22 @@ class ServerProcess:
     port: int
     data_dir: Path
     log_path: Path
+    credentials: grpc.ChannelCredentials | None = None
+    """TLS credentials of :attr:`channel` (a server started with ``--tls-cert``)."""
     channel: grpc.Channel = field(init=False)
 
     def __post_init__(self) -> None:
-        self.channel = grpc.insecure_channel(self.address)
+        self.channel = self.new_channel()
+
+    def new_channel(self, credentials: grpc.ChannelCredentials | None = None) -> grpc.Channel:
+        """A new channel to the server (TLS with ``credentials``, default :attr:`credentials`)."""
+        credentials = credentials or self.credentials
+        if credentials is None:
+            return grpc.insecure_channel(self.address)
+        # The test certificates name "localhost"; the server is reached on 127.0.0.1.
+        return grpc.secure_channel(
+            self.address, credentials, (("grpc.ssl_target_name_override", "localhost"),)
+        )
 
     @property
     def address(self) -> str:
@@ -122,6 +134,8 @@ class ServerProcess:
 
 def _command(port: int, data_dir: Path, args: Sequence[str], child: Sequence[str] | None) -> list[str]:
     serve = ["serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data_dir), *args]
+    if "--auth" not in args:  # loopback: plaintext without authentication, by the explicit flag
+        serve.append("--insecure-no-auth")
     if child is None:
         return [str(MULTIMARGIN), *serve]
     return [sys.executable, str(CHILD), *child, "--", *serve]
@@ -133,9 +147,12 @@ def start_server(
     child: Sequence[str] | None = None,
     port: int | None = None,
     timeout: float = START_TIMEOUT,
+    credentials: grpc.ChannelCredentials | None = None,
 ) -> ServerProcess:
     """Start ``multimargin serve --data-dir data_dir *args`` and wait until it is SERVING.
 
+    Without ``--auth`` in ``args`` the server gets ``--insecure-no-auth`` (it listens on
+    127.0.0.1); ``credentials`` are the TLS credentials of its channel (``--tls-cert``).
     Retries on another port when the chosen one was taken in the meantime.
     """
     attempts = 1 if port is not None else 3
@@ -151,7 +168,7 @@ def start_server(
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        server = ServerProcess(proc, chosen, data_dir, log_path)
+        server = ServerProcess(proc, chosen, data_dir, log_path, credentials)
         try:
             _wait_serving(server, timeout, started_before)
             return server
@@ -199,13 +216,17 @@ def _wait_serving(server: ServerProcess, timeout: float, started_before: int) ->
 
 @contextmanager
 def running_server(
-    data_dir: Path, *args: str, child: Sequence[str] | None = None, port: int | None = None
+    data_dir: Path,
+    *args: str,
+    child: Sequence[str] | None = None,
+    port: int | None = None,
+    credentials: grpc.ChannelCredentials | None = None,
 ) -> Iterator[ServerProcess]:
     """A started server; on exit, if still running, SIGTERM it and assert exit code 0.
 
     A test that ends the process itself checks its exit code itself.
     """
-    server = start_server(data_dir, *args, child=child, port=port)
+    server = start_server(data_dir, *args, child=child, port=port, credentials=credentials)
     try:
         yield server
     finally:

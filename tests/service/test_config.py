@@ -95,6 +95,7 @@ def test_a_server_starts_from_a_config_file_alone(tmp_path: Path) -> None:
     path = tmp_path / "mm.toml"
     path.write_text(
         f'[server]\nlisten = "127.0.0.1:{port}"\ndata_dir = "{tmp_path / "data"}"\n'
+        "[auth]\ninsecure_no_auth = true\n"
         f'[metrics]\nlisten = "127.0.0.1:{metrics}"\n'
     )
     proc = subprocess.Popen(

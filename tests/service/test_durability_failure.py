@@ -55,6 +55,7 @@ def test_a_real_write_failure_stops_the_server_and_loses_no_acknowledged_mutatio
         [
             MULTIMARGIN,
             "serve",
+            "--insecure-no-auth",
             "--listen",
             f"127.0.0.1:{port}",
             "--data-dir",

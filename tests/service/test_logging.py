@@ -85,7 +85,7 @@ def test_lines_keep_their_format_and_exceptions(tmp_path: Path) -> None:
 
 def test_a_server_whose_log_nobody_reads_keeps_serving(tmp_path: Path) -> None:
     port = serverkit.free_port()
-    command = [str(serverkit.MULTIMARGIN), "serve", "--listen", f"127.0.0.1:{port}"]
+    command = [str(serverkit.MULTIMARGIN), "serve", "--insecure-no-auth", "--listen", f"127.0.0.1:{port}"]
     proc = subprocess.Popen(
         [*command, "--data-dir", str(tmp_path / "data")],
         stdin=subprocess.DEVNULL,

@@ -207,6 +207,7 @@ def test_a_taken_port_fails_fast_with_exit_1(server: serverkit.ServerProcess, tm
         [
             str(serverkit.MULTIMARGIN),
             "serve",
+            "--insecure-no-auth",
             "--listen",
             server.address,
             "--data-dir",
@@ -229,6 +230,7 @@ def test_an_invalid_rulebook_is_refused_with_exit_2(tmp_path: Path) -> None:
         [
             str(serverkit.MULTIMARGIN),
             "serve",
+            "--insecure-no-auth",
             "--listen",
             f"127.0.0.1:{serverkit.free_port()}",
             "--data-dir",
@@ -264,7 +266,8 @@ def test_demo_request_ids_do_not_collide_with_a_clients(tmp_path: Path) -> None:
 
 def _serve_once(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``multimargin serve`` that is expected to refuse to start."""
-    command = [str(serverkit.MULTIMARGIN), "serve", "--listen", f"127.0.0.1:{serverkit.free_port()}"]
+    command = [str(serverkit.MULTIMARGIN), "serve", "--insecure-no-auth"]
+    command += ["--listen", f"127.0.0.1:{serverkit.free_port()}"]
     return subprocess.run(
         [*command, "--data-dir", str(data_dir), *args], capture_output=True, text=True, timeout=60
     )
@@ -388,7 +391,7 @@ def test_unknown_account_is_not_found_with_one_error_info(server: serverkit.Serv
 def test_invalid_argument_names_the_field(server: serverkit.ServerProcess) -> None:
     request = account_service_pb2.CreateAccountRequest(request_id=str(uuid.uuid4()), account_id="a-1")
     with pytest.raises(grpc.RpcError) as refused:
-        accounts(server).CreateAccount(request)  # kind UNSPECIFIED
+        accounts(server).CreateAccount(request, timeout=10)  # kind UNSPECIFIED
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     _, infos, _ = error_details(refused.value)
     assert len(infos) == 1
@@ -404,7 +407,7 @@ def test_a_refused_switch_lists_every_unmet_condition(server: serverkit.ServerPr
         request_id=str(uuid.uuid4()), account_id="sub-1", target_mode=types_pb2.ACCOUNT_MODE_MULTI_ASSET
     )
     with pytest.raises(grpc.RpcError) as refused:
-        accounts(server).SwitchMode(request)
+        accounts(server).SwitchMode(request, timeout=10)
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     status, infos, failures = error_details(refused.value)
     assert len(infos) == 1 and len(failures) == 1
@@ -504,7 +507,9 @@ def test_request_id_is_echoed_in_trailing_metadata(server: serverkit.ServerProce
     request = account_service_pb2.CreateAccountRequest(
         request_id=own, account_id="rid-1", kind=types_pb2.ACCOUNT_KIND_FUTURES
     )
-    _, call = accounts(server).CreateAccount.with_call(request, metadata=(("x-request-id", "ignored"),))
+    _, call = accounts(server).CreateAccount.with_call(
+        request, timeout=10, metadata=(("x-request-id", "ignored"),)
+    )
     assert trailing(call)["x-request-id"] == own
 
     # Else the x-request-id metadata the client sent.
@@ -536,7 +541,7 @@ def test_a_request_id_the_server_would_not_echo_is_refused(server: serverkit.Ser
         request_id=bad, account_id="spaced", kind=types_pb2.ACCOUNT_KIND_FUTURES
     )
     with pytest.raises(grpc.RpcError) as refused:
-        accounts(server).CreateAccount(request)
+        accounts(server).CreateAccount(request, timeout=10)
     _, infos, _ = error_details(refused.value)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [(i.reason, i.metadata["field"]) for i in infos] == [("INVALID_ARGUMENT", "request_id")]

@@ -22,6 +22,10 @@ Decimal('1000')
   library raises locally); failures in transit :class:`~multimargin.errors.UnavailableError`
   (:class:`~multimargin.errors.DeadlineExceededError`,
   :class:`~multimargin.errors.OverloadedError`).
+* **Credentials.** ``token`` (from ``multimargin principal add``) is sent on every call
+  as ``authorization: Bearer <token>``; ``tls=True`` or ``root_certificates`` use TLS,
+  ``private_key`` and ``certificate_chain`` (PEM bytes) mutual TLS
+  (:func:`multimargin.client.auth.secure_channel`).
 * **Deadline.** ``timeout`` (5 s) bounds each call, retries included;
   ``attempt_timeout`` optionally bounds each attempt.
 * **Retries.** Every mutation carries a ``request_id`` (a UUID unless given) that the

@@ -10,6 +10,7 @@ from typing import Any, Self
 
 import grpc
 
+from multimargin.client.auth import secure_channel
 from multimargin.transport import RetryPolicy
 from multimargin.v1 import account_service_pb2_grpc as acc_grpc
 from multimargin.v1 import funds_service_pb2_grpc as fun_grpc
@@ -79,8 +80,20 @@ class ClientBase:
         backoff: float = 0.05,
         max_backoff: float = 1.0,
         channel: grpc.Channel | None = None,
+        token: str | None = None,
+        tls: bool = False,
+        root_certificates: bytes | None = None,
+        private_key: bytes | None = None,
+        certificate_chain: bytes | None = None,
     ) -> None:
-        self._channel = channel or grpc.insecure_channel(target)
+        self._channel = channel or secure_channel(
+            target,
+            token=token,
+            tls=tls,
+            root_certificates=root_certificates,
+            private_key=private_key,
+            certificate_chain=certificate_chain,
+        )
         self.timeout = timeout
         self.attempt_timeout = attempt_timeout
         self.retries = retries

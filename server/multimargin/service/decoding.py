@@ -10,7 +10,14 @@ from typing import Any
 from google.protobuf import descriptor
 from google.protobuf.message import DecodeError, Message
 
-from multimargin.errors import InvalidInputError
+from multimargin.errors import InvalidInputError, ResourceExhaustedError
+
+#: Largest request served, in bytes; a larger one is refused RESOURCE_EXHAUSTED with an
+#: ErrorInfo (``MESSAGE_TOO_LARGE``). gRPC's own limit is set higher
+#: (:func:`multimargin.service.server.make_server`), as a bound on memory only: it
+#: refuses without an ErrorInfo.
+DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
+MESSAGE_TOO_LARGE_REASON = "MESSAGE_TOO_LARGE"
 
 
 class Undecodable:
@@ -31,12 +38,36 @@ class Undecodable:
         return InvalidInputError(what, "INVALID_ARGUMENT", self.field)
 
 
-def decoder(request_class: type[Message]) -> Callable[[bytes], Message | Undecodable]:
+class Oversized:
+    """What the request deserializer returns for a request over the size limit."""
+
+    __slots__ = ("limit", "size")
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size, self.limit = size, limit
+
+    def refusal(self) -> ResourceExhaustedError:
+        """The RESOURCE_EXHAUSTED refusal of the call (not retried by the typed client:
+        the message says "larger than max", as gRPC's own refusal does)."""
+        return ResourceExhaustedError(
+            f"the request is larger than max ({self.size} vs. {self.limit} bytes)", MESSAGE_TOO_LARGE_REASON
+        )
+
+
+#: A request the handler refuses without looking further.
+Refused = Undecodable | Oversized
+
+
+def decoder(
+    request_class: type[Message], max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> Callable[[bytes], Message | Refused]:
     """The request deserializer of an RPC: never raises (gRPC would answer UNKNOWN)."""
     parse = request_class.FromString
     message = request_class.DESCRIPTOR
 
-    def decode(data: bytes) -> Message | Undecodable:
+    def decode(data: bytes) -> Message | Refused:
+        if len(data) > max_bytes:
+            return Oversized(len(data), max_bytes)
         try:
             return parse(data)
         except (DecodeError, ValueError, RuntimeError):
@@ -91,4 +122,11 @@ def _bad_field(message: Any, data: bytes, prefix: str = "") -> str | None:
     return None
 
 
-__all__ = ["Undecodable", "decoder"]
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "MESSAGE_TOO_LARGE_REASON",
+    "Oversized",
+    "Refused",
+    "Undecodable",
+    "decoder",
+]

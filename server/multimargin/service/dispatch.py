@@ -7,12 +7,16 @@ descriptors of the generated modules in :mod:`multimargin.v1`, and
 place (:mod:`multimargin.service.errors`). A new RPC in the ``.proto`` files is
 served as soon as the code is regenerated and the engine knows its name.
 
-Two refusals happen here, before the engine sees a call:
+Refusals that happen here, before the engine sees a call:
 
+* **Access**: authentication, per-principal rate limits, authorization and the deadline
+  a mutation must carry, in one place (:mod:`multimargin.service.access`, :class:`Guard`),
+  before the call takes an admission slot.
 * **Undecodable bytes** (not the request message, or a string field that is not
   UTF-8) are INVALID_ARGUMENT with an ErrorInfo naming the field when it can be
-  found (SPEC §11): the request deserializer never raises, it hands the handler an
-  :class:`Undecodable` to refuse.
+  found (SPEC §11), and a request over the size limit RESOURCE_EXHAUSTED
+  (``MESSAGE_TOO_LARGE``): the request deserializer never raises, it hands the
+  handler a :data:`Refused` to refuse.
 * **Overload** is admission control in one place, :class:`Admission`: at most
   ``limit`` calls are in the engine at once, and a call beyond that is answered
   RESOURCE_EXHAUSTED (reason ``OVERLOADED``) at once. gRPC's own limits are set
@@ -35,9 +39,11 @@ from google.protobuf.message import Message
 
 from multimargin.contract import Rpc, contract_rpcs, contract_services
 from multimargin.errors import InternalError, MarginError
-from multimargin.service.decoding import Undecodable, decoder
+from multimargin.service.access import PRINCIPAL, Guard
+from multimargin.service.decoding import DEFAULT_MAX_MESSAGE_BYTES, Refused, Undecodable, decoder
 from multimargin.service.errors import abort_with, error_status, internal_status, overloaded_status
 from multimargin.service.interceptors import REQUEST_ID
+from multimargin.service.principals import Principal
 
 log = logging.getLogger("multimargin.service")
 
@@ -77,15 +83,33 @@ class Admission:
         """Calls refused OVERLOADED so far."""
 
 
+async def _enter(
+    guard: Guard, rpc: Rpc, request: Message | Refused, context: Any
+) -> tuple[Principal, Message]:
+    """The one choke point before a call takes an admission slot (:mod:`.access`):
+    authenticate, rate-limit, refuse undecodable or oversized bytes, authorize, require a
+    deadline on a mutation. A refusal ends the call here, having changed nothing."""
+    try:
+        principal = await guard.authenticate(context.invocation_metadata())
+        PRINCIPAL.set(principal)
+        guard.take(principal)
+        if isinstance(request, Refused):
+            raise request.refusal()
+        guard.authorize(rpc, principal, request)
+        guard.require_deadline(rpc, context.time_remaining())
+    except MarginError as exc:
+        await abort_with(context, error_status(exc))
+    return principal, request
+
+
 def _behavior(
-    engine: EngineLike, rpc: Rpc, admission: Admission
+    engine: EngineLike, rpc: Rpc, admission: Admission, guard: Guard
 ) -> Callable[[Message, Any], Awaitable[Message]]:
     """The handler of one RPC: refuse what cannot be served, forward to the engine,
     map refusals and faults."""
 
-    async def handle(request: Message | Undecodable, context: Any) -> Message:
-        if isinstance(request, Undecodable):
-            await abort_with(context, error_status(request.refusal()))
+    async def handle(received: Message | Refused, context: Any) -> Message:
+        _, request = await _enter(guard, rpc, received, context)
         if admission.in_flight >= admission.limit:
             admission.shed += 1
             await abort_with(context, overloaded_status(admission.limit))
@@ -119,22 +143,28 @@ def _behavior(
 
 
 def _stream_behavior(
-    engine: EngineLike, rpc: Rpc, admission: Admission
-) -> Callable[[Message | Undecodable, Any], AsyncIterator[Message]]:
+    engine: EngineLike, rpc: Rpc, admission: Admission, guard: Guard
+) -> Callable[[Message | Refused, Any], AsyncIterator[Message]]:
     """The handler of a server-streaming RPC: the engine's responses, with the same
     refusals and error mapping as unary calls. A stream holds no admission slot while
-    it waits for events; it is refused when the server is overloaded as it starts."""
+    it waits for events; it is refused when the server is overloaded as it starts, or
+    when its principal has its limit of streams open. A principal restricted to some
+    accounts sees only their events."""
 
-    async def handle(request: Message | Undecodable, context: Any) -> AsyncIterator[Message]:
-        if isinstance(request, Undecodable):
-            await abort_with(context, error_status(request.refusal()))
-            return
+    async def handle(received: Message | Refused, context: Any) -> AsyncIterator[Message]:
+        principal, request = await _enter(guard, rpc, received, context)
         if admission.in_flight >= admission.limit:
             admission.shed += 1
             await abort_with(context, overloaded_status(admission.limit))
         try:
+            guard.open_stream(principal)
+        except MarginError as exc:
+            await abort_with(context, error_status(exc))
+        visible = guard.event_filter(principal)
+        try:
             async for response in engine.stream(rpc.name, request):
-                yield response
+                if visible is None or visible(_event_account(response)):
+                    yield response
         except MarginError as exc:
             await abort_with(context, error_status(exc))
         except Exception:
@@ -143,32 +173,48 @@ def _stream_behavior(
                 extra={"fields": {"method": rpc.full_method, "request_id": REQUEST_ID.get()}},
             )
             await abort_with(context, internal_status())
+        finally:
+            guard.close_stream(principal)
 
     handle.__name__ = handle.__qualname__ = rpc.name
     return handle
+
+
+def _event_account(response: Any) -> str:
+    account_id: str = response.event.account_id
+    return account_id
 
 
 def _deterministic(message: Message) -> bytes:
     return message.SerializeToString(deterministic=True)
 
 
-def add_engine_services(server: Any, engine: EngineLike, admission: Admission | None = None) -> list[str]:
+def add_engine_services(
+    server: Any,
+    engine: EngineLike,
+    admission: Admission | None = None,
+    guard: Guard | None = None,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+) -> list[str]:
     """Register every RPC of the contract on ``server`` (a ``grpc.aio.Server``), served by
-    ``engine`` under ``admission`` (default: :data:`DEFAULT_MAX_IN_FLIGHT` calls);
-    returns the full names of the services registered."""
+    ``engine`` under ``admission`` (default: :data:`DEFAULT_MAX_IN_FLIGHT` calls) and
+    ``guard`` (default: every call anonymous, no rate limit); a request over
+    ``max_message_bytes`` is refused RESOURCE_EXHAUSTED (``MESSAGE_TOO_LARGE``).
+    Returns the full names of the services registered."""
     admission = admission if admission is not None else Admission(DEFAULT_MAX_IN_FLIGHT)
+    guard = guard if guard is not None else Guard(None, contract_rpcs())
     by_service: dict[str, dict[str, Any]] = {}
     for rpc in contract_rpcs():
         if rpc.server_streaming:
             handler = grpc.unary_stream_rpc_method_handler(
-                _stream_behavior(engine, rpc, admission),
-                request_deserializer=decoder(rpc.request_class),
+                _stream_behavior(engine, rpc, admission, guard),
+                request_deserializer=decoder(rpc.request_class, max_message_bytes),
                 response_serializer=_deterministic,
             )
         else:
             handler = grpc.unary_unary_rpc_method_handler(
-                _behavior(engine, rpc, admission),
-                request_deserializer=decoder(rpc.request_class),
+                _behavior(engine, rpc, admission, guard),
+                request_deserializer=decoder(rpc.request_class, max_message_bytes),
                 # Deterministic: an idempotent replay's response is byte-identical to
                 # the original (map fields in a stable order).
                 response_serializer=_deterministic,
@@ -186,6 +232,7 @@ __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
     "Admission",
     "EngineLike",
+    "Guard",
     "Rpc",
     "Undecodable",
     "add_engine_services",

@@ -26,9 +26,11 @@ from multimargin.errors import (
     InternalError,
     InvalidInputError,
     MarginError,
+    PermissionDeniedError,
     PriceUnavailableError,
     ResourceExhaustedError,
     RuleViolationError,
+    UnauthenticatedError,
     VersionConflictError,
 )
 
@@ -48,6 +50,8 @@ _STATUS_CODES: dict[type[MarginError], int] = {  # google.rpc.Code values
     VersionConflictError: code_pb2.ABORTED,
     ResourceExhaustedError: code_pb2.RESOURCE_EXHAUSTED,
     InternalError: code_pb2.INTERNAL,
+    UnauthenticatedError: code_pb2.UNAUTHENTICATED,
+    PermissionDeniedError: code_pb2.PERMISSION_DENIED,
 }
 
 

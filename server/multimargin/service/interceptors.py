@@ -11,7 +11,8 @@ streaming handlers (health ``Watch``, reflection) pass through untouched.
   replaced. The id is visible to the code below through :data:`REQUEST_ID` and echoed
   in trailing metadata ``x-request-id`` (on errors too: see
   :func:`multimargin.service.errors.abort_with`).
-* **Access log.** Method, request id, account id (when the request has one), status
+* **Access log.** Method, request id, principal (once authenticated: see
+  :mod:`multimargin.service.access`), account id (when the request has one), status
   code and latency, on logger ``multimargin.access``, once the call has ended (any
   outcome, refusals of the request id included). Health checks log at DEBUG so a
   container probe does not flood the log. Records go through the queue of
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from multimargin.errors import InvalidInputError
+from multimargin.service.access import PRINCIPAL
 from multimargin.service.errors import abort_with, error_status
 from multimargin.state import validate
 
@@ -162,9 +164,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
                     if self._metrics is not None:
                         self._metrics.observe_rpc(method, code, elapsed)
                     if access_log.isEnabledFor(level):
+                        principal = PRINCIPAL.get()
                         fields = {
                             "method": method,
                             "request_id": request_id,
+                            "principal": principal.name if principal is not None else None,
                             "account_id": _account_id(request),
                             "code": code,
                             "latency_ms": round(elapsed * 1000, 3),

@@ -12,18 +12,24 @@ signal cuts that short), then the engine flushes, snapshots and closes; exit 0.
 If the engine's durable store fails (:attr:`EngineLike.fatal`), nothing more may be
 acknowledged: the server stops at once, cancelling calls in flight, and exits 1.
 
+Access (:func:`access_of`): ``--auth FILE`` checks a bearer token on every call against
+the principals file; without it the server starts only with ``--insecure-no-auth`` on a
+loopback address. ``--tls-cert``/``--tls-key`` serve TLS, ``--tls-client-ca`` mutual TLS.
+
 Exit codes of :func:`serve_main`: 0 clean shutdown; 1 failure (store failed, port
-taken, unreadable rulebook, unexpected fault); 2 refused input (invalid rulebook,
-bad ``--log-level``).
+taken, unreadable rulebook or TLS file, unexpected fault); 2 refused input (invalid
+rulebook or principals file, bad ``--log-level``, unsafe or inconsistent access options).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +38,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from multimargin import config
+from multimargin.contract import contract_rpcs
 from multimargin.errors import MarginError
+from multimargin.service.access import Guard
+from multimargin.service.decoding import DEFAULT_MAX_MESSAGE_BYTES
 from multimargin.service.dispatch import DEFAULT_MAX_IN_FLIGHT, Admission, EngineLike, add_engine_services
 from multimargin.service.interceptors import CallInterceptor
 from multimargin.service.logs import configure_logging, shutdown_logging
 from multimargin.service.metrics import Metrics
+from multimargin.service.principals import PrincipalsError, load_principals
 from multimargin.state.engine import Engine
 from multimargin.store import StoreError
 
@@ -49,8 +59,11 @@ DEFAULT_GRACE = 5.0
 #: (:class:`~multimargin.service.dispatch.Admission`, RESOURCE_EXHAUSTED + ErrorInfo)
 #: long before this, so it only bounds core's queue against a flood.
 MAX_PENDING_CALLS = 100_000
-#: Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED (from gRPC itself).
-MAX_RECEIVE_MESSAGE_BYTES = 1024 * 1024
+#: gRPC's own limit on a request, as a multiple of ours (``--max-message-bytes``): ours
+#: refuses with an ErrorInfo (:class:`~multimargin.service.decoding.Oversized`); gRPC's,
+#: far above it, only bounds memory (RESOURCE_EXHAUSTED without details).
+GRPC_MESSAGE_HEADROOM = 4
+MAX_RECEIVE_MESSAGE_BYTES = GRPC_MESSAGE_HEADROOM * DEFAULT_MAX_MESSAGE_BYTES
 #: Seconds ``engine.close()`` may take after the store failed, before we give up on it.
 FATAL_CLOSE_TIMEOUT = 5.0
 
@@ -67,7 +80,7 @@ class ListenError(RuntimeError):
     """The server could not listen on the requested address."""
 
 
-def make_server(metrics: Metrics | None = None) -> Any:
+def make_server(metrics: Metrics | None = None, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Any:
     """A ``grpc.aio.Server`` with the interceptor and limits of multimargin, no services yet.
 
     No ``maximum_concurrent_rpcs``: gRPC's aio server enforces it by not taking new
@@ -77,7 +90,7 @@ def make_server(metrics: Metrics | None = None) -> Any:
     return grpc.aio.server(
         interceptors=(CallInterceptor(metrics),),
         options=(
-            ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", GRPC_MESSAGE_HEADROOM * max_message_bytes),
             ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
             ("grpc.server.max_pending_requests_hard_limit", MAX_PENDING_CALLS),
             # gRPC sets SO_REUSEPORT by default: a second server on the same port would
@@ -87,9 +100,51 @@ def make_server(metrics: Metrics | None = None) -> Any:
     )
 
 
-def _listen(server: Any, listen: str) -> int:
+@dataclass(frozen=True)
+class Tls:
+    """The server's TLS: its certificate chain and key (PEM), and for mutual TLS the CA
+    (PEM) that must have signed every client's certificate."""
+
+    cert_chain: bytes
+    private_key: bytes
+    client_ca: bytes | None = None
+
+    @classmethod
+    def from_files(cls, cert: Path, key: Path, client_ca: Path | None = None) -> Tls:
+        """Read the PEM files (OSError when one is unreadable)."""
+        return cls(cert.read_bytes(), key.read_bytes(), client_ca.read_bytes() if client_ca else None)
+
+    def credentials(self) -> Any:
+        return grpc.ssl_server_credentials(
+            ((self.private_key, self.cert_chain),),
+            root_certificates=self.client_ca,
+            require_client_auth=self.client_ca is not None,
+        )
+
+
+def is_loopback(listen: str) -> bool:
+    """True when ``listen`` (host:port, [v6]:port or unix:PATH) is reachable only from this machine.
+
+    >>> [is_loopback(a) for a in ("127.0.0.1:1", "[::1]:1", "localhost:1", "0.0.0.0:1", ":1", "[::]:1")]
+    [True, True, True, False, False, False]
+    """
+    if listen.startswith(("unix:", "unix-abstract:")):
+        return True
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
     try:
-        port: int = server.add_insecure_port(listen)
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _listen(server: Any, listen: str, tls: Tls | None = None) -> int:
+    try:
+        if tls is None:
+            port: int = server.add_insecure_port(listen)
+        else:
+            port = server.add_secure_port(listen, tls.credentials())
     except RuntimeError as exc:
         raise ListenError(f"cannot listen on {listen}: {exc}") from None
     if port == 0:  # older gRPC reports a failed bind this way
@@ -142,13 +197,18 @@ async def run_server(
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     init_store: bool = False,
     metrics_listen: str | None = None,
+    guard: Guard | None = None,
+    tls: Tls | None = None,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
 ) -> int:
     """Serve the engine stored under ``data_dir`` on ``listen`` until told to stop.
 
     ``ready`` is set once the server reports SERVING; at most ``max_in_flight`` calls
     are served at once (more are shed RESOURCE_EXHAUSTED); ``init_store`` creates a new
     store where one existed but its database is missing or empty
-    (:meth:`multimargin.store.Store.open`). Stops gracefully on SIGTERM or
+    (:meth:`multimargin.store.Store.open`). ``guard`` authenticates and authorizes
+    every call (default: none, every call anonymous); ``tls`` serves TLS (mutual TLS with
+    a client CA) instead of plaintext. Stops gracefully on SIGTERM or
     SIGINT (when running in the main thread) or when ``stop`` is set; returns
     :data:`EXIT_OK` then, or :data:`EXIT_FAILURE` when the durable store failed.
     Start-up failures raise: :class:`ListenError`, the engine's
@@ -158,8 +218,8 @@ async def run_server(
     stop = stop if stop is not None else asyncio.Event()
     with _Signals(stop) as signals:
         metrics = Metrics() if metrics_listen else None
-        server = make_server(metrics)
-        port = _listen(server, listen)
+        server = make_server(metrics, max_message_bytes)
+        port = _listen(server, listen, tls)
         log.info("opening the engine", extra={"fields": {"data_dir": str(data_dir), "demo": demo}})
         engine = await Engine.open(
             data_dir, rulebook_json=rulebook_json, demo=demo, init_store=init_store, clock=clock
@@ -171,7 +231,7 @@ async def run_server(
             await health_servicer.set("", _NOT_SERVING)
             health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
             admission = Admission(max_in_flight)
-            services = add_engine_services(server, engine, admission)
+            services = add_engine_services(server, engine, admission, guard, max_message_bytes)
             if metrics is not None and metrics_listen is not None:
                 engine.attach_metrics(metrics, lambda: admission.shed)
                 http, _ = metrics.serve(metrics_listen)
@@ -186,10 +246,14 @@ async def run_server(
             await server.start()
             for name in ("", *services):
                 await health_servicer.set(name, _SERVING)
-            log.info(
-                "serving",
-                extra={"fields": {"listen": listen, "port": port, "data_dir": str(data_dir)}},
-            )
+            fields = {
+                "listen": listen,
+                "port": port,
+                "data_dir": str(data_dir),
+                "tls": "mutual" if tls and tls.client_ca else ("on" if tls else "off"),
+                "auth": "tokens" if guard is not None and guard.authenticates else "none",
+            }
+            log.info("serving", extra={"fields": fields})
             if ready is not None:
                 ready.set()
             closed = True
@@ -292,7 +356,61 @@ def serve_main(args: argparse.Namespace) -> int:
         shutdown_logging()  # write what is queued; report dropped records
 
 
+class RefusedOptions(ValueError):
+    """``serve`` options that must not be combined, or that would serve unsafely."""
+
+
+def access_of(cfg: dict[str, Any]) -> tuple[Guard, Tls | None]:
+    """The guard and TLS that ``serve``'s access options ask for; :class:`RefusedOptions`
+    when they are inconsistent or unsafe, :class:`PrincipalsError` or OSError when a file
+    cannot be used.
+
+    Authentication is mandatory: ``--auth FILE`` (principals), or ``--insecure-no-auth``,
+    which serves every call as an anonymous operator and only on a loopback address.
+    """
+    auth = Path(cfg["auth.principals"]) if cfg["auth.principals"] else None
+    insecure = cfg["auth.insecure_no_auth"]
+    cert, key, client_ca = cfg["tls.cert"], cfg["tls.key"], cfg["tls.client_ca"]
+    listen = cfg["server.listen"]
+    if auth is not None and insecure:
+        raise RefusedOptions("--auth and --insecure-no-auth exclude each other")
+    if auth is None and not insecure:
+        raise RefusedOptions(
+            "refusing to serve without authentication: pass --auth FILE (principals, made with "
+            "`multimargin principal add`), or --insecure-no-auth on a loopback address"
+        )
+    if insecure and not is_loopback(listen):
+        raise RefusedOptions(f"--insecure-no-auth is refused on {listen}: it needs a loopback address")
+    if (cert is None) != (key is None):
+        raise RefusedOptions("--tls-cert and --tls-key go together")
+    if client_ca is not None and cert is None:
+        raise RefusedOptions("--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key")
+    tls = (
+        Tls.from_files(Path(cert), Path(key), Path(client_ca) if client_ca else None)
+        if cert is not None and key is not None
+        else None
+    )
+    principals = load_principals(auth) if auth is not None else None
+    rate = cfg["limits.rate_limit"]
+    burst = cfg["limits.rate_burst"] or rate
+    max_streams = cfg["limits.max_streams"]
+    guard = Guard(principals, contract_rpcs(), rate=rate, burst=burst, max_streams=max_streams)
+    if principals is not None and tls is None and not is_loopback(listen):
+        log.warning("bearer tokens travel in clear text: serve TLS (--tls-cert) or terminate it in front")
+    return guard, tls
+
+
 def _serve(cfg: dict[str, Any]) -> int:
+    try:
+        guard, tls = access_of(cfg)
+    except RefusedOptions as exc:
+        log.error("refused to start: %s", exc)
+        return EXIT_INPUT
+    except (PrincipalsError, OSError) as exc:
+        log.error("cannot start: %s", exc)
+        return EXIT_INPUT if isinstance(exc, PrincipalsError) else EXIT_FAILURE
+    if guard.principals is not None:
+        log.info("principals loaded", extra={"fields": {"principals": len(guard.principals)}})
     rulebook_json = None
     if cfg["server.rulebook"] is not None:
         try:
@@ -312,6 +430,9 @@ def _serve(cfg: dict[str, Any]) -> int:
                 max_in_flight=cfg["limits.max_in_flight"],
                 init_store=cfg["server.init_store"],
                 metrics_listen=cfg["metrics.listen"],
+                guard=guard,
+                tls=tls,
+                max_message_bytes=cfg["limits.max_message_bytes"],
             )
         )
     except MarginError as exc:
@@ -332,6 +453,10 @@ __all__ = [
     "DEFAULT_GRACE",
     "MAX_RECEIVE_MESSAGE_BYTES",
     "ListenError",
+    "RefusedOptions",
+    "Tls",
+    "access_of",
+    "is_loopback",
     "make_server",
     "run_server",
     "serve_main",
