@@ -4,6 +4,8 @@
 #   make demo   set up, then evaluate an example scenario with --explain
 #   make test   set up, then run the whole suite (what .ci/run calls)
 #   make bench  set up, then run the benchmarks (release build)
+#   make reset  delete the demo store ($(DATA)), so that the next `make run` seeds it anew
+#   make clean  delete the virtualenv, the Rust build and the demo store
 
 PYTHON ?= python3
 VENV   := .venv
@@ -12,18 +14,22 @@ STAMP  := $(VENV)/.installed
 DATA   ?= ./data
 LISTEN ?= 127.0.0.1:50051
 
-.PHONY: setup run demo test lint test-rust test-python bench proto clean
+.PHONY: setup run demo test lint test-rust test-python bench proto reset clean
 
 $(BIN)/python:
+	@echo "== setup 1/3: creating the virtualenv $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Dev tools first, then the package itself: `pip install .` builds the Rust extension
 # (release profile) with maturin, exactly as the Dockerfile's builder stage does.
 $(STAMP): $(BIN)/python requirements-dev.txt pyproject.toml Cargo.toml Cargo.lock $(shell find core_rs/src server -name '*.rs' -o -name '*.py' -o -name '*.pyi' -o -name '*.json' 2>/dev/null)
+	@echo "== setup 2/3: installing the dev tools (requirements-dev.txt)"
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@echo "== setup 3/3: building the Rust engine and installing multimargin (release build: minutes on 2 cores)"
 	$(BIN)/pip install --quiet .
 	touch $(STAMP)
+	@echo "== setup done"
 
 setup: $(STAMP)
 
@@ -61,6 +67,9 @@ bench: setup
 
 proto: setup
 	$(BIN)/python scripts/gen_proto.py
+
+reset:
+	rm -rf $(DATA)
 
 clean:
 	rm -rf $(VENV) target $(DATA)

@@ -72,6 +72,8 @@ def test_operator_rpcs_are_the_ones_the_issue_names() -> None:
         "EndLiquidation",
         "SetVipLevel",
         "GetEngineStatus",
+        "ReloadRulebook",
+        "PreviewRulebook",
     }
     assert POLICY["UpdatePrices"].access is Access.MARKET_DATA
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import multimargin
 import pytest
 import rpckit
 import serverkit
@@ -226,6 +227,14 @@ OPERATOR_CALLS: dict[str, Callable[[Rpc], tuple[Any, Any]]] = {
     "SetVipLevel": lambda r: (
         r.operator.SetVipLevel,
         op.SetVipLevelRequest(request_id=rid(), account_id="a-mar", vip_level=3),
+    ),
+    "ReloadRulebook": lambda r: (
+        r.operator.ReloadRulebook,
+        op.ReloadRulebookRequest(request_id=rid(), rulebook_json=multimargin.default_rulebook_json()),
+    ),
+    "PreviewRulebook": lambda r: (
+        r.operator.PreviewRulebook,
+        op.PreviewRulebookRequest(rulebook_json=multimargin.default_rulebook_json()),
     ),
 }
 

@@ -10,7 +10,8 @@ class                     who may call
 ``ACCOUNT``               a ``trader`` on its own accounts (or all, ``accounts = "*"``), an
                           ``operator`` on any account
 ``OPERATOR``              ``operator`` only (CreateAccount, ListAccounts, settlement,
-                          EndLiquidation, SetVipLevel, GetEngineStatus)
+                          EndLiquidation, SetVipLevel, GetEngineStatus,
+                          ReloadRulebook, PreviewRulebook)
 ``MARKET_DATA``           ``operator`` or ``market_data`` (UpdatePrices)
 ``AUTHENTICATED``         any principal (GetPrices: prices are not any account's data)
 ``PUBLIC``                anyone, no token: the health service and server reflection
@@ -99,6 +100,8 @@ POLICY: Mapping[str, Rule] = {
     "RunSettlement": _OPERATOR,
     "EndLiquidation": _OPERATOR,
     "SetVipLevel": _OPERATOR,
+    "ReloadRulebook": _OPERATOR,
+    "PreviewRulebook": _OPERATOR,
     # RiskService
     "GetRiskSummary": _ACCOUNT,
     "Simulate": _ACCOUNT,

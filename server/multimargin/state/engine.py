@@ -159,6 +159,11 @@ class Engine:
             if demo and not engine._accounts:
                 for method, request in demo_data.commands():
                     await engine.call(method, request)
+            elif demo:
+                log.warning(
+                    "demo data not seeded: the store already holds accounts (delete the data "
+                    "directory, e.g. `make reset`, to start the demo anew)"
+                )
             if clock == "system":
                 engine._clock_task = asyncio.create_task(engine._settle_each_hour())
             elif clock != "explicit":
