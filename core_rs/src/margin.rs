@@ -267,8 +267,8 @@ pub fn evaluate(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<Mar
             }),
         ),
     };
-    let mut max_borrow_out = Vec::new();
-    let mut max_transfer = Vec::new();
+    let mut max_borrow_out = Vec::with_capacity(rb.assets().len());
+    let mut max_transfer = Vec::with_capacity(rb.assets().len());
     for a in 0..rb.assets().len() {
         if rb.asset(a).borrow.is_some() {
             let b = max_borrow(rb, market, m, &c, a)?;
