@@ -150,13 +150,14 @@ fn cross_pool_id(f: &FuturesAccount, settlement: AssetId) -> PoolId {
 struct Settled {
     upnl: Exact,
     mm: Exact,
-    im: Exact,
+    /// IM figures are rounded per position and order (SPEC §5.1), so they add as `Dec`s.
+    im: Dec,
     active: bool,
 }
 
 impl Default for Settled {
     fn default() -> Settled {
-        Settled { upnl: Exact::ZERO, mm: Exact::ZERO, im: Exact::ZERO, active: false }
+        Settled { upnl: Exact::ZERO, mm: Exact::ZERO, im: Dec::ZERO, active: false }
     }
 }
 
@@ -180,13 +181,13 @@ pub fn pools(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Vec<P
             let t = &mut sums[c.settlement];
             t.upnl = t.upnl + fig.upnl;
             t.mm = t.mm + fig.mm;
-            t.im = t.im + fig.im;
+            t.im = t.im.checked_add(fig.im).ok_or_else(Error::overflow)?;
             t.active = true;
         }
     }
     for o in &f.orders {
         let s = rb.contract(o.contract).settlement;
-        sums[s].im = sums[s].im + order_im(f, o)?;
+        sums[s].im = sums[s].im.checked_add(order_im(f, o)?).ok_or_else(Error::overflow)?;
         sums[s].active = true;
     }
 
@@ -195,7 +196,7 @@ pub fn pools(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Vec<P
         FuturesMode::MultiAsset => {
             let mut pool = PoolCalc::new(PoolId::Cross, n);
             for (a, t) in sums.iter().enumerate() {
-                add_requirements(rb, market, &mut pool, a, t.mm, t.im)?;
+                add_requirements(rb, market, &mut pool, a, t.mm, t.im.exact())?;
                 add_asset(rb, market, &mut pool, a, f.wallet[a].exact() + t.upnl, true)?;
             }
             out.push(pool);
@@ -207,7 +208,7 @@ pub fn pools(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Vec<P
                     continue;
                 }
                 let mut pool = PoolCalc::new(PoolId::Settlement(a), 1);
-                add_requirements(rb, market, &mut pool, a, t.mm, t.im)?;
+                add_requirements(rb, market, &mut pool, a, t.mm, t.im.exact())?;
                 add_asset(rb, market, &mut pool, a, f.wallet[a].exact() + t.upnl, false)?;
                 out.push(pool);
             }
@@ -318,8 +319,11 @@ fn transfer_out_of_pool(
     let liability_mmr = asset.liability.as_ref().map_or(Dec::ZERO, |l| l.mmr);
     // The headroom falls by at most p × (1 + mmr) per unit moved (collateral rates ≤ 1):
     // when even the whole wallet fits under that bound, no walk is needed.
-    let steepest = price.exact() * (Exact::int(1) + liability_mmr.exact());
-    if pool.available().try_cmp(wallet.exact() * steepest)?.is_ge() {
+    let available = pool.available();
+    let price_x = market.need_price_exact(rb, a)?;
+    let steepest =
+        if liability_mmr.is_zero() { price_x } else { price_x * (Exact::int(1) + liability_mmr.exact()) };
+    if available.try_cmp(wallet.exact() * steepest)?.is_ge() {
         return Ok(wallet);
     }
     let curve = Curve::FuturesEquity {
@@ -329,7 +333,7 @@ fn transfer_out_of_pool(
     };
     let terms = [Term { curve, x0: e0, dir: Dir::Down, coef: Exact::int(1) }];
     let cap = wallet.exact();
-    let h = Headroom { h0: pool.available(), linear: Exact::ZERO, terms: &terms, cap };
+    let h = Headroom { h0: available, linear: Exact::ZERO, terms: &terms, cap };
     largest_amount(solve(&h)?, cap, Exact::int(1), wallet)
 }
 
