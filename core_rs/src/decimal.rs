@@ -369,6 +369,37 @@ impl Exact {
         }
     }
 
+    /// The value as an integer count of `10^-scale` (`m × 10^(scale − s)`), when it has a
+    /// 128-bit mantissa with `s ≤ scale` and the result fits 128 bits.
+    pub fn mantissa_at(self, scale: u8) -> Option<i128> {
+        match self {
+            Exact::Small(m, s) if s <= scale && scale - s <= 38 => {
+                m.checked_mul(POW10[usize::from(scale - s)])
+            }
+            _ => None,
+        }
+    }
+
+    /// `m / 10^s` from a fixed-scale integer, trailing zeros stripped four digits at a
+    /// time (smaller mantissas keep later products in 64-bit multiplies).
+    pub fn from_fixed(m: i128, mut s: u8) -> Exact {
+        if m == 0 || m == i128::MIN {
+            return Exact::Small(m, if m == 0 { 0 } else { s });
+        }
+        let (neg, mut q) = (m < 0, m.unsigned_abs());
+        while s >= 4 {
+            let (next, inexact) = udiv_pow10_le9(q, 4);
+            if inexact {
+                break;
+            }
+            q = next;
+            s -= 4;
+        }
+        // q ≤ |m| < 2^127 (i128::MIN was returned above), so q fits.
+        let q = q as i128;
+        Exact::Small(if neg { -q } else { q }, s)
+    }
+
     /// An integer.
     pub fn int(i: i128) -> Exact {
         Exact::Small(i, 0)
@@ -581,7 +612,7 @@ fn udiv_small_pow10<const D: u64>(n: u128) -> (u128, bool) {
 
 /// `|n| / 10^k` for `1 ≤ k ≤ 9`, as [`udiv_small_pow10`].
 #[inline(always)]
-fn udiv_pow10_le9(n: u128, k: u8) -> (u128, bool) {
+pub(crate) fn udiv_pow10_le9(n: u128, k: u8) -> (u128, bool) {
     match k {
         1 => udiv_small_pow10::<10>(n),
         2 => udiv_small_pow10::<100>(n),

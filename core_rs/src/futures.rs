@@ -147,12 +147,12 @@ fn cross_pool_id(f: &FuturesAccount, settlement: AssetId) -> PoolId {
 /// Per settlement asset: Σ upnl of cross positions, Σ MM(pos), Σ IM(pos) + IM(orders),
 /// and whether any cross position or order settles in it.
 #[derive(Clone, Copy)]
-struct Settled {
-    upnl: Exact,
-    mm: Exact,
+pub(crate) struct Settled {
+    pub(crate) upnl: Exact,
+    pub(crate) mm: Exact,
     /// IM figures are rounded per position and order (SPEC §5.1), so they add as `Dec`s.
-    im: Dec,
-    active: bool,
+    pub(crate) im: Dec,
+    pub(crate) active: bool,
 }
 
 impl Default for Settled {
@@ -164,9 +164,13 @@ impl Default for Settled {
 /// The exact pools of a futures account, in SPEC §10 order.
 pub fn pools(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Vec<PoolCalc>> {
     let n = rb.assets().len();
-    let mut sums = vec![Settled::default(); n];
+    // The cross positions' sums in fixed-scale integers when they fit (same values);
+    // otherwise every position takes the general path below.
+    let fast = crate::fixed::cross_sums(rb, market, f);
+    let skip_cross = fast.is_some();
+    let mut sums = fast.unwrap_or_else(|| vec![Settled::default(); n]);
     let mut isolated = Vec::new();
-    for pos in f.positions.iter().filter(|p| !p.size.is_zero()) {
+    for pos in f.positions.iter().filter(|p| !p.size.is_zero() && (p.isolated || !skip_cross)) {
         let c = rb.contract(pos.contract);
         let fig = position_figures(rb, market, pos.contract, pos.size, pos.entry_price, pos.leverage)?;
         if pos.isolated {

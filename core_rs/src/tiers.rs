@@ -42,6 +42,9 @@ pub struct TierTable {
     scaled: Vec<i128>,
     /// Per scale in `0..=MAX_FAST_SCALE`: whether `scaled` holds that scale.
     scale_ok: Vec<bool>,
+    /// `lines` as fixed-scale integers for [`TierTable::line16`]: the intercept at scale
+    /// 24 and the rate in units of 10^-8; `None` where the intercept does not fit.
+    lines24: Vec<Option<(i128, i128)>>,
 }
 
 /// The largest scale of the precomputed bounds (values with more fractional digits take
@@ -112,7 +115,38 @@ impl TierTable {
             (0..=MAX_FAST_SCALE).flat_map(|s| rows.iter().map(move |t| bound_at_scale(t.up_to, s))).collect();
         let scale_ok = at_scale.chunks(rows.len()).map(|c| c.iter().all(Option::is_some)).collect();
         let scaled = at_scale.into_iter().map(|b| b.unwrap_or(i128::MAX)).collect();
-        TierTable { rows, kind, exact, excess_rate, lines, scaled, scale_ok }
+        let lines24 = lines
+            .iter()
+            .map(|&(intercept, rate)| Some((intercept.mantissa_at(24)?, rate.mantissa_at(8)?)))
+            .collect();
+        TierTable { rows, kind, exact, excess_rate, lines, scaled, scale_ok, lines24 }
+    }
+
+    /// The first row at or above `m / 10^s` by the precomputed bounds (see `find`);
+    /// `None` when the scale has none.
+    #[inline(always)]
+    fn find_fast(&self, m: i128, s: u8, strict: bool) -> Option<usize> {
+        if s > MAX_FAST_SCALE || !self.scale_ok[usize::from(s)] {
+            return None;
+        }
+        let n = self.rows.len();
+        let at = usize::from(s) * n;
+        for (i, &b) in self.scaled[at..at + n].iter().enumerate() {
+            // i128::MAX stands for a bound above every 128-bit mantissa.
+            if b == i128::MAX || m < b || (!strict && m == b) {
+                return Some(i);
+            }
+        }
+        Some(n)
+    }
+
+    /// The linear piece holding `x = m / 10^16` (`m > 0`) as fixed-scale integers
+    /// `(intercept, rate)`: `tiered(x) = (intercept + m × rate) / 10^24`. `None` when
+    /// the piece does not fit that form (the caller takes [`TierTable::tiered`]).
+    #[inline]
+    pub fn line16(&self, m: i128) -> Option<(i128, i128)> {
+        debug_assert!(m > 0);
+        self.lines24[self.find_fast(m, 16, false)?]
     }
 
     /// The first row whose bound is above `x` (`strict`: `x < bound`) or at or above it
@@ -121,17 +155,8 @@ impl TierTable {
     #[inline(always)]
     fn find(&self, x: Exact, strict: bool) -> Result<usize> {
         let n = self.rows.len();
-        if let Some((m, s)) = x.small_parts() {
-            if s <= MAX_FAST_SCALE && self.scale_ok[usize::from(s)] {
-                let at = usize::from(s) * n;
-                for (i, &b) in self.scaled[at..at + n].iter().enumerate() {
-                    // i128::MAX stands for a bound above every 128-bit mantissa.
-                    if b == i128::MAX || m < b || (!strict && m == b) {
-                        return Ok(i);
-                    }
-                }
-                return Ok(n);
-            }
+        if let Some(i) = x.small_parts().and_then(|(m, s)| self.find_fast(m, s, strict)) {
+            return Ok(i);
         }
         for (i, &(bound, _)) in self.exact.iter().enumerate() {
             match bound {
