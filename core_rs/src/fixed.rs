@@ -9,6 +9,7 @@ use crate::decimal::{udiv_pow10_le9, Dec, Exact};
 use crate::futures::Settled;
 use crate::market::Market;
 use crate::rulebook::Rulebook;
+use crate::tiers::TierTable;
 
 /// `ceil(n16 / 10^8 / leverage)`: a position's IM in units of 10^-8 from its notional at
 /// scale 16 (`ceil(ceil(a / b) / c) = ceil(a / (b·c))` for positive integers).
@@ -57,8 +58,7 @@ pub(crate) fn cross_sums(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> 
         // |size| < 2^63 and prices ≤ 10^17 units: these products cannot overflow.
         let n16 = i128::from(size.unsigned_abs()) * i128::from(mark);
         let pnl16 = i128::from(size) * i128::from(mark.checked_sub(entry)?);
-        let (intercept, rate) = c.mmr.line16(n16)?;
-        let mm24 = intercept.checked_add(mul_rate(n16, rate)?)?;
+        let mm24 = tiered16(&c.mmr, n16)?;
         let t = &mut sums[c.settlement];
         t.0 = t.0.checked_add(pnl16)?;
         t.1 = t.1.checked_add(mm24)?;
@@ -75,6 +75,47 @@ pub(crate) fn cross_sums(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> 
             })
             .collect(),
     )
+}
+
+/// `tiered(m / 10^16)` at scale 24 for `m > 0`, by the table's fixed-scale line.
+#[inline]
+fn tiered16(t: &TierTable, m: i128) -> Option<i128> {
+    let (intercept, rate) = t.line16(m)?;
+    intercept.checked_add(mul_rate(m, rate)?)
+}
+
+/// A margin account's sums over its assets (SPEC §6.1, §6.2) from each asset's holdings
+/// value `hv` and liability value `lv`: `(TA, TL, CV, IM, MM)` — TA and TL at scale 16,
+/// the tiered CV (haircut), Pro IM (the region's IMR table) and MM at scale 24. `None`
+/// when a value has more than 16 fractional digits or a sum leaves 128 bits.
+pub(crate) fn margin_sums(
+    rb: &Rulebook,
+    restricted: bool,
+    hv: &[Exact],
+    lv: &[Exact],
+) -> Option<(Exact, Exact, Exact, Exact, Exact)> {
+    let (mut ta, mut tl, mut cv, mut im, mut mm) = (0i128, 0i128, 0i128, 0i128, 0i128);
+    for (a, asset) in rb.assets().iter().enumerate() {
+        let (h, l) = (hv[a].mantissa_at(16)?, lv[a].mantissa_at(16)?);
+        ta = ta.checked_add(h)?;
+        tl = tl.checked_add(l)?;
+        // tiered(x) = 0 for x ≤ 0.
+        if h > 0 {
+            cv = cv.checked_add(tiered16(&asset.haircut, h)?)?;
+        }
+        if let (Some(b), true) = (&asset.borrow, l > 0) {
+            let imr = if restricted { &b.imr_restricted } else { &b.imr };
+            im = im.checked_add(tiered16(imr, l)?)?;
+            mm = mm.checked_add(tiered16(&b.mmr, l)?)?;
+        }
+    }
+    Some((
+        Exact::from_fixed(ta, 16),
+        Exact::from_fixed(tl, 16),
+        Exact::from_fixed(cv, 24),
+        Exact::from_fixed(im, 24),
+        Exact::from_fixed(mm, 24),
+    ))
 }
 
 #[cfg(test)]
@@ -161,6 +202,42 @@ mod tests {
                 prop_assert!(fast[a].upnl.try_cmp(upnl[a]).unwrap().is_eq(), "upnl of asset {}", a);
                 prop_assert!(fast[a].mm.try_cmp(mm[a]).unwrap().is_eq(), "mm of asset {}", a);
                 prop_assert_eq!(fast[a].im, im[a]);
+            }
+        }
+    }
+
+    proptest! {
+        /// The fixed-scale margin sums equal the general tiered sums, at every scale the
+        /// values come in (and the fast path answers for ordinary values).
+        #[test]
+        fn margin_sums_equal_the_general_sums(
+            values in proptest::collection::vec((0i128..10i128.pow(26), 0u8..=18, 0i128..10i128.pow(26), 0u8..=18), 10),
+            restricted in any::<bool>(),
+        ) {
+            let rb = rulebook();
+            let n = rb.assets().len();
+            let hv: Vec<Exact> = (0..n).map(|a| Exact::Small(values[a % 10].0, values[a % 10].1)).collect();
+            let lv: Vec<Exact> = (0..n).map(|a| Exact::Small(values[a % 10].2, values[a % 10].3)).collect();
+            let fast = margin_sums(&rb, restricted, &hv, &lv);
+            // Values below 10^12 USDT with at most 16 fractional digits always fit.
+            let ordinary = |m: i128, s: u8| s <= 16 && m < 10i128.pow(12 + u32::from(s));
+            if values.iter().all(|v| ordinary(v.0, v.1) && ordinary(v.2, v.3)) {
+                prop_assert!(fast.is_some());
+            }
+            let Some((ta, tl, cv, im, mm)) = fast else { return Ok(()) };
+            let (mut ta2, mut tl2, mut cv2, mut im2, mut mm2) = (Exact::ZERO, Exact::ZERO, Exact::ZERO, Exact::ZERO, Exact::ZERO);
+            for (a, asset) in rb.assets().iter().enumerate() {
+                ta2 = ta2 + hv[a];
+                tl2 = tl2 + lv[a];
+                cv2 = cv2 + asset.haircut.tiered(hv[a]).unwrap();
+                if let Some(b) = &asset.borrow {
+                    let imr = if restricted { &b.imr_restricted } else { &b.imr };
+                    im2 = im2 + imr.tiered(lv[a]).unwrap();
+                    mm2 = mm2 + b.mmr.tiered(lv[a]).unwrap();
+                }
+            }
+            for (x, y, what) in [(ta, ta2, "TA"), (tl, tl2, "TL"), (cv, cv2, "CV"), (im, im2, "IM"), (mm, mm2, "MM")] {
+                prop_assert!(x.try_cmp(y).unwrap().is_eq(), "{}", what);
             }
         }
     }

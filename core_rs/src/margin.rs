@@ -140,9 +140,18 @@ pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginC
         }
     }
     for (a, locked) in locked.into_iter().enumerate() {
+        c.holdings_value.push(market.value(rb, a, m.holdings[a].exact())?);
+        c.liability_value.push(market.value(rb, a, m.borrowed[a].exact() + m.interest[a])?);
+        c.free.push((m.holdings[a].exact() - locked).max0()?);
+    }
+    // TA, TL, CV and the Pro IM/MM in fixed-scale integers when they fit (same values).
+    if let Some(sums) = crate::fixed::margin_sums(rb, restricted, &c.holdings_value, &c.liability_value) {
+        (c.ta, c.tl, c.cv, c.im, c.mm) = sums;
+        return Ok(c);
+    }
+    for a in 0..n {
+        let (hv, lv) = (c.holdings_value[a], c.liability_value[a]);
         let asset = rb.asset(a);
-        let hv = market.value(rb, a, m.holdings[a].exact())?;
-        let lv = market.value(rb, a, m.borrowed[a].exact() + m.interest[a])?;
         c.ta = c.ta + hv;
         c.tl = c.tl + lv;
         c.cv = c.cv + asset.haircut.tiered(hv)?;
@@ -150,9 +159,6 @@ pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginC
             c.im = c.im + imr.tiered(lv)?;
             c.mm = c.mm + b.mmr.tiered(lv)?;
         }
-        c.holdings_value.push(hv);
-        c.liability_value.push(lv);
-        c.free.push((m.holdings[a].exact() - locked).max0()?);
     }
     Ok(c)
 }
