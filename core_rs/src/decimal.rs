@@ -373,9 +373,7 @@ impl Exact {
     /// 128-bit mantissa with `s ≤ scale` and the result fits 128 bits.
     pub fn mantissa_at(self, scale: u8) -> Option<i128> {
         match self {
-            Exact::Small(m, s) if s <= scale && scale - s <= 38 => {
-                m.checked_mul(POW10[usize::from(scale - s)])
-            }
+            Exact::Small(m, s) if s <= scale && scale - s <= 38 => mul128(m, POW10[usize::from(scale - s)]),
             _ => None,
         }
     }
@@ -387,6 +385,15 @@ impl Exact {
             return Exact::Small(m, if m == 0 { 0 } else { s });
         }
         let (neg, mut q) = (m < 0, m.unsigned_abs());
+        // Strip in 64 bits while the mantissa fits (constant remainders are multiplies).
+        while s >= 4 {
+            let Ok(q64) = u64::try_from(q) else { break };
+            if q64 % 10_000 != 0 {
+                break;
+            }
+            q = u128::from(q64 / 10_000);
+            s -= 4;
+        }
         while s >= 4 {
             let (next, inexact) = udiv_pow10_le9(q, 4);
             if inexact {
