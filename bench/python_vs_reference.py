@@ -6,8 +6,11 @@ positions, a PRO margin account with 10 assets and 5 loans), maxima included.
 
 Prints µs per account for: the reference model (tests/reference/model.py), the Rust
 engine through `Rulebook.evaluate` (one call per account), `evaluate_many` (a batch,
-GIL released), and `multimargin.evaluate` on the JSON scenario (parse included); and
-the speed-ups of the compiled forms over the reference.
+GIL released, one dict per account; and with `fields=FEW`, a small dict of three
+figures), `evaluate_batch` (the compact `Results`, nothing
+read; then reading one figure of every account with `Results.column`), and
+`multimargin.evaluate` on the JSON scenario (parse included); the speed-ups of the
+compiled forms over the reference, and of the batch forms over single calls.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import multimargin  # noqa: E402
 from reference import model  # noqa: E402
 
 FIXTURES = ROOT / "bench" / "fixtures"
+# The figures a batch caller typically needs (`evaluate_many(..., fields=FEW)`).
+FEW = ["liquidatable", "margin_call", "margin_level"]
 
 
 def per_call(fn: Callable[[], Any], *, min_seconds: float = 1.0, repeat: int = 5) -> float:
@@ -62,12 +67,24 @@ def bench(name: str, rules: dict[str, Any], rb: multimargin.Rulebook, batch_size
     ref = per_call(lambda: model.evaluate(scenario), min_seconds=3.0, repeat=3)
     compiled = per_call(lambda: rb.evaluate(account, market))
     batch_accounts = [account] * batch_size
-    batch = per_call(lambda: rb.evaluate_many(batch_accounts, market), min_seconds=2.0, repeat=3) / batch_size
+    results = rb.evaluate_batch(batch_accounts, market)
+    assert all(r == expected for r in results.to_dicts()[:3]), "batch and reference disagree"
+
+    def timed(fn: Callable[[], Any]) -> float:
+        return per_call(fn, min_seconds=2.0, repeat=3) / batch_size
+
+    many = timed(lambda: rb.evaluate_many(batch_accounts, market))
+    few = timed(lambda: rb.evaluate_many(batch_accounts, market, fields=FEW))
+    compact = timed(lambda: rb.evaluate_batch(batch_accounts, market))
+    column = timed(lambda: rb.evaluate_batch(batch_accounts, market).column("liquidatable"))
     text = json.dumps(scenario)
     from_json = per_call(lambda: multimargin.evaluate(text))
+    us = [x * 1e6 for x in (compiled, many, few, compact, column, from_json)]
     print(
-        f"{name:<16}{ref * 1e6:>12.0f}µs{compiled * 1e6:>10.1f}µs{batch * 1e6:>10.1f}µs"
-        f"{from_json * 1e6:>10.1f}µs{ref / compiled:>11.0f}×{ref / batch:>9.0f}×"
+        f"{name:<16}{ref * 1e6:>12.0f}µs"
+        + "".join(f"{x:>10.2f}µs" for x in us)
+        + f"{ref / compiled:>10.0f}×{ref / compact:>10.0f}×"
+        + "".join(f"{compiled / x:>10.1f}×" for x in (many, few, compact, column))
     )
 
 
@@ -79,9 +96,12 @@ def main() -> None:
     args = parser.parse_args()
     rules = json.loads((FIXTURES / "rulebook.json").read_text())
     rb = multimargin.Rulebook(rules)
+    heads = ["evaluate", "many", "many:few", "batch", "+column", "scenario", "ref/eval", "ref/batch"]
+    heads += ["eval/many", "eval/few", "eval/batch", "eval/+col"]
     print(
-        f"{'account':<16}{'reference':>14}{'compiled':>12}{'batch':>12}{'scenario':>12}"
-        f"{'× compiled':>12}{'× batch':>10}"
+        f"{'account':<16}{'reference':>14}"
+        + "".join(f"{h:>12}" for h in heads[:6])
+        + "".join(f"{h:>11}" for h in heads[6:])
     )
     for name in ("futures_multi", "margin_pro"):
         bench(name, rules, rb, args.batch)

@@ -165,6 +165,17 @@ impl Dec {
         if self.0 == 0 {
             return Exact::ZERO;
         }
+        // 64-bit remainders by constants are multiplies; 128-bit ones are library calls.
+        if let Ok(v) = i64::try_from(self.0) {
+            if v % 10_000 != 0 {
+                return Exact::Small(self.0, 8);
+            }
+            let v = v / 10_000;
+            if v % 10_000 != 0 {
+                return Exact::Small(i128::from(v), 4);
+            }
+            return Exact::Small(i128::from(v / 10_000), 0);
+        }
         if self.0 % 10_000 != 0 {
             return Exact::Small(self.0, 8);
         }
@@ -349,6 +360,53 @@ impl Exact {
         }
     }
 
+    /// The 128-bit mantissa and scale, when the value has them (most values).
+    #[inline(always)]
+    pub fn small_parts(self) -> Option<(i128, u8)> {
+        match self {
+            Exact::Small(m, s) => Some((m, s)),
+            _ => None,
+        }
+    }
+
+    /// The value as an integer count of `10^-scale` (`m × 10^(scale − s)`), when it has a
+    /// 128-bit mantissa with `s ≤ scale` and the result fits 128 bits.
+    pub fn mantissa_at(self, scale: u8) -> Option<i128> {
+        match self {
+            Exact::Small(m, s) if s <= scale && scale - s <= 38 => mul128(m, POW10[usize::from(scale - s)]),
+            _ => None,
+        }
+    }
+
+    /// `m / 10^s` from a fixed-scale integer, trailing zeros stripped four digits at a
+    /// time (smaller mantissas keep later products in 64-bit multiplies).
+    pub fn from_fixed(m: i128, mut s: u8) -> Exact {
+        if m == 0 || m == i128::MIN {
+            return Exact::Small(m, if m == 0 { 0 } else { s });
+        }
+        let (neg, mut q) = (m < 0, m.unsigned_abs());
+        // Strip in 64 bits while the mantissa fits (constant remainders are multiplies).
+        while s >= 4 {
+            let Ok(q64) = u64::try_from(q) else { break };
+            if q64 % 10_000 != 0 {
+                break;
+            }
+            q = u128::from(q64 / 10_000);
+            s -= 4;
+        }
+        while s >= 4 {
+            let (next, inexact) = udiv_pow10_le9(q, 4);
+            if inexact {
+                break;
+            }
+            q = next;
+            s -= 4;
+        }
+        // q ≤ |m| < 2^127 (i128::MIN was returned above), so q fits.
+        let q = q as i128;
+        Exact::Small(if neg { -q } else { q }, s)
+    }
+
     /// An integer.
     pub fn int(i: i128) -> Exact {
         Exact::Small(i, 0)
@@ -457,6 +515,20 @@ impl Exact {
     }
 
     fn round8(self, up: bool) -> Result<Dec, ArithError> {
+        if let Exact::Small(m, s) = self {
+            if s <= SCALE as u8 {
+                if let Some(x) = mul128(m, POW10[usize::from(SCALE as u8 - s)]) {
+                    return Ok(Dec(x));
+                }
+            } else if let Some(q) = div_pow10_round(m, s - SCALE as u8, up) {
+                return Ok(Dec(q));
+            }
+        }
+        self.round8_slow(up)
+    }
+
+    #[inline(never)]
+    fn round8_slow(self, up: bool) -> Result<Dec, ArithError> {
         let (m, s) = self.check()?;
         let q = if s <= SCALE as u8 {
             m.scaled(u32::from(SCALE as u8 - s)).ok_or(ArithError::Overflow)?
@@ -471,6 +543,23 @@ impl Exact {
             M::S(x) => Ok(Dec(x)),
             M::W(_) => Err(ArithError::Overflow),
         }
+    }
+
+    /// `self / d` rounded toward +∞ to 8 fractional digits, for a positive integer `d`
+    /// (a leverage): `ceil8(notional / leverage)` without the general division.
+    #[inline]
+    pub fn div_ceil8_int(self, d: u32) -> Result<Dec, ArithError> {
+        if let Exact::Small(m, s) = self {
+            if d > 0 && s <= SCALE as u8 && m >= 0 {
+                // In units of 10^-8: ceil(m × 10^(8 − s) / d), 64-bit when it fits.
+                if let Some(n) = mul128(m, POW10[usize::from(SCALE as u8 - s)]) {
+                    if let Ok(n) = u64::try_from(n) {
+                        return Ok(Dec(i128::from(n.div_ceil(u64::from(d)))));
+                    }
+                }
+            }
+        }
+        Exact::div8(self, Exact::int(i128::from(d)), true)
     }
 
     /// `num / den` rounded toward −∞ to 8 fractional digits; `den` must be non-zero.
@@ -512,6 +601,63 @@ impl Exact {
             M::W(_) => Err(ArithError::Overflow),
         }
     }
+}
+
+/// `|n| / 10^k` for a constant `k ≤ 9` (`10^k < 2^32`): the quotient and whether the
+/// remainder is non-zero. The 128-bit dividend is divided in 64-, 32- and 32-bit chunks,
+/// each a division of a `u64` by a constant (a multiply, no library call).
+#[inline(always)]
+fn udiv_small_pow10<const D: u64>(n: u128) -> (u128, bool) {
+    let (hi, lo) = ((n >> 64) as u64, n as u64);
+    let (q1, r1) = (hi / D, hi % D);
+    let t = (r1 << 32) | (lo >> 32);
+    let (q2, r2) = (t / D, t % D);
+    let t = (r2 << 32) | (lo & 0xffff_ffff);
+    let (q3, r3) = (t / D, t % D);
+    ((u128::from(q1) << 64) | (u128::from(q2) << 32) | u128::from(q3), r3 != 0)
+}
+
+/// `|n| / 10^k` for `1 ≤ k ≤ 9`, as [`udiv_small_pow10`].
+#[inline(always)]
+pub(crate) fn udiv_pow10_le9(n: u128, k: u8) -> (u128, bool) {
+    match k {
+        1 => udiv_small_pow10::<10>(n),
+        2 => udiv_small_pow10::<100>(n),
+        3 => udiv_small_pow10::<1_000>(n),
+        4 => udiv_small_pow10::<10_000>(n),
+        5 => udiv_small_pow10::<100_000>(n),
+        6 => udiv_small_pow10::<1_000_000>(n),
+        7 => udiv_small_pow10::<10_000_000>(n),
+        8 => udiv_small_pow10::<100_000_000>(n),
+        _ => udiv_small_pow10::<1_000_000_000>(n),
+    }
+}
+
+/// `m / 10^k` rounded toward −∞ (`up = false`) or +∞ (`up = true`), for `1 ≤ k ≤ 27`
+/// (in at most three constant divisions); `None` for a larger `k`.
+#[inline]
+fn div_pow10_round(m: i128, k: u8, up: bool) -> Option<i128> {
+    if k == 0 || k > 27 {
+        return None;
+    }
+    let mut q = m.unsigned_abs();
+    let mut inexact = false;
+    let mut left = k;
+    while left > 0 {
+        let step = left.min(9);
+        let (nq, r) = udiv_pow10_le9(q, step);
+        q = nq;
+        inexact |= r;
+        left -= step;
+    }
+    // q ≤ |m| / 10 < 2^127, so the casts below cannot wrap.
+    let q = q as i128;
+    Some(match (m < 0, up) {
+        (false, false) => q,
+        (false, true) => q + i128::from(inexact),
+        (true, false) => -q - i128::from(inexact),
+        (true, true) => -q,
+    })
 }
 
 /// `n / d` for `d > 0`, rounded toward −∞ (`up = false`) or +∞ (`up = true`).
@@ -647,6 +793,7 @@ fn mul_slow(x: Exact, y: Exact) -> Exact {
 
 impl Add<Dec> for Exact {
     type Output = Exact;
+    #[inline(always)]
     fn add(self, rhs: Dec) -> Exact {
         self + rhs.exact()
     }
@@ -654,6 +801,7 @@ impl Add<Dec> for Exact {
 
 impl Sub<Dec> for Exact {
     type Output = Exact;
+    #[inline(always)]
     fn sub(self, rhs: Dec) -> Exact {
         self - rhs.exact()
     }
@@ -661,6 +809,7 @@ impl Sub<Dec> for Exact {
 
 impl Mul<Dec> for Exact {
     type Output = Exact;
+    #[inline(always)]
     fn mul(self, rhs: Dec) -> Exact {
         self * rhs.exact()
     }
@@ -730,6 +879,40 @@ mod tests {
         assert!(prod.is_positive().unwrap());
         let back = Exact::div_floor8(prod, p * r * r).unwrap();
         assert_eq!(back, d("999999999999999.99999999"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn constant_power_of_ten_division_matches_the_general_one(
+            m in proptest::prelude::any::<i128>(), k in 1u8..=27, up in proptest::prelude::any::<bool>()
+        ) {
+            let q = div_pow10_round(m, k, up).unwrap();
+            let (n, d) = (I256::new(m), pow10_wide(u32::from(k)).unwrap());
+            proptest::prop_assert_eq!(I256::new(q), div_round_wide(n, d, up));
+        }
+
+        #[test]
+        fn leverage_division_matches_the_general_one(
+            units in 0i128..=10i128.pow(30), s in 0u8..=8, lev in 1u32..=1000
+        ) {
+            let x = Exact::Small(units, s);
+            let general = Exact::div8(x, Exact::int(i128::from(lev)), true).unwrap();
+            proptest::prop_assert_eq!(x.div_ceil8_int(lev).unwrap(), general);
+        }
+    }
+
+    #[test]
+    fn rounds_at_every_scale_like_the_general_path() {
+        for m in [0i128, 1, -1, 5, -5, 99_999_999, -100_000_001, i128::MAX, i128::MIN, 10i128.pow(30) + 7] {
+            for s in 0..=40u8 {
+                for up in [false, true] {
+                    let x = Exact::Small(m, s);
+                    let fast = x.round8(up);
+                    let slow = x.round8_slow(up);
+                    assert_eq!(fast, slow, "{m}e-{s} up={up}");
+                }
+            }
+        }
     }
 
     #[test]

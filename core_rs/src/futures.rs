@@ -40,7 +40,7 @@ pub fn position_figures(
         upnl: size_x * (mark - entry),
         notional,
         mm: rb.contract(contract).mmr.tiered(notional)?,
-        im: Exact::div_ceil8(notional, Exact::int(i128::from(leverage)))?,
+        im: notional.div_ceil8_int(leverage)?,
     })
 }
 
@@ -99,8 +99,8 @@ pub struct PoolCalc {
 }
 
 impl PoolCalc {
-    fn new(id: PoolId) -> PoolCalc {
-        PoolCalc { id, em: Exact::ZERO, im: Exact::ZERO, mm: Exact::ZERO, assets: Vec::new() }
+    fn new(id: PoolId, assets: usize) -> PoolCalc {
+        PoolCalc { id, em: Exact::ZERO, im: Exact::ZERO, mm: Exact::ZERO, assets: Vec::with_capacity(assets) }
     }
 
     /// The pool's assets with non-zero equity.
@@ -109,6 +109,7 @@ impl PoolCalc {
     }
 
     /// `EM − IM`, exact.
+    #[inline]
     pub fn available(&self) -> Exact {
         self.em - self.im
     }
@@ -143,20 +144,37 @@ fn cross_pool_id(f: &FuturesAccount, settlement: AssetId) -> PoolId {
     }
 }
 
+/// Per settlement asset: Σ upnl of cross positions, Σ MM(pos), Σ IM(pos) + IM(orders),
+/// and whether any cross position or order settles in it.
+#[derive(Clone, Copy)]
+pub(crate) struct Settled {
+    pub(crate) upnl: Exact,
+    pub(crate) mm: Exact,
+    /// IM figures are rounded per position and order (SPEC §5.1), so they add as `Dec`s.
+    pub(crate) im: Dec,
+    pub(crate) active: bool,
+}
+
+impl Default for Settled {
+    fn default() -> Settled {
+        Settled { upnl: Exact::ZERO, mm: Exact::ZERO, im: Dec::ZERO, active: false }
+    }
+}
+
 /// The exact pools of a futures account, in SPEC §10 order.
 pub fn pools(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Vec<PoolCalc>> {
     let n = rb.assets().len();
-    // Per settlement asset: Σ upnl of cross positions, Σ MM(pos), Σ IM(pos) + IM(orders).
-    let mut upnl = vec![Exact::ZERO; n];
-    let mut mm = vec![Exact::ZERO; n];
-    let mut im = vec![Exact::ZERO; n];
-    let mut has_cross_activity = vec![false; n];
+    // The cross positions' sums in fixed-scale integers when they fit (same values);
+    // otherwise every position takes the general path below.
+    let fast = crate::fixed::cross_sums(rb, market, f);
+    let skip_cross = fast.is_some();
+    let mut sums = fast.unwrap_or_else(|| vec![Settled::default(); n]);
     let mut isolated = Vec::new();
-    for pos in f.positions.iter().filter(|p| !p.size.is_zero()) {
+    for pos in f.positions.iter().filter(|p| !p.size.is_zero() && (p.isolated || !skip_cross)) {
         let c = rb.contract(pos.contract);
         let fig = position_figures(rb, market, pos.contract, pos.size, pos.entry_price, pos.leverage)?;
         if pos.isolated {
-            let mut pool = PoolCalc::new(PoolId::Isolated(pos.contract));
+            let mut pool = PoolCalc::new(PoolId::Isolated(pos.contract), 1);
             let equity = pos.isolated_margin.exact() + fig.upnl;
             pool.em = market.value(rb, c.settlement, equity)?;
             pool.mm = market.value(rb, c.settlement, fig.mm)?;
@@ -164,37 +182,38 @@ pub fn pools(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Vec<P
             pool.assets.push(PoolAsset { asset: c.settlement, equity, value: pool.em });
             isolated.push(pool);
         } else {
-            upnl[c.settlement] = upnl[c.settlement] + fig.upnl;
-            mm[c.settlement] = mm[c.settlement] + fig.mm;
-            im[c.settlement] = im[c.settlement] + fig.im;
-            has_cross_activity[c.settlement] = true;
+            let t = &mut sums[c.settlement];
+            t.upnl = t.upnl + fig.upnl;
+            t.mm = t.mm + fig.mm;
+            t.im = t.im.checked_add(fig.im).ok_or_else(Error::overflow)?;
+            t.active = true;
         }
     }
     for o in &f.orders {
         let s = rb.contract(o.contract).settlement;
-        im[s] = im[s] + order_im(f, o)?;
-        has_cross_activity[s] = true;
+        sums[s].im = sums[s].im.checked_add(order_im(f, o)?).ok_or_else(Error::overflow)?;
+        sums[s].active = true;
     }
 
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(n + isolated.len());
     match f.mode {
         FuturesMode::MultiAsset => {
-            let mut pool = PoolCalc::new(PoolId::Cross);
-            for a in 0..n {
-                add_requirements(rb, market, &mut pool, a, mm[a], im[a])?;
-                add_asset(rb, market, &mut pool, a, f.wallet[a].exact() + upnl[a], true)?;
+            let mut pool = PoolCalc::new(PoolId::Cross, n);
+            for (a, t) in sums.iter().enumerate() {
+                add_requirements(rb, market, &mut pool, a, t.mm, t.im.exact())?;
+                add_asset(rb, market, &mut pool, a, f.wallet[a].exact() + t.upnl, true)?;
             }
             out.push(pool);
         }
         FuturesMode::SingleAsset => {
-            for a in 0..n {
-                let has_pool = has_cross_activity[a] || !f.wallet[a].is_zero();
+            for (a, t) in sums.iter().enumerate() {
+                let has_pool = t.active || !f.wallet[a].is_zero();
                 if !rb.is_linear_settlement(a) || !has_pool {
                     continue;
                 }
-                let mut pool = PoolCalc::new(PoolId::Settlement(a));
-                add_requirements(rb, market, &mut pool, a, mm[a], im[a])?;
-                add_asset(rb, market, &mut pool, a, f.wallet[a].exact() + upnl[a], false)?;
+                let mut pool = PoolCalc::new(PoolId::Settlement(a), 1);
+                add_requirements(rb, market, &mut pool, a, t.mm, t.im.exact())?;
+                add_asset(rb, market, &mut pool, a, f.wallet[a].exact() + t.upnl, false)?;
                 out.push(pool);
             }
         }
@@ -260,7 +279,7 @@ fn max_transfer_out(
     f: &FuturesAccount,
     pools: &[PoolCalc],
 ) -> Result<Vec<(AssetId, Dec)>> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(f.wallet.len());
     for (a, &w) in f.wallet.iter().enumerate() {
         if !w.is_positive() {
             continue;
@@ -304,8 +323,11 @@ fn transfer_out_of_pool(
     let liability_mmr = asset.liability.as_ref().map_or(Dec::ZERO, |l| l.mmr);
     // The headroom falls by at most p × (1 + mmr) per unit moved (collateral rates ≤ 1):
     // when even the whole wallet fits under that bound, no walk is needed.
-    let steepest = price.exact() * (Exact::int(1) + liability_mmr.exact());
-    if pool.available().try_cmp(wallet.exact() * steepest)?.is_ge() {
+    let available = pool.available();
+    let price_x = market.need_price_exact(rb, a)?;
+    let steepest =
+        if liability_mmr.is_zero() { price_x } else { price_x * (Exact::int(1) + liability_mmr.exact()) };
+    if available.try_cmp(wallet.exact() * steepest)?.is_ge() {
         return Ok(wallet);
     }
     let curve = Curve::FuturesEquity {
@@ -315,7 +337,7 @@ fn transfer_out_of_pool(
     };
     let terms = [Term { curve, x0: e0, dir: Dir::Down, coef: Exact::int(1) }];
     let cap = wallet.exact();
-    let h = Headroom { h0: pool.available(), linear: Exact::ZERO, terms: &terms, cap };
+    let h = Headroom { h0: available, linear: Exact::ZERO, terms: &terms, cap };
     largest_amount(solve(&h)?, cap, Exact::int(1), wallet)
 }
 

@@ -140,9 +140,18 @@ pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginC
         }
     }
     for (a, locked) in locked.into_iter().enumerate() {
+        c.holdings_value.push(market.value(rb, a, m.holdings[a].exact())?);
+        c.liability_value.push(market.value(rb, a, m.borrowed[a].exact() + m.interest[a])?);
+        c.free.push((m.holdings[a].exact() - locked).max0()?);
+    }
+    // TA, TL, CV and the Pro IM/MM in fixed-scale integers when they fit (same values).
+    if let Some(sums) = crate::fixed::margin_sums(rb, restricted, &c.holdings_value, &c.liability_value) {
+        (c.ta, c.tl, c.cv, c.im, c.mm) = sums;
+        return Ok(c);
+    }
+    for a in 0..n {
+        let (hv, lv) = (c.holdings_value[a], c.liability_value[a]);
         let asset = rb.asset(a);
-        let hv = market.value(rb, a, m.holdings[a].exact())?;
-        let lv = market.value(rb, a, m.borrowed[a].exact() + m.interest[a])?;
         c.ta = c.ta + hv;
         c.tl = c.tl + lv;
         c.cv = c.cv + asset.haircut.tiered(hv)?;
@@ -150,15 +159,51 @@ pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginC
             c.im = c.im + imr.tiered(lv)?;
             c.mm = c.mm + b.mmr.tiered(lv)?;
         }
-        c.holdings_value.push(hv);
-        c.liability_value.push(lv);
-        c.free.push((m.holdings[a].exact() - locked).max0()?);
     }
     Ok(c)
 }
 
+/// The headrooms at 0 of the account's maxima, computed once per evaluation.
+struct Heads {
+    /// `h(0)` of every max borrow: Classic `(L−1)·CV − L·TL`, Pro `available`.
+    borrow: Exact,
+    /// `h(0)` of every max transfer-out: Classic `CV − bar × TL` (`None` when TL = 0:
+    /// the whole free balance may leave), Pro `available`.
+    transfer: Option<Exact>,
+}
+
+impl Heads {
+    fn new(rb: &Rulebook, m: &MarginAccount, c: &MarginCalc) -> Result<Heads> {
+        Ok(match m.mode {
+            MarginMode::Classic => {
+                let l = Exact::int(i128::from(m.classic_leverage));
+                let l1 = Exact::int(i128::from(m.classic_leverage) - 1);
+                Heads {
+                    borrow: l1 * c.cv - l * c.tl,
+                    transfer: if c.tl.is_zero()? {
+                        None
+                    } else {
+                        Some(c.cv - c.tl * rb.settings.classic_transfer_bar)
+                    },
+                }
+            }
+            MarginMode::Pro => {
+                let available = c.available();
+                Heads { borrow: available, transfer: Some(available) }
+            }
+        })
+    }
+}
+
 /// Max borrow of asset `x` (SPEC §6.1, §6.2, §6.3).
-fn max_borrow(rb: &Rulebook, market: &Market, m: &MarginAccount, c: &MarginCalc, x: AssetId) -> Result<Dec> {
+fn max_borrow(
+    rb: &Rulebook,
+    market: &Market,
+    m: &MarginAccount,
+    c: &MarginCalc,
+    heads: &Heads,
+    x: AssetId,
+) -> Result<Dec> {
     let asset = rb.asset(x);
     let (Some(b), Some(_)) = (&asset.borrow, market.price(x)) else { return Ok(Dec::ZERO) };
     let p = market.need_price_exact(rb, x)?;
@@ -186,7 +231,7 @@ fn max_borrow(rb: &Rulebook, market: &Market, m: &MarginAccount, c: &MarginCalc,
             let l = Exact::int(i128::from(m.classic_leverage));
             let l1 = Exact::int(i128::from(m.classic_leverage) - 1);
             let terms = [Term { coef: l1, ..haircut }];
-            solution = solve(&Headroom { h0: l1 * c.cv - l * c.tl, linear: -l, terms: &terms, cap: cap_u })?;
+            solution = solve(&Headroom { h0: heads.borrow, linear: -l, terms: &terms, cap: cap_u })?;
         }
         MarginMode::Pro => {
             t_cap = t_cap.max0();
@@ -209,7 +254,7 @@ fn max_borrow(rb: &Rulebook, market: &Market, m: &MarginAccount, c: &MarginCalc,
                 },
             ];
             solution =
-                solve(&Headroom { h0: c.available(), linear: Exact::int(-1), terms: &terms, cap: cap_u })?;
+                solve(&Headroom { h0: heads.borrow, linear: Exact::int(-1), terms: &terms, cap: cap_u })?;
         }
     }
     largest_amount(solution, cap_u, k, t_cap)
@@ -219,19 +264,15 @@ fn max_borrow(rb: &Rulebook, market: &Market, m: &MarginAccount, c: &MarginCalc,
 fn max_transfer_out(
     rb: &Rulebook,
     market: &Market,
-    m: &MarginAccount,
     c: &MarginCalc,
+    heads: &Heads,
     x: AssetId,
 ) -> Result<Dec> {
     let t_cap = c.free[x].floor8()?;
     if t_cap.is_zero() {
         return Ok(Dec::ZERO);
     }
-    let h0 = match m.mode {
-        MarginMode::Classic if c.tl.is_zero()? => return Ok(t_cap),
-        MarginMode::Classic => c.cv - c.tl * rb.settings.classic_transfer_bar,
-        MarginMode::Pro => c.available(),
-    };
+    let Some(h0) = heads.transfer else { return Ok(t_cap) };
     let k = market.need_price_exact(rb, x)?;
     let cap_u = t_cap.exact() * k;
     // Headroom falls by at most the value moved (haircut rates ≤ 1): when the whole
@@ -267,17 +308,18 @@ pub fn evaluate(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<Mar
             }),
         ),
     };
-    let mut max_borrow_out = Vec::new();
-    let mut max_transfer = Vec::new();
+    let heads = Heads::new(rb, m, &c)?;
+    let mut max_borrow_out = Vec::with_capacity(rb.assets().len());
+    let mut max_transfer = Vec::with_capacity(rb.assets().len());
     for a in 0..rb.assets().len() {
         if rb.asset(a).borrow.is_some() {
-            let b = max_borrow(rb, market, m, &c, a)?;
+            let b = max_borrow(rb, market, m, &c, &heads, a)?;
             if !b.is_zero() {
                 max_borrow_out.push((a, b));
             }
         }
         if m.holdings[a].is_positive() {
-            let t = max_transfer_out(rb, market, m, &c, a)?;
+            let t = max_transfer_out(rb, market, &c, &heads, a)?;
             if !t.is_zero() {
                 max_transfer.push((a, t));
             }

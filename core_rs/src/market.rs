@@ -104,6 +104,7 @@ impl Market {
     }
 
     /// `qty × p(a)`, exact; the price is needed only when `qty ≠ 0` (SPEC §2).
+    #[inline]
     pub fn value(&self, rb: &Rulebook, a: AssetId, qty: Exact) -> Result<Exact> {
         if qty.is_zero()? {
             return Ok(Exact::ZERO);
@@ -112,6 +113,7 @@ impl Market {
     }
 
     /// The index price of `a` as an exact value, or `PRICE_UNAVAILABLE`.
+    #[inline]
     pub fn need_price_exact(&self, rb: &Rulebook, a: AssetId) -> Result<Exact> {
         match self.prices_exact[a] {
             Some(p) => Ok(p),
@@ -120,6 +122,7 @@ impl Market {
     }
 
     /// The mark price of `c` as an exact value, or `PRICE_UNAVAILABLE`.
+    #[inline]
     pub fn need_mark_exact(&self, rb: &Rulebook, c: ContractId) -> Result<Exact> {
         match self.marks_exact[c] {
             Some(p) => Ok(p),

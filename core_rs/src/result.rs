@@ -135,7 +135,7 @@ impl Rejection {
 
 /// Keeps the entries that are non-zero (after rounding); callers iterate in asset order.
 pub fn nonzero(items: impl Iterator<Item = Result<(AssetId, Dec)>>) -> Result<Vec<(AssetId, Dec)>> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(items.size_hint().0);
     for item in items {
         let (a, d) = item?;
         if !d.is_zero() {

@@ -19,6 +19,18 @@ For repeated use, compile once and evaluate many times:
 {'ETH': '350'}
 >>> len(rb.evaluate_many([acct, acct], market))
 2
+
+A batch whose figures are read on demand (no dict per account), and whose failing
+accounts keep their error in their slot instead of failing the whole batch:
+
+>>> broke = multimargin.Account(rb, {"kind": "MARGIN", "holdings": {"BTC": "1"}})
+>>> results = rb.evaluate_batch([acct, broke], market, errors="return")
+>>> results[0].liquidatable, results[0]["max_transfer_out"]
+(False, {'ETH': '350'})
+>>> results.errors()[0][1].reason
+'PRICE_UNAVAILABLE'
+>>> rb.evaluate_batch([acct], market, fields=["liquidatable"])[0].to_dict()
+{'liquidatable': False}
 """
 
 from __future__ import annotations
@@ -31,6 +43,8 @@ from typing import Any
 from multimargin._core import (
     Account,
     Market,
+    Result,
+    Results,
     Rulebook,
     Settings,
     borrow,
@@ -82,6 +96,8 @@ __all__ = [
     "PriceUnavailableError",
     "ResourceExhaustedError",
     "RiskTransition",
+    "Result",
+    "Results",
     "RuleViolationError",
     "Rulebook",
     "Settings",

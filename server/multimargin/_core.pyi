@@ -1,19 +1,41 @@
 """Typed surface of the Rust extension ``multimargin._core``."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final, Literal, final
+from typing import Any, Final, Literal, final, overload
+
+from multimargin.errors import MarginError
 
 from multimargin.flowtypes import Flow, LiabilityParameters, MarginBalance, RiskTransition
 
 _JsonInput = Mapping[str, Any] | str
 _DecimalInput = str | Decimal
 _RangeName = Literal["signed_quantity", "quantity", "amount", "price", "ratio", "rate"]
+# The top-level keys of a SPEC §10 result (futures: pools, liquidatable, max_transfer_out).
+_ResultKey = Literal[
+    "pools",
+    "total_asset_value",
+    "total_liability_value",
+    "collateral_value",
+    "net_collateral",
+    "open_order_loss",
+    "initial_margin",
+    "maintenance_margin",
+    "available",
+    "margin_level",
+    "collateral_margin_level",
+    "liquidatable",
+    "margin_call",
+    "max_borrow",
+    "max_transfer_out",
+]
 
 __all__ = [
     "REASONS",
     "Account",
     "Market",
+    "Result",
+    "Results",
     "Rulebook",
     "Settings",
     "borrow",
@@ -52,7 +74,32 @@ class Rulebook:
     def to_dict(self) -> dict[str, Any]: ...
     def to_json(self) -> str: ...
     def evaluate(self, account: Account, market: Market) -> dict[str, Any]: ...
-    def evaluate_many(self, accounts: Sequence[Account], market: Market) -> list[dict[str, Any]]: ...
+    @overload
+    def evaluate_many(
+        self,
+        accounts: Sequence[Account],
+        market: Market,
+        *,
+        fields: Sequence[_ResultKey] | None = None,
+        errors: Literal["raise"] = "raise",
+    ) -> list[dict[str, Any]]: ...
+    @overload
+    def evaluate_many(
+        self,
+        accounts: Sequence[Account],
+        market: Market,
+        *,
+        fields: Sequence[_ResultKey] | None = None,
+        errors: Literal["return"],
+    ) -> list[dict[str, Any] | MarginError]: ...
+    def evaluate_batch(
+        self,
+        accounts: Sequence[Account],
+        market: Market,
+        *,
+        fields: Sequence[_ResultKey] | None = None,
+        errors: Literal["raise", "return"] = "raise",
+    ) -> Results: ...
     def explain(self, account: Account, market: Market) -> dict[str, Any]: ...
     def check_order(self, account: Account, market: Market, order: Mapping[str, Any]) -> dict[str, Any]: ...
     def check_mode_switch(self, account: Account, market: Market, target: str) -> list[dict[str, str]]: ...
@@ -93,6 +140,39 @@ class Account:
     def kind(self) -> Literal["FUTURES", "MARGIN"]: ...
     @property
     def mode(self) -> Literal["SINGLE_ASSET", "MULTI_ASSET", "CLASSIC", "PRO"]: ...
+
+@final
+class Results:
+    """The outcome of ``Rulebook.evaluate_batch``: one slot per account, in order.
+
+    A slot is a :class:`Result`, or (``errors="return"``) the ``MarginError`` of an
+    account that failed. Figures become Python objects only when read.
+    """
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, key: int, /) -> Result | MarginError: ...
+    def __iter__(self) -> Iterator[Result | MarginError]: ...
+    def column(self, field: _ResultKey) -> list[Any]: ...
+    def errors(self) -> list[tuple[int, MarginError]]: ...
+    def to_dicts(self) -> list[dict[str, Any] | MarginError]: ...
+
+@final
+class Result:
+    """One account's SPEC §10 result, read on demand (``fields`` limits the mapping view)."""
+
+    @property
+    def kind(self) -> Literal["FUTURES", "MARGIN"]: ...
+    @property
+    def liquidatable(self) -> bool: ...
+    @property
+    def margin_call(self) -> bool | None: ...
+    @property
+    def margin_level(self) -> str | None: ...
+    def keys(self) -> list[str]: ...
+    def __getitem__(self, key: str, /) -> Any: ...
+    def __contains__(self, key: str, /) -> bool: ...
+    def get(self, key: str) -> Any: ...
+    def to_dict(self) -> dict[str, Any]: ...
 
 def evaluate_scenario(scenario: _JsonInput, default_rulebook: Rulebook | None = None) -> dict[str, Any]: ...
 def explain_scenario(scenario: _JsonInput, default_rulebook: Rulebook | None = None) -> dict[str, Any]: ...

@@ -16,11 +16,11 @@ use crate::account::{
 use crate::decimal::Dec;
 use crate::error::{Error, Reason};
 use crate::json::{ranges, At, Range};
-use crate::result::{Evaluation, Rejection};
+use crate::result::Rejection;
 use crate::rulebook::Rulebook;
 use crate::{eligibility, explain, flows, futures, margin, Scenario};
 use convert::{from_py, to_py};
-use errors::guard;
+use errors::{guard, to_pyerr};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use serde_json::{json, Value};
@@ -141,58 +141,53 @@ impl PyRulebook {
     }
 
     /// Evaluates many accounts against one market with the GIL released; returns the
-    /// results in order. The first failing account raises, its field prefixed
-    /// `accounts[i]`.
+    /// results in order, as dicts (only the keys in `fields`, SPEC §10 top-level keys,
+    /// when given). `errors="raise"`: the first failing account (by index) raises, its
+    /// field prefixed `accounts[i]`; `errors="return"`: its slot holds that
+    /// `MarginError` instead.
+    #[pyo3(signature = (accounts, market, *, fields = None, errors = "raise"))]
     fn evaluate_many<'py>(
         &self,
         py: Python<'py>,
         accounts: Vec<Py<PyAccount>>,
         market: &PyMarket,
+        fields: Option<Vec<String>>,
+        errors: &str,
     ) -> PyResult<Bound<'py, PyList>> {
-        let rb = &self.inner;
-        same_rulebook(rb, &market.rb, "market").map_err(|e| errors::to_pyerr(py, e))?;
-        let accounts: Vec<&PyAccount> = accounts.iter().map(Py::get).collect();
-        // Without the GIL, split over the machine's cores; results keep their order.
-        let results: Result<Vec<Evaluation>, Error> = py.detach(|| {
-            let threads =
-                std::thread::available_parallelism().map_or(1, |n| n.get()).min(accounts.len().max(1));
-            let chunk = accounts.len().div_ceil(threads).max(1);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = accounts
-                    .chunks(chunk)
-                    .enumerate()
-                    .map(|(c, part)| {
-                        scope.spawn(move || {
-                            crate::error::catch(|| {
-                                part.iter()
-                                    .enumerate()
-                                    .map(|(j, a)| {
-                                        let i = c * chunk + j;
-                                        same_rulebook(rb, &a.rb, &format!("accounts[{i}]"))?;
-                                        crate::evaluate(rb, &market.inner, &a.inner)
-                                            .map_err(|e| e.under(&format!("accounts[{i}]")))
-                                    })
-                                    .collect::<Result<Vec<_>, Error>>()
-                            })
-                        })
-                    })
-                    .collect();
-                let mut out = Vec::with_capacity(accounts.len());
-                for h in handles {
-                    out.extend(
-                        h.join()
-                            .unwrap_or_else(|_| Err(Error::internal("engine fault in a batch worker")))?,
-                    );
-                }
-                Ok(out)
-            })
-        });
-        let results = results.map_err(|e| errors::to_pyerr(py, e))?;
+        let on_error = batch::OnError::parse(errors).map_err(|e| to_pyerr(py, e))?;
+        let fields = batch::parse_fields(fields).map_err(|e| to_pyerr(py, e))?;
+        same_rulebook(&self.inner, &market.rb, "market").map_err(|e| to_pyerr(py, e))?;
+        let slots = batch::run(py, &self.inner, market, &accounts);
+        batch::check(py, &slots, on_error)?;
         let list = PyList::empty(py);
-        for e in &results {
-            list.append(results::evaluation(py, rb, e)?)?;
+        for s in &slots {
+            match s {
+                Ok(e) => list.append(results::dict(py, &self.inner, e, fields.as_deref())?)?,
+                Err(e) => list.append(batch::error_object(py, e))?,
+            }
         }
         Ok(list)
+    }
+
+    /// Like `evaluate_many`, but returns a compact `Results`: nothing is built as Python
+    /// objects until read (`results[i].liquidatable`, `results.column("margin_level")`,
+    /// `results[i].to_dict()`). `fields` (SPEC §10 top-level keys) limits the mapping
+    /// view of each result to those keys.
+    #[pyo3(signature = (accounts, market, *, fields = None, errors = "raise"))]
+    fn evaluate_batch(
+        &self,
+        py: Python<'_>,
+        accounts: Vec<Py<PyAccount>>,
+        market: &PyMarket,
+        fields: Option<Vec<String>>,
+        errors: &str,
+    ) -> PyResult<batch::PyResults> {
+        let on_error = batch::OnError::parse(errors).map_err(|e| to_pyerr(py, e))?;
+        let fields = batch::parse_fields(fields).map_err(|e| to_pyerr(py, e))?;
+        same_rulebook(&self.inner, &market.rb, "market").map_err(|e| to_pyerr(py, e))?;
+        let slots = batch::run(py, &self.inner, market, &accounts);
+        batch::check(py, &slots, on_error)?;
+        Ok(batch::PyResults::new(self.inner.clone(), slots, fields))
     }
 
     /// A readable breakdown of an evaluation (tier slices, requirements).
@@ -571,6 +566,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRulebook>()?;
     m.add_class::<PyMarket>()?;
     m.add_class::<PyAccount>()?;
+    m.add_class::<batch::PyResults>()?;
+    m.add_class::<batch::PyResult1>()?;
     m.add_function(wrap_pyfunction!(evaluate_scenario, m)?)?;
     m.add_function(wrap_pyfunction!(explain_scenario, m)?)?;
     m.add_function(wrap_pyfunction!(check_decimal, m)?)?;

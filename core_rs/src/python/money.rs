@@ -356,8 +356,16 @@ fn risk_flags_many(
         same_rulebook(&a.rb, &market.rb, &format!("accounts[{i}]"))
             .map_err(|e| super::errors::to_pyerr(py, e))?;
     }
-    let flags = py
-        .detach(|| super::batch::par_map(&accounts, |a| risk_events::flags(&a.rb, &market.inner, &a.inner)));
+    let flags: Result<Vec<_>, Error> = py
+        .detach(|| {
+            super::batch::par_map(
+                &accounts,
+                |_, a| crate::error::catch(|| risk_events::flags(&a.rb, &market.inner, &a.inner)),
+                || Err(Error::internal("engine fault in a batch worker")),
+            )
+        })
+        .into_iter()
+        .collect();
     flags.map_err(|e| super::errors::to_pyerr(py, e))
 }
 
