@@ -23,6 +23,7 @@ pub mod decimal;
 pub mod eligibility;
 pub mod error;
 pub mod explain;
+pub mod explain_risk;
 pub mod flows;
 pub mod futures;
 pub mod json;
