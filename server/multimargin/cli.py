@@ -29,6 +29,13 @@ EXIT_INPUT = 2
 EXIT_FAILURE = 1
 
 
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "  ") -> str:
+    """Aligned columns: text left, numbers right (the picture commands' tables)."""
+    from multimargin.explain_view import table
+
+    return table(headers, rows, indent, drop_empty=False)
+
+
 def explain_text(scenario: Any) -> str:
     """The ``--explain`` report of a scenario (see :mod:`multimargin.explain_view`)."""
     from multimargin.explain_view import explain_text as text

@@ -12,6 +12,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import multimargin
+from multimargin.scenario_types import (
+    FuturesExplanation,
+    MarginExplanation,
+    PoolExplanation,
+    PriceMove,
+    Reconciliation,
+    Risk,
+    Slice,
+)
 
 FIGURE_NAMES = {
     "effective_margin": "effective margin",
@@ -23,10 +32,15 @@ FIGURE_NAMES = {
 }
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "  ") -> str:
-    """Aligned columns: text left, numbers right; a column empty in every row is left out."""
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "  ", drop_empty: bool = True
+) -> str:
+    """Aligned columns: text left, numbers right; a column empty in every row is left out
+    (unless ``drop_empty`` is false)."""
     body = [["" if c is None else str(c) for c in r] for r in rows]
-    keep = [i for i in range(len(headers)) if any(r[i] for r in body)] if body else list(range(len(headers)))
+    keep = list(range(len(headers)))
+    if body and drop_empty:
+        keep = [i for i in keep if any(r[i] for r in body)]
     cells = [[str(headers[i]) for i in keep]] + [[r[i] for i in keep] for r in body]
     widths = [max(len(r[i]) for r in cells) for i in range(len(keep))]
 
@@ -51,14 +65,14 @@ def is_number(text: str) -> bool:
     return t.replace(".", "", 1).isdigit()
 
 
-def _slices(title: str, slices: Sequence[Mapping[str, str]]) -> list[str]:
+def _slices(title: str, slices: Sequence[Slice]) -> list[str]:
     if not slices:
         return []
     rows = [[s["from"], s["to"], s["quantity"], s["rate"], s["value"]] for s in slices]
     return ["", f"  {title}", table(["from", "to", "quantity", "rate", "value (exact)"], rows, "    ")]
 
 
-def _reconciliation(title: str, figures: Sequence[Mapping[str, Any]]) -> list[str]:
+def _reconciliation(title: str, figures: Sequence[Reconciliation]) -> list[str]:
     """One table: each figure's rows in USDT, its exact total and the reported figure."""
     rows: list[list[object]] = []
     for f in figures:
@@ -71,13 +85,14 @@ def _reconciliation(title: str, figures: Sequence[Mapping[str, Any]]) -> list[st
     return ["", f"  {title}", table(heads, rows, "    ")]
 
 
-def _pool(pool: Mapping[str, Any], result: Mapping[str, Any]) -> list[str]:
+def _pool(pool: PoolExplanation, result: Mapping[str, Any]) -> list[str]:
     out = [f"Pool {pool['id']}"]
     heads = ["effective margin", "initial margin", "maintenance margin", "available", "margin level"]
     level = result["margin_level"] if result["margin_level"] is not None else "none (MM = 0)"
     row = [pool[k] for k in ("effective_margin", "initial_margin", "maintenance_margin", "available")]
     row.append(level)
     out.append(table(heads, [row]))
+    rows: Sequence[Sequence[object]]
     if pool["assets"]:
         rows = [
             [a["asset"], a["equity"], a["collateral"], a["price"], a["value"], a.get("liability_margin")]
@@ -111,7 +126,7 @@ def _pool(pool: Mapping[str, Any], result: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _futures(x: Mapping[str, Any], result: Mapping[str, Any]) -> list[str]:
+def _futures(x: FuturesExplanation, result: Mapping[str, Any]) -> list[str]:
     out = [f"Futures account, {x['mode']} mode", ""]
     by_id = {p["id"]: p for p in result["pools"]}
     for pool in x["pools"]:
@@ -119,13 +134,14 @@ def _futures(x: Mapping[str, Any], result: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _margin(x: Mapping[str, Any]) -> list[str]:
+def _margin(x: MarginExplanation) -> list[str]:
     pro = x["mode"] == "PRO"
     out = [f"Margin account, {x['mode']} mode" + (" (restricted region)" if x["restricted_region"] else "")]
     figures = ["total_asset_value", "total_liability_value", "collateral_value"]
     if pro:
         figures += ["net_collateral", "open_order_loss", "initial_margin", "maintenance_margin", "available"]
-    out.append(table([f.replace("_", " ") for f in figures], [[x[f] for f in figures]]))
+    top: Mapping[str, Any] = x
+    out.append(table([f.replace("_", " ") for f in figures], [[top[f] for f in figures]]))
     if x["assets"]:
         heads = ["asset", "holdings", "free", "price", "value", "collateral", "borrowed", "interest"]
         heads.append("liability")
@@ -151,11 +167,11 @@ def _margin(x: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _move(m: Mapping[str, str] | None) -> str:
+def _move(m: PriceMove | None) -> str:
     return "none" if m is None else f"{m['price']} ({m['move']})"
 
 
-def _risk(risk: Mapping[str, Any]) -> list[str]:
+def _risk(risk: Risk) -> list[str]:
     out = ["Risk"]
     e = risk["largest_exposure"]
     if e is None:
@@ -200,6 +216,6 @@ def _summary(result: Mapping[str, Any]) -> list[str]:
 def explain_text(scenario: Any) -> str:
     """The ``--explain`` report of a scenario."""
     result: Mapping[str, Any] = multimargin.evaluate(scenario)
-    x: Mapping[str, Any] = multimargin.explain(scenario)
+    x = multimargin.explain(scenario)
     body = _futures(x, result) if x["kind"] == "FUTURES" else _margin(x)
     return "\n".join(body + _risk(x["risk"]) + _summary(result)) + "\n"
