@@ -2,8 +2,6 @@
 CLASSIC, PRO) and of the ``explain`` breakdown. Decimals are strings (SPEC §1), maps are
 keyed by asset code or symbol; a missing optional key takes the SPEC §4 default."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from typing import Literal, NotRequired, TypedDict
 

@@ -168,3 +168,66 @@ def test_a_move_reaches_the_threshold(tmp_path: Path) -> None:
 
     assert liquidatable(price)
     assert not liquidatable(str(Decimal(price) + EIGHT))
+
+
+def check_shape(value: Any, td: Any, where: str) -> None:
+    """`value` has every required key of TypedDict `td` and no key it does not name;
+    nested TypedDicts (also in lists and unions with None) are checked too."""
+    from typing import get_args, get_origin, get_type_hints, is_typeddict
+
+    assert isinstance(value, dict), where
+    keys = set(value)
+    assert td.__required_keys__ <= keys, f"{where}: missing {td.__required_keys__ - keys}"
+    assert keys <= td.__required_keys__ | td.__optional_keys__, (
+        f"{where}: extra {keys - td.__annotations__.keys()}"
+    )
+    hints = get_type_hints(td)
+    for k, v in value.items():
+        hint = hints[k]
+        options = [hint]
+        while options and get_origin(options[0]) is not None and not is_typeddict(options[0]):
+            origin = get_origin(options[0])
+            if origin is list:
+                options = list(get_args(options[0]))
+                for item in v:
+                    for o in options:
+                        if is_typeddict(o):
+                            check_shape(item, o, f"{where}.{k}[]")
+                break
+            options = [a for a in get_args(options[0]) if a is not type(None)]
+        if len(options) == 1 and is_typeddict(options[0]) and v is not None and not isinstance(v, list):
+            check_shape(v, options[0], f"{where}.{k}")
+
+
+def vector_scenarios() -> Iterator[dict[str, Any]]:
+    for path in sorted((REPO / "tests" / "vectors").glob("*.json")):
+        doc = json.loads(path.read_text())
+        for case in doc["cases"]:
+            if "expected" in case:
+                s = {"rulebook": case.get("rulebook", doc["rulebook"]), "account": case["account"]}
+                s |= {k: case[k] for k in ("prices", "marks") if k in case}
+                yield s
+
+
+def test_typed_dicts_describe_what_the_core_returns() -> None:
+    from multimargin import scenario_types as st
+
+    scenarios = [json.loads(p.read_text()) for p in EXAMPLES] + list(vector_scenarios())
+    kinds = set()
+    for s in scenarios:
+        result = multimargin.evaluate(s)
+        x = multimargin.explain(s)
+        if "pools" in result:
+            check_shape(result, st.FuturesResult, "result")
+            check_shape(x, st.FuturesExplanation, "explain")
+            kinds.add("FUTURES")
+        else:
+            pro = "net_collateral" in result
+            check_shape(result, st.ProResult if pro else st.ClassicResult, "result")
+            check_shape(x, st.MarginExplanation, "explain")
+            kinds.add("PRO" if pro else "CLASSIC")
+        account = s["account"]
+        check_shape(
+            account, st.MarginAccountDoc if account["kind"] == "MARGIN" else st.FuturesAccountDoc, "in"
+        )
+    assert kinds == {"FUTURES", "PRO", "CLASSIC"}
