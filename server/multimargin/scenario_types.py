@@ -77,7 +77,7 @@ class ContractDoc(TypedDict):
 
     settlement: str
     kind: Literal["LINEAR", "INVERSE"]
-    category: NotRequired[str]
+    category: Literal["STANDARD", "STOCK", "PREDICTION"]
     risk_tiers: Sequence[TierRow]
 
 
