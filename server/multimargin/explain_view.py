@@ -82,7 +82,8 @@ def _reconciliation(title: str, figures: Sequence[Reconciliation]) -> list[str]:
         rows.append([name, "total (exact)", None, None, None, f["total"]])
         rows.append([name, f"reported (rounded {f['rounding']})", None, None, None, f["reported"]])
     heads = ["figure", "item", "amount", "in", "× price", "= USDT"]
-    return ["", f"  {title}", table(heads, rows, "    ")]
+    note = "    rows are exact and add up to the total; reported = the total rounded as SPEC §1 says"
+    return ["", f"  {title}", table(heads, rows, "    "), "", note]
 
 
 def _pool(pool: PoolExplanation, result: Mapping[str, Any]) -> list[str]:
