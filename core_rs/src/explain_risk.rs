@@ -8,12 +8,16 @@
 //!   absolute value (first in rulebook order on a tie). Exposure of an index price:
 //!   margin `(holdings − borrowed − interest) × p(a)`; futures `Σ_pools equity[a] × p(a)`.
 //!   Exposure of a mark: `size × m(s) × p(settlement)`.
-//! * **Move to a threshold**: only that one price changes. Down: the highest price
-//!   `q ≤ p` (a multiple of 10^-8, `q ≥ 10^-8`) at which the threshold's condition
-//!   holds; up: the lowest `q ≥ p` (`q ≤ 10^9`). Found by bisection over 10^-8 steps
-//!   between the current price (condition false) and the end of the price range
-//!   (condition true); `None` when the condition is false at that end. The condition is
-//!   evaluated exactly at every step; the move is `(q − p) / p` rounded toward 0.
+//! * **Move to a threshold**: only that one price changes. Bisection over 10^-8 steps
+//!   between the current price `p` (condition false) and the end of the price range,
+//!   `10^-8` going down or `10^9` going up (condition true), finds a price `q` at which
+//!   the threshold's condition holds while one step nearer `p` it does not; `None` when
+//!   the condition is false at that end. The condition is evaluated exactly (as
+//!   `evaluate` decides it) at every step; the move is `(q − p) / p` rounded toward 0.
+//!   When the condition is monotone in the price — Classic (`TA − t × TL` is linear in
+//!   one price), and futures while `t × mmr < 1` — `q` is the nearest such price; a Pro
+//!   account's haircut and MMR tiers can make it non-monotone, and `q` is then one
+//!   crossing, not necessarily the nearest.
 //! * **Binding constraint** of a reported maximum `M`: every constraint of its SPEC rule
 //!   that fails at `M + 10^-8` (the maximum is the largest multiple of 10^-8 meeting all).
 
@@ -266,7 +270,7 @@ pub fn risk(rb: &Rulebook, market: &Market, account: &Account) -> Result<Value> 
                 MarginMode::Classic => (c.ta, c.tl),
                 MarginMode::Pro => (c.nc() - c.ool, c.mm),
             };
-            let (liq, level_name) = match m.mode {
+            let (liq, rule) = match m.mode {
                 MarginMode::Classic => (rb.settings.liquidation_classic, "TA ≤ {t} × TL, TL > 0"),
                 MarginMode::Pro => {
                     (rb.settings.liquidation_pro, "NC − OOL < 0, or MM > 0 and NC − OOL ≤ {t} × MM")
@@ -276,7 +280,7 @@ pub fn risk(rb: &Rulebook, market: &Market, account: &Account) -> Result<Value> 
             for (name, t) in [("margin call", m.mcr()), ("liquidation", liq)] {
                 let mode = m.mode;
                 let reaches = move |mk: &Market| calc(rb, mk, m)?.at_or_below(mode, t);
-                let rule = level_name.replace("{t}", &t.to_string());
+                let rule = rule.replace("{t}", &t.to_string());
                 thresholds.push(threshold_json(
                     rb,
                     market,

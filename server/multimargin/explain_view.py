@@ -193,7 +193,8 @@ def _risk(risk: Risk) -> list[str]:
     out += ["", table(heads, rows)]
     out.append("")
     out.append("  distance = level − threshold, in points of margin level;")
-    out.append("  move = (price − current) / current, the nearest price at which the condition holds")
+    out.append("  price = where the condition is reached, one 10^-8 step nearer it is not (bisection);")
+    out.append("  move = (price − current) / current")
     for key in ("max_borrow", "max_transfer_out"):
         if key in risk:
             rows = [[b["asset"], b["amount"], ", ".join(b["binding"])] for b in risk[key]]
