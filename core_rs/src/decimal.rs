@@ -562,6 +562,21 @@ impl Exact {
         Exact::div8(self, Exact::int(i128::from(d)), true)
     }
 
+    /// The exact value in plain decimal form, without trailing zeros (`"7333.756"`,
+    /// `"-0.000000000125"`, `"0"`): for explanations whose rows must add up exactly.
+    pub fn to_plain(self) -> Result<String, ArithError> {
+        let (m, s) = self.check()?;
+        let neg = m.signum() < 0;
+        let digits = m.wide().unsigned_abs().to_string();
+        let s = usize::from(s);
+        let digits =
+            if digits.len() <= s { format!("{}{digits}", "0".repeat(s + 1 - digits.len())) } else { digits };
+        let (int, frac) = digits.split_at(digits.len() - s);
+        let frac = frac.trim_end_matches('0');
+        let body = if frac.is_empty() { int.to_string() } else { format!("{int}.{frac}") };
+        Ok(if neg && body != "0" { format!("-{body}") } else { body })
+    }
+
     /// `num / den` rounded toward −∞ to 8 fractional digits; `den` must be non-zero.
     pub fn div_floor8(num: Exact, den: Exact) -> Result<Dec, ArithError> {
         Exact::div8(num, den, false)
@@ -837,6 +852,16 @@ mod tests {
 
     fn d(s: &str) -> Dec {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn plain_form_of_exact_values() {
+        let x = d("1.5").exact() * d("0.00000003").exact();
+        assert_eq!(x.to_plain().unwrap(), "0.000000045");
+        assert_eq!((-x).to_plain().unwrap(), "-0.000000045");
+        assert_eq!(Exact::ZERO.to_plain().unwrap(), "0");
+        assert_eq!((d("4000").exact() * d("2.5").exact()).to_plain().unwrap(), "10000");
+        assert_eq!(d("-3.25").exact().to_plain().unwrap(), "-3.25");
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod eligibility;
 pub mod error;
 pub mod explain;
 mod fixed;
+pub mod explain_risk;
 pub mod flows;
 pub mod futures;
 pub mod json;

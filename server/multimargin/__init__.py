@@ -81,6 +81,7 @@ from multimargin.errors import (
     VersionConflictError,
 )
 from multimargin.flowtypes import Flow, FlowRecord, RiskTransition
+from multimargin.scenario_types import EvaluationResult, Explanation, ScenarioDoc
 
 __all__ = [
     "Account",
@@ -126,7 +127,7 @@ __all__ = [
     "transfer_out",
 ]
 
-Scenario = Mapping[str, Any] | str
+Scenario = ScenarioDoc | Mapping[str, Any] | str
 
 
 def default_rulebook_json() -> str:
@@ -140,17 +141,17 @@ def default_rulebook() -> Rulebook:
     return Rulebook(default_rulebook_json())
 
 
-def evaluate(scenario: Scenario) -> dict[str, Any]:
+def evaluate(scenario: Scenario) -> EvaluationResult:
     """Evaluates a SPEC §10 scenario (a dict or JSON text) and returns the §10 result.
 
     A scenario without ``rulebook`` uses :func:`default_rulebook`. Refused input raises a
     :class:`MarginError` subclass carrying ``reason`` and ``field``.
     """
-    result: dict[str, Any] = evaluate_scenario(scenario, default_rulebook())
-    return result
+    return evaluate_scenario(scenario, default_rulebook())
 
 
-def explain(scenario: Scenario) -> dict[str, Any]:
-    """A breakdown of a scenario's evaluation: tier slices and requirements."""
-    result: dict[str, Any] = explain_scenario(scenario, default_rulebook())
-    return result
+def explain(scenario: Scenario) -> Explanation:
+    """A breakdown of a scenario's evaluation: tier slices, requirements, each reported
+    total's exact parts (converted to USDT), thresholds with the distance to each, and the
+    constraint that binds each max borrow and max transfer-out (see ``scenario_types``)."""
+    return explain_scenario(scenario, default_rulebook())

@@ -33,166 +33,17 @@ EXIT_FAILURE = 1
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "  ") -> str:
-    """Aligned columns: text left, numbers right."""
-    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    """Aligned columns: text left, numbers right (the picture commands' tables)."""
+    from multimargin.explain_view import table
 
-    def numeric(col: int) -> bool:
-        values = [r[col] for r in cells[1:] if r[col]]
-        return bool(values) and all(_is_number(v) for v in values)
-
-    right = [numeric(i) for i in range(len(headers))]
-    lines = []
-    for n, r in enumerate(cells):
-        parts = [
-            c.rjust(w) if right[i] else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        ]
-        lines.append(indent + "  ".join(parts).rstrip())
-        if n == 0:
-            lines.append(indent + "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _is_number(text: str) -> bool:
-    t = text[1:] if text.startswith("-") else text
-    return t.replace(".", "", 1).isdigit()
-
-
-def _slices(title: str, slices: list[dict[str, str]]) -> list[str]:
-    if not slices:
-        return []
-    rows = [[s["from"], s["to"], s["quantity"], s["rate"], s["value"]] for s in slices]
-    return ["", f"  {title}", _table(["from", "to", "quantity", "rate", "value"], rows, "    ")]
-
-
-def _explain_futures(x: dict[str, Any]) -> list[str]:
-    out: list[str] = []
-    for pool in x["pools"]:
-        out.append(f"Pool {pool['id']}")
-        out.append(
-            _table(
-                ["effective margin", "initial margin", "maintenance margin", "available"],
-                [
-                    [
-                        pool["effective_margin"],
-                        pool["initial_margin"],
-                        pool["maintenance_margin"],
-                        pool["available"],
-                    ]
-                ],
-            )
-        )
-        if pool["assets"]:
-            out.append("")
-            rows = [
-                [a["asset"], a["equity"], a["price"], a["value"], a.get("liability_margin", "")]
-                for a in pool["assets"]
-            ]
-            out.append(_table(["asset", "equity", "price", "value", "liability margin"], rows))
-            for a in pool["assets"]:
-                title = f"{a['asset']} collateral tiers (value = quantity × rate × price)"
-                out.extend(_slices(title, a["slices"]))
-        positions = [r for r in pool["requirements"] if r["kind"] == "position"]
-        orders = [r for r in pool["requirements"] if r["kind"] == "order"]
-        if positions:
-            out.append("")
-            rows = [
-                [
-                    p["symbol"],
-                    p["size"],
-                    p["notional"],
-                    p["upnl"],
-                    p["leverage"],
-                    p["maintenance_margin"],
-                    p["initial_margin"],
-                    p["settlement"],
-                ]
-                for p in positions
-            ]
-            out.append(_table(["position", "size", "notional", "upnl", "leverage", "MM", "IM", "in"], rows))
-            for p in positions:
-                out.extend(_slices(f"{p['symbol']} maintenance tiers (by notional)", p["mm_slices"]))
-        if orders:
-            out.append("")
-            rows = [
-                [
-                    o["symbol"],
-                    o["side"],
-                    o["price"],
-                    o["quantity"],
-                    o["opening_qty"],
-                    o["initial_margin"],
-                    o["settlement"],
-                ]
-                for o in orders
-            ]
-            out.append(_table(["order", "side", "price", "quantity", "opening", "IM", "in"], rows))
-        out.append("")
-    return out
-
-
-def _explain_margin(x: dict[str, Any]) -> list[str]:
-    out = [f"Margin account, {x['mode']} mode" + (" (restricted region)" if x["restricted_region"] else "")]
-    figures = ["total_asset_value", "total_liability_value", "collateral_value"]
-    if x["mode"] == "PRO":
-        figures += ["open_order_loss", "initial_margin", "maintenance_margin", "available"]
-    out.append(_table([f.replace("_", " ") for f in figures], [[x[f] for f in figures]]))
-    if x["assets"]:
-        out.append("")
-        rows = [
-            [
-                a["asset"],
-                a["holdings"],
-                a["free"],
-                a["price"],
-                a["holdings_value"],
-                a["collateral_value"],
-                a["borrowed"],
-                a["interest"],
-                a["liability_value"],
-                a.get("initial_margin", ""),
-                a.get("maintenance_margin", ""),
-            ]
-            for a in x["assets"]
-        ]
-        heads = ["asset", "holdings", "free", "price", "value", "collateral", "borrowed", "interest"]
-        out.append(_table([*heads, "liability", "IM", "MM"], rows))
-        for a in x["assets"]:
-            out.extend(_slices(f"{a['asset']} haircut tiers (by USDT value)", a["haircut_slices"]))
-            out.extend(_slices(f"{a['asset']} Pro IMR tiers (by liability value)", a.get("imr_slices", [])))
-            out.extend(_slices(f"{a['asset']} Pro MMR tiers (by liability value)", a.get("mmr_slices", [])))
-    if x["orders"]:
-        out.append("")
-        rows = [
-            [o["base"], o["quote"], o["side"], o["price"], o["quantity"], o["locks"], o["locked"]]
-            for o in x["orders"]
-        ]
-        out.append(_table(["base", "quote", "side", "price", "quantity", "locks", "locked"], rows))
-    out.append("")
-    return out
-
-
-def _summary(result: dict[str, Any]) -> list[str]:
-    flags = {k: result[k] for k in ("liquidatable", "margin_call") if k in result}
-    lines = ["Result"]
-    scalar = [k for k, v in result.items() if isinstance(v, str | type(None)) and k not in ("pools",)]
-    if scalar:
-        lines.append(_table(["figure", "value"], [[k.replace("_", " "), result[k]] for k in scalar]))
-    lines.append("  " + "  ".join(f"{k}: {'yes' if v else 'no'}" for k, v in flags.items()))
-    for key in ("max_borrow", "max_transfer_out"):
-        if key in result:
-            rows = [[a, v] for a, v in result[key].items()] or [["(none)", ""]]
-            lines.append("")
-            lines.append(_table([key.replace("_", " "), "amount"], rows))
-    return lines
+    return table(headers, rows, indent, drop_empty=False)
 
 
 def explain_text(scenario: Any) -> str:
-    """The ``--explain`` report of a scenario."""
-    result = multimargin.evaluate(scenario)
-    breakdown = multimargin.explain(scenario)
-    body = _explain_futures(breakdown) if breakdown["kind"] == "FUTURES" else _explain_margin(breakdown)
-    return "\n".join(body + _summary(result)) + "\n"
+    """The ``--explain`` report of a scenario (see :mod:`multimargin.explain_view`)."""
+    from multimargin.explain_view import explain_text as text
+
+    return text(scenario)
 
 
 def _read(path: str) -> str:

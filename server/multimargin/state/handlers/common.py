@@ -81,7 +81,7 @@ def evaluate(ctx: Context, a: AccountState, market: multimargin.Market | None = 
     given) market."""
     live = ctx.has_account(a.account_id) and ctx.account(a.account_id) is a
     compiled = ctx.compiled(a.account_id) if live else compile_account(ctx.rulebook, a)
-    return ctx.rulebook.evaluate(compiled, market or ctx.market)
+    return dict(ctx.rulebook.evaluate(compiled, market or ctx.market))
 
 
 def check_version(a: AccountState, req: Any) -> None:
@@ -138,7 +138,7 @@ def _figures(
 ) -> dict[str, Any] | None:
     """The SPEC §10 figures an event carries (None when a price is missing)."""
     try:
-        return rb.evaluate(compiled, market)
+        return dict(rb.evaluate(compiled, market))
     except PriceUnavailableError:
         return None
 

@@ -93,7 +93,7 @@ def end_liquidation(ctx: Context, req: op.EndLiquidationRequest) -> Outcome:
             "account_id",
         )
     a.status = "ACTIVE"
-    events.raise_event(a, h.EVENT_KIND_LIQUIDATION_ENDED, ctx.rulebook.evaluate(compiled, ctx.market))
+    events.raise_event(a, h.EVENT_KIND_LIQUIDATION_ENDED, dict(ctx.rulebook.evaluate(compiled, ctx.market)))
     a = store(ctx, a)
     return Outcome(op.EndLiquidationResponse(account=account_message(a)), [a])
 
