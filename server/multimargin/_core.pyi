@@ -5,7 +5,6 @@ from decimal import Decimal
 from typing import Any, Final, Literal, final, overload
 
 from multimargin.errors import MarginError
-
 from multimargin.flowtypes import Flow, LiabilityParameters, MarginBalance, RiskTransition
 from multimargin.scenario_types import EvaluationResult, Explanation, ScenarioDoc
 
