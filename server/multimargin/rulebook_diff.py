@@ -130,7 +130,15 @@ def _named(kind: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[list[
 
 
 def diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
-    """The differences from rulebook ``a`` to ``b`` as aligned lines (empty: none)."""
+    """The differences from rulebook ``a`` to ``b`` as aligned lines (empty: none).
+
+    >>> a = {"assets": {"ETH": {"discount": "0.9", "haircut_tiers": [["1000", "1"], [None, "0.9"]]}}}
+    >>> b = {"assets": {"ETH": {"discount": "0.90", "haircut_tiers": [["2000", "1"], [None, "0.9"]]}}}
+    >>> print("\\n".join(diff(a, b)))
+    asset ETH
+      haircut_tiers (up_to USDT / rate)
+        row 1  1000 / 1  → 2000 / 1
+    """
     head: list[str] = []
     body: list[Line] = []
     for kind, key in (("asset", "assets"), ("contract", "contracts")):
@@ -176,7 +184,7 @@ def _crossings(server: str, rulebook: str) -> list[str]:
     ]
     if preview.crossings:
         width = max(len("account"), *(len(c.account_id) for c in preview.crossings))
-        lines.append(f"  {'account'.ljust(width)}  liquidatable    margin call")
+        lines.append(f"  {'account'.ljust(width)}  {'liquidatable'.ljust(13)}  margin call")
         for c in preview.crossings:
             liq = f"{_yes(c.liquidatable_before)} {ARROW} {_yes(c.liquidatable_after)}"
             call = f"{_yes(c.margin_call_before)} {ARROW} {_yes(c.margin_call_after)}"
