@@ -1,15 +1,19 @@
 """The `multimargin rulebook diff` command: exactly the edits between two rulebooks,
-aligned; a refused rulebook is one line and exit 2. (``--server`` is tested against a
+aligned (a property: any one edited number is exactly one change, a rewritten equal
+number none); a refused rulebook is one line and exit 2. (``--server`` is tested against a
 real server in ``tests/service/test_rpc_client_operator.py``.)"""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import multimargin
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from multimargin.rulebook_diff import diff
 from support import MULTIMARGIN
 
@@ -127,3 +131,65 @@ def test_a_section_added_and_a_contract_added_are_named() -> None:
         "liability.auto_repay_ratio",
     ]
     assert out[3].split()[1:] == ["—", "→", "0.00000125"]
+
+
+def _leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths of the numeric leaves of a rulebook, tier-table cells included."""
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _leaves(v, (*path, k))]
+    if isinstance(node, list) and node and all(isinstance(r, list) for r in node):
+        return [
+            (*path, i, j)
+            for i, row in enumerate(node)
+            for j, cell in enumerate(row)
+            if isinstance(cell, str | int) and not isinstance(cell, bool)
+        ]
+    if isinstance(node, str | int) and not isinstance(node, bool) and _numeric(node):
+        return [path]
+    return []
+
+
+def _numeric(value: Any) -> bool:
+    try:
+        Decimal(str(value))
+    except InvalidOperation:
+        return False
+    return True
+
+
+LEAVES = _leaves(default())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(LEAVES), st.integers(1, 10**6))
+def test_one_edited_number_is_exactly_one_change(path: tuple[Any, ...], bump: int) -> None:
+    a, b = default(), default()
+    node = b
+    for key in path[:-1]:
+        node = node[key]
+    old = node[path[-1]]
+    node[path[-1]] = bump + int(old) if isinstance(old, int) else str(Decimal(old) + bump)
+    node_a = a
+    for key in path[:-1]:
+        node_a = node_a[key]
+    if isinstance(old, str):  # the same number, written differently in A
+        node_a[path[-1]] = f"{old}0" if "." in old else f"{old}.0"
+    lines = diff(a, b)
+    changes = [line for line in lines if "→" in line]
+    assert len(changes) == 1, lines
+    section = {"assets": "asset", "contracts": "contract"}.get(path[0])
+    assert lines[0] == (f"{section} {path[1]}" if section else "settings")
+    label_and_old, new_text = (part.strip() for part in changes[0].split("→"))
+    if isinstance(path[-2], int):  # a tier-table cell: its row, under the table's heading
+        row, number, old_text = label_and_old.split(None, 2)
+        assert (row, number) == ("row", str(path[-2] + 1))
+        assert lines[-2].split()[0] == ".".join(path[2 if section else 1 : -2])
+        cell = path[-1]
+        assert old_text.split(" / ")[cell] == str(node_a[cell]) and new_text.split(" / ")[cell] == str(
+            node[cell]
+        )
+    else:
+        label, old_text = label_and_old.split()
+        assert label.split(".") == [str(k) for k in path[2 if section else 1 :]]
+        assert (old_text, new_text) == (str(node_a[path[-1]]), str(node[path[-1]]))
+    assert diff(a, a) == [] and diff(b, b) == []

@@ -17,7 +17,7 @@ import pytest
 import rpckit
 import serverkit
 from multimargin.client import Client, Event, EventStream
-from multimargin.errors import InvalidInputError
+from multimargin.errors import InvalidInputError, UnavailableError
 from rpckit import Rpc
 
 D = Decimal
@@ -234,3 +234,14 @@ def test_events_resume_after_the_server_ends_a_slow_subscriber(
                 again = [next(replay) for _ in range(end - start)]
             assert again == seen
             assert {e.account_id for e in seen if e.kind == "LIQUIDATION_STARTED"} == set(accounts)
+
+
+def test_the_iterator_gives_up_after_its_reconnects() -> None:
+    with Client(f"127.0.0.1:{serverkit.free_port()}", backoff=0.01, max_backoff=0.05) as client:
+        stream = client.watch_events(reconnects=3)
+        started = time.monotonic()
+        with pytest.raises(UnavailableError):
+            next(stream)
+        assert stream.resumed == 3 and time.monotonic() - started < 10
+        with pytest.raises(StopIteration):  # a stream that raised is closed
+            next(stream)
