@@ -10,6 +10,7 @@
     multimargin stress SCENARIO|ACCOUNT --asset A [--from -50%] [--to 50%] [--steps N]
                        [--out PREFIX] [--server HOST:PORT] [--rulebook FILE]
     multimargin tiers ASSET [--rulebook FILE] [--out PREFIX]
+    multimargin rulebook diff A.json B.json [--server HOST:PORT]
 
 Refused input prints one line naming the field and the SPEC §11 reason and exits 2;
 other failures (unreadable file, bad JSON) exit 1. No tracebacks.
@@ -216,6 +217,12 @@ def _add_access_options(sv: Any) -> None:
     )
 
 
+def _add_rulebook_command(sub: Any) -> None:
+    from multimargin.rulebook_diff import add_command
+
+    add_command(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``multimargin`` command."""
     parser = argparse.ArgumentParser(prog="multimargin", description="Multi-asset margin engine")
@@ -303,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     bk.set_defaults(func=_cmd_backup)
 
     _add_picture_commands(sub)
+    _add_rulebook_command(sub)
     return parser
 
 

@@ -16,7 +16,7 @@ with the same items) and lists are tuples, so nothing returned can be changed in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -128,6 +128,7 @@ class Account:
     borrowed: DecimalMap = field(default_factory=lambda: _EMPTY)
     interest: DecimalMap = field(default_factory=lambda: _EMPTY)
     margin: MarginSettings | None = None
+    vip_level: int = 0  # margin accounts: the holder's VIP level (SPEC §3.2, §6.3)
 
     @staticmethod
     def of(m: t.Account) -> Account:
@@ -191,6 +192,7 @@ class Account:
                 _d(ms.mcr_pro),
                 ms.pro_entered,
             ),
+            vip_level=ms.vip_level,
         )
 
 
@@ -232,10 +234,15 @@ class RiskSummary:
     margin_level: Decimal | None = None
     collateral_margin_level: Decimal | None = None
     max_borrow: DecimalMap = field(default_factory=lambda: _EMPTY)
+    rulebook_version: int = 0  # the rulebook it was computed with; 0 for a local evaluation
 
     @staticmethod
     def of(r: t.RiskSummary) -> RiskSummary:
         """From the wire message."""
+        return replace(RiskSummary._of(r), rulebook_version=r.rulebook_version)
+
+    @staticmethod
+    def _of(r: t.RiskSummary) -> RiskSummary:
         if r.WhichOneof("kind") == "futures":
             f = r.futures
             pools = tuple(
@@ -441,25 +448,32 @@ class RiskChange:
 
 @dataclass(frozen=True)
 class PricesUpdated:
-    """UpdatePrices: the new prices version and the accounts re-evaluated."""
+    """UpdatePrices: the new prices version, the accounts whose risk state changed, and
+    how many accounts were re-evaluated."""
 
     version: int
     accounts: tuple[RiskChange, ...] = field(default_factory=tuple)
+    accounts_evaluated: int = 0
 
 
 @dataclass(frozen=True)
 class EngineStatus:
-    """GetEngineStatus: the state hash as of ``journal_seq``, accounts, snapshot position."""
+    """GetEngineStatus: the state hash as of ``journal_seq``, accounts, snapshot position,
+    the last event issued and the rulebook version in effect."""
 
     state_hash: str
     journal_seq: int
     accounts: int
     snapshot_seq: int
+    event_seq: int = 0
+    rulebook_version: int = 0
 
     @staticmethod
     def of(m: op.GetEngineStatusResponse) -> EngineStatus:
         """From the wire message."""
-        return EngineStatus(m.state_hash, m.journal_seq, m.accounts, m.snapshot_seq)
+        return EngineStatus(
+            m.state_hash, m.journal_seq, m.accounts, m.snapshot_seq, m.event_seq, m.rulebook_version
+        )
 
 
 __all__ = [

@@ -14,6 +14,7 @@ MODULES = [
     "multimargin.errors",
     "multimargin.pictures.stress",
     "multimargin.pictures.tiers",
+    "multimargin.rulebook_diff",
 ]
 
 

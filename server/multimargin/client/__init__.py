@@ -34,24 +34,30 @@ Decimal('1000')
   exponential backoff and jitter while the deadline allows: UNAVAILABLE (server down or
   restarting), RESOURCE_EXHAUSTED (the server shed the call), CANCELLED (a draining
   server cancelled it) and an attempt's own DEADLINE_EXCEEDED.
+* **Events.** :meth:`~multimargin.client.events.EventCalls.watch_events` iterates the
+  SPEC §8 events (:class:`~multimargin.results_liability.Event`), resuming by itself
+  after a restart or a slow-subscriber end, each event once and in order.
 """
 
 from __future__ import annotations
 
 from multimargin.client.accounts import AccountCalls
 from multimargin.client.base import Amount
-from multimargin.client.funds import FundsCalls
+from multimargin.client.events import EventCalls, EventStream
+from multimargin.client.funds import ALL, FundsCalls
+from multimargin.client.operator import OperatorCalls
 from multimargin.client.risk import RiskCalls
 from multimargin.client.trading import TradingCalls
 from multimargin.errors import MarginError, UnavailableError
 from multimargin.results import Account, AccountView, OrderCheck, RiskSummary
+from multimargin.results_liability import Event, HistoryEntry
 from multimargin.transport import error_from
 
 
-class Client(AccountCalls, FundsCalls, TradingCalls, RiskCalls):
+class Client(AccountCalls, FundsCalls, TradingCalls, RiskCalls, OperatorCalls, EventCalls):
     """A blocking client over one channel (see the module documentation); one method per
     RPC, grouped by service (:mod:`multimargin.client.accounts`, ``funds``, ``trading``,
-    ``risk``).
+    ``risk``, ``operator``, ``events``).
 
     ``timeout``, ``attempt_timeout``, ``retries``, ``backoff`` and ``max_backoff`` are
     those of :class:`~multimargin.transport.RetryPolicy`.
@@ -59,10 +65,14 @@ class Client(AccountCalls, FundsCalls, TradingCalls, RiskCalls):
 
 
 __all__ = [
+    "ALL",
     "Account",
     "AccountView",
     "Amount",
     "Client",
+    "Event",
+    "EventStream",
+    "HistoryEntry",
     "MarginError",
     "OrderCheck",
     "RiskSummary",

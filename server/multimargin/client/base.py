@@ -13,6 +13,7 @@ import grpc
 from multimargin.client.auth import secure_channel
 from multimargin.transport import RetryPolicy
 from multimargin.v1 import account_service_pb2_grpc as acc_grpc
+from multimargin.v1 import event_service_pb2_grpc as ev_grpc
 from multimargin.v1 import funds_service_pb2_grpc as fun_grpc
 from multimargin.v1 import market_data_service_pb2_grpc as mkt_grpc
 from multimargin.v1 import operator_service_pb2_grpc as op_grpc
@@ -105,6 +106,7 @@ class ClientBase:
         self.risk = risk_grpc.RiskServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self.market = mkt_grpc.MarketDataServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self.operator = op_grpc.OperatorServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self.events = ev_grpc.EventServiceStub(self._channel)  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         """Closes the channel."""

@@ -1,8 +1,9 @@
-"""Calls of FundsService: transfers, ledger entries, borrowing and repaying."""
+"""Calls of FundsService: transfers, ledger entries, borrowing, repaying and history."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Literal
 
 from multimargin.client.base import LEDGER_KINDS, Amount, ClientBase, as_decimal, wire
 from multimargin.results import (
@@ -11,11 +12,15 @@ from multimargin.results import (
     Repaid,
     Transferred,
 )
+from multimargin.results_liability import HistoryEntry, HistoryPage, LiabilityRepaid
 from multimargin.v1 import funds_service_pb2 as fun
+
+#: ``amount="all"``: repay the whole liability.
+ALL = "all"
 
 
 class FundsCalls(ClientBase):
-    """Calls of FundsService: transfers, ledger entries, borrowing and repaying."""
+    """Calls of FundsService: transfers, ledger entries, borrowing, repaying and history."""
 
     def transfer_in(
         self,
@@ -98,20 +103,21 @@ class FundsCalls(ClientBase):
         self,
         account_id: str,
         asset: str,
-        amount: Amount,
+        amount: Amount | Literal["all"],
         *,
         payer_asset: str = "",
         expected_version: int | None = None,
         request_id: str | None = None,
     ) -> Repaid:
-        """Repays debt of ``asset`` (from ``payer_asset`` when given)."""
+        """Repays debt of ``asset`` (from ``payer_asset`` when given): ``amount`` of it,
+        or ``"all"`` of it (margin: borrowed + interest, so no dust is left)."""
         req = fun.RepayRequest(
-            request_id=self._rid(request_id),
-            account_id=account_id,
-            asset=asset,
-            amount=wire(amount, "amount"),
-            payer_asset=payer_asset,
+            request_id=self._rid(request_id), account_id=account_id, asset=asset, payer_asset=payer_asset
         )
+        if amount == ALL:
+            req.all = True
+        else:
+            req.amount = wire(amount, "amount")
         r = self._call(self.funds.Repay, self._version(req, expected_version))
         return Repaid(
             Account.of(r.account),
@@ -121,3 +127,44 @@ class FundsCalls(ClientBase):
             as_decimal(r.interest_repaid),
             as_decimal(r.principal_repaid),
         )
+
+    def repay_liability(
+        self,
+        account_id: str,
+        debt_asset: str,
+        payer_asset: str,
+        amount: Amount | Literal["all"],
+        *,
+        expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> LiabilityRepaid:
+        """Repays a futures debt (negative wallet of ``debt_asset``) with ``payer_asset`` at
+        the SPEC §7.2 conversion price: ``amount`` of it, or ``"all"`` of it (SPEC §7.3)."""
+        req = fun.RepayLiabilityRequest(
+            request_id=self._rid(request_id),
+            account_id=account_id,
+            debt_asset=debt_asset,
+            payer_asset=payer_asset,
+        )
+        if amount == ALL:
+            req.all = True
+        else:
+            req.amount = wire(amount, "amount")
+        r = self._call(self.funds.RepayLiability, self._version(req, expected_version))
+        return LiabilityRepaid(Account.of(r.account), HistoryEntry.of(r.entry))
+
+    def list_history(self, account_id: str, *, page_size: int = 0, page_token: str = "") -> HistoryPage:
+        """One page of the account's repayments and interest charges, newest first
+        (SPEC §7.5); ``page_size`` 0 means 100. Paging is stable while entries arrive."""
+        req = fun.ListHistoryRequest(account_id=account_id, page_size=page_size, page_token=page_token)
+        return HistoryPage.of(self._call(self.funds.ListHistory, req))
+
+    def history(self, account_id: str, *, page_size: int = 0) -> Iterator[HistoryEntry]:
+        """Every history entry of the account, newest first, page by page."""
+        token = ""
+        while True:
+            page = self.list_history(account_id, page_size=page_size, page_token=token)
+            yield from page.entries
+            if not page.next_page_token:
+                return
+            token = page.next_page_token

@@ -59,6 +59,7 @@ class RiskCalls(ClientBase):
                 )
                 for a in r.accounts
             ),
+            r.accounts_evaluated,
         )
 
     def get_prices(self) -> Prices:
@@ -67,5 +68,6 @@ class RiskCalls(ClientBase):
         return Prices(decimal_map(r.index_prices), decimal_map(r.mark_prices), r.prices_version)
 
     def engine_status(self) -> EngineStatus:
-        """The state hash, journal position, account count and snapshot position."""
+        """The state hash, journal position, account count, snapshot position, last event
+        sequence number and rulebook version."""
         return EngineStatus.of(self._call(self.operator.GetEngineStatus, op.GetEngineStatusRequest()))

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import collections
 import hmac
+import os
 import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -19,7 +20,10 @@ from multimargin.store.journal import EventRow
 from multimargin.v1 import event_service_pb2, history_pb2
 
 TOKEN_KEY_META = "engine.page_token_key"  # secret that signs ListHistory page tokens
-SUBSCRIBER_BUFFER = 10_000  # events queued for one WatchEvents subscriber at most
+#: Events queued for one WatchEvents subscriber at most; more end its stream with
+#: SUBSCRIBER_TOO_SLOW. The environment variable (read at start) is for tests that
+#: provoke that end cheaply; leave it unset in production.
+SUBSCRIBER_BUFFER = int(os.environ.get("MULTIMARGIN_SUBSCRIBER_BUFFER", "10000"))
 BACKLOG_CHUNK = 500
 
 
