@@ -19,7 +19,7 @@ $(BIN)/python:
 
 # Dev tools first, then the package itself: `pip install .` builds the Rust extension
 # (release profile) with maturin, exactly as the Dockerfile's builder stage does.
-$(STAMP): $(BIN)/python requirements-dev.txt pyproject.toml Cargo.toml Cargo.lock $(shell find core_rs/src server -name '*.rs' -o -name '*.py' -o -name '*.pyi' -o -name '*.json' 2>/dev/null)
+$(STAMP): $(BIN)/python requirements-dev.txt pyproject.toml Cargo.toml Cargo.lock $(shell find core_rs/src server -name '*.rs' -o -name '*.py' -o -name '*.pyi' -o -name '*.json' -o -name '*.proto' 2>/dev/null)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/pip install --quiet .
 	touch $(STAMP)

@@ -7,6 +7,8 @@
     multimargin stress SCENARIO|ACCOUNT --asset A [--from -50%] [--to 50%] [--steps N]
                        [--out PREFIX] [--server HOST:PORT] [--rulebook FILE]
     multimargin tiers ASSET [--rulebook FILE] [--out PREFIX]
+    multimargin loadtest [--target HOST:PORT] [--mix RPC=W,...] [--vus N | --rate R]
+                         [--duration 30s] [--accounts ID,...] [--json FILE]
 
 Refused input prints one line naming the field and the SPEC §11 reason and exits 2;
 other failures (unreadable file, bad JSON) exit 1. No tracebacks.
@@ -334,7 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
     bk.set_defaults(func=_cmd_backup)
 
     _add_picture_commands(sub)
+    _add_loadtest(sub)
     return parser
+
+
+def _add_loadtest(sub: Any) -> None:
+    from multimargin.loadtest import add_parser
+
+    add_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
