@@ -2,7 +2,7 @@
 #   make run    set up, then start the gRPC server on its embedded store with demo data
 #   make demo   set up, then evaluate an example scenario with --explain
 #   make test   set up, then run the whole suite (what .ci/run calls)
-#   make bench  set up, then run the benchmarks (release build)
+#   make bench  set up, then run every benchmark and rewrite bench/RESULTS.md (≈5 min)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -52,11 +52,7 @@ test: lint test-rust test-python
 
 bench: setup
 	$(BIN)/pip install --quiet -r bench/requirements.txt
-	cargo bench --bench evaluate
-	$(BIN)/python bench/python_vs_reference.py
-	$(BIN)/python bench/store_throughput.py --seconds 3
-	$(BIN)/python bench/grpc_durable.py --seconds 5
-	BIN=$(abspath $(BIN)) bench/grpc_load.sh 64 10s
+	$(BIN)/python bench/run_all.py
 
 proto: setup
 	$(BIN)/python scripts/gen_proto.py
