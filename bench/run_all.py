@@ -34,11 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import benchkit
-from multimargin.loadtest import load
 from multimargin.loadtest.accounts import Target
+from multimargin.loadtest.runner import load
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
+#: The raw figures of the last run (``--render-only`` renders them again).
+FIGURES = ROOT / "target" / "bench-figures.json"
 PY = sys.executable
 GRPC_RPCS = ("Health/Check", "CheckOrder", "GetRiskSummary", "TransferIn")
 DEMO_ACCOUNT = {"CheckOrder": ["demo-futures-multi"], "GetRiskSummary": ["demo-futures-multi"]}
@@ -150,13 +152,12 @@ def _n(value: float, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
-def render(figures: dict[str, Any], args: argparse.Namespace, started: float) -> dict[str, str]:
+def render(figures: dict[str, Any], args: argparse.Namespace, elapsed: float, when: str) -> dict[str, str]:
     """Markdown of every marked block of RESULTS.md."""
     blocks: dict[str, str] = {}
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = "make bench" + (f"  (python bench/run_all.py {' '.join(sys.argv[1:])})" if sys.argv[1:] else "")
     blocks["machine"] = (
-        f"Machine: {benchkit.machine()}.\nRun: `{command}` on {now}, {time.monotonic() - started:.0f} s. "
+        f"Machine: {benchkit.machine()}.\nRun: `{command}` on {when}, {elapsed:.0f} s. "
         "The machine is shared with other agents (builds and tests run beside the benchmarks), so "
         "figures move by ±10–30 % between runs: compare numbers, and read ratios, from one run only."
     )
@@ -224,10 +225,10 @@ def render_grpc(g: dict[str, Any], args: argparse.Namespace) -> str:
 def rewrite(blocks: dict[str, str]) -> None:
     text = RESULTS.read_text("utf-8")
     for name, body in blocks.items():
-        pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(\n<!-- /bench:{name} -->)", re.S)
+        pattern = re.compile(rf"(<!-- bench:{name} -->\n)(?:.*?\n)?(<!-- /bench:{name} -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"RESULTS.md has no <!-- bench:{name} --> block")
-        text = pattern.sub(lambda m, body=body: m.group(1) + body + m.group(2), text)
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
     RESULTS.write_text(text, encoding="utf-8")
 
 
@@ -245,7 +246,16 @@ def main() -> None:
     )
     parser.add_argument("--only", default="criterion,python,store,grpc", help="benchmarks to run")
     parser.add_argument("--no-write", action="store_true", help="do not rewrite bench/RESULTS.md")
+    parser.add_argument(
+        "--render-only", action="store_true", help=f"render the figures saved in {FIGURES.relative_to(ROOT)}"
+    )
     args = parser.parse_args()
+    if args.render_only:
+        saved = json.loads(FIGURES.read_text("utf-8"))
+        figures, args.seconds, args.warmup = saved["figures"], saved["seconds"], saved["warmup"]
+        args.vus, args.open_vus, sys.argv[1:] = saved["vus"], saved["open_vus"], saved["argv"]
+        finish(figures, args, saved["elapsed"], saved["date"])
+        return
     only = set(args.only.split(","))
     started = time.monotonic()
     figures: dict[str, Any] = {}
@@ -257,7 +267,18 @@ def main() -> None:
         figures["store"] = script_json("store_throughput.py", "--seconds", "3")
     if "grpc" in only:
         figures["grpc"] = grpc_k6(args.seconds, args.vus, args.open_vus, args.warmup)
-    blocks = render(figures, args, started)
+    elapsed = time.monotonic() - started
+    FIGURES.parent.mkdir(exist_ok=True)
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    saved = {"figures": figures, "elapsed": elapsed, "argv": sys.argv[1:], "date": now}
+    saved |= {k: getattr(args, k) for k in ("seconds", "warmup", "vus", "open_vus")}
+    FIGURES.write_text(json.dumps(saved, indent=1), encoding="utf-8")
+    finish(figures, args, elapsed, now)
+
+
+def finish(figures: dict[str, Any], args: argparse.Namespace, elapsed: float, when: str) -> None:
+    """Print the figures and targets; rewrite RESULTS.md unless --no-write."""
+    blocks = render(figures, args, elapsed, when)
     print("\n\n".join(f"## {name}\n\n{body}" for name, body in blocks.items()))
     if not args.no_write:
         rewrite(blocks)
