@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import re
 import subprocess
 import sys
@@ -155,11 +156,13 @@ def _n(value: float, digits: int = 0) -> str:
 def render(figures: dict[str, Any], args: argparse.Namespace, elapsed: float, when: str) -> dict[str, str]:
     """Markdown of every marked block of RESULTS.md."""
     blocks: dict[str, str] = {}
+    load = figures.get("load") or [float("nan")]
     command = "make bench" + (f"  (python bench/run_all.py {' '.join(sys.argv[1:])})" if sys.argv[1:] else "")
     blocks["machine"] = (
         f"Machine: {benchkit.machine()}.\nRun: `{command}` on {when}, {elapsed:.0f} s. "
-        "The machine is shared with other agents (builds and tests run beside the benchmarks), so "
-        "figures move by ±10–30 % between runs: compare numbers, and read ratios, from one run only."
+        "The machine is shared with other agents (builds and tests run beside the benchmarks; "
+        f"1-minute load average {load[0]:.1f} at the start, {load[-1]:.1f} at the end, on 2 cores), "
+        "so figures move by ±10–50 % between runs: compare numbers, and read ratios, from one run only."
     )
     if "criterion" in figures:
         rows = [f"| {name.replace('/', ' / ')} | {us:.2f} µs |" for name, us in figures["criterion"]]
@@ -258,7 +261,7 @@ def main() -> None:
         return
     only = set(args.only.split(","))
     started = time.monotonic()
-    figures: dict[str, Any] = {}
+    figures: dict[str, Any] = {"load": [os.getloadavg()[0]]}
     if "criterion" in only:
         figures["criterion"] = criterion()
     if "python" in only:
@@ -267,6 +270,7 @@ def main() -> None:
         figures["store"] = script_json("store_throughput.py", "--seconds", "3")
     if "grpc" in only:
         figures["grpc"] = grpc_k6(args.seconds, args.vus, args.open_vus, args.warmup)
+    figures["load"].append(os.getloadavg()[0])
     elapsed = time.monotonic() - started
     FIGURES.parent.mkdir(exist_ok=True)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
