@@ -2,7 +2,7 @@
 #   make run    set up, then start the gRPC server on its embedded store with demo data
 #   make demo   set up, then evaluate an example scenario with --explain
 #   make test   set up, then run the whole suite (what .ci/run calls)
-#   make bench  set up, then run every benchmark and rewrite bench/RESULTS.md (≈5 min)
+#   make bench  set up, then run every benchmark and rewrite bench/RESULTS.md (5–7 min)
 
 PYTHON ?= python3
 VENV   := .venv
