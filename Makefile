@@ -3,7 +3,7 @@
 #               (plaintext, no authentication: loopback only; see README "Security")
 #   make demo   set up, then evaluate an example scenario with --explain
 #   make test   set up, then run the whole suite (what .ci/run calls)
-#   make bench  set up, then run the benchmarks (release build)
+#   make bench  set up, then run every benchmark and rewrite bench/RESULTS.md (5–7 min)
 #   make reset  delete the demo store ($(DATA)), so that the next `make run` seeds it anew
 #   make clean  delete the virtualenv, the Rust build and the demo store
 
@@ -23,7 +23,7 @@ $(BIN)/python:
 
 # Dev tools first, then the package itself: `pip install .` builds the Rust extension
 # (release profile) with maturin, exactly as the Dockerfile's builder stage does.
-$(STAMP): $(BIN)/python requirements-dev.txt pyproject.toml Cargo.toml Cargo.lock $(shell find core_rs/src server -name '*.rs' -o -name '*.py' -o -name '*.pyi' -o -name '*.json' 2>/dev/null)
+$(STAMP): $(BIN)/python requirements-dev.txt pyproject.toml Cargo.toml Cargo.lock $(shell find core_rs/src server -name '*.rs' -o -name '*.py' -o -name '*.pyi' -o -name '*.json' -o -name '*.proto' 2>/dev/null)
 	@echo "== setup 2/3: installing the dev tools (requirements-dev.txt)"
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@echo "== setup 3/3: building the Rust engine and installing multimargin (release build: minutes on 2 cores)"
@@ -59,11 +59,7 @@ test: lint test-rust test-python
 
 bench: setup
 	$(BIN)/pip install --quiet -r bench/requirements.txt
-	cargo bench --bench evaluate
-	$(BIN)/python bench/python_vs_reference.py
-	$(BIN)/python bench/store_throughput.py --seconds 3
-	$(BIN)/python bench/grpc_durable.py --seconds 5
-	BIN=$(abspath $(BIN)) bench/grpc_load.sh 64 10s
+	$(BIN)/python bench/run_all.py
 
 proto: setup
 	$(BIN)/python scripts/gen_proto.py

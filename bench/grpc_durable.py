@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+import benchkit
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from multimargin.v1 import account_service_pb2 as acc
@@ -34,45 +30,6 @@ from multimargin.v1 import funds_service_pb2_grpc as fun_grpc
 from multimargin.v1 import operator_service_pb2 as op
 from multimargin.v1 import operator_service_pb2_grpc as op_grpc
 from multimargin.v1 import types_pb2 as t
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    exe = Path(sys.executable).parent / "multimargin"
-    proc = subprocess.Popen(
-        [
-            str(exe),
-            "serve",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--data-dir",
-            str(data_dir),
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    target = f"127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    with grpc.insecure_channel(target) as ch:
-        stub = health_pb2_grpc.HealthStub(ch)
-        while True:
-            try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
-                    return proc, target
-            except grpc.RpcError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit("server did not start")
-            time.sleep(0.1)
 
 
 def percentile(xs: list[float], p: float) -> float:
@@ -156,17 +113,14 @@ def main() -> None:
     )
     parser.add_argument("--target", help="an already running server (default: start one)")
     args = parser.parse_args()
-    proc = None
-    with tempfile.TemporaryDirectory() as tmp:
-        target = args.target
-        if target is None:
-            proc, target = start_server(Path(tmp) / "data")
-        try:
-            asyncio.run(amain(args, target))
-        finally:
-            if proc is not None:
-                os.kill(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=30)
+    if args.target is not None:
+        asyncio.run(amain(args, args.target))
+        return
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        benchkit.server(Path(tmp) / "data", "--log-level", "WARNING") as target,
+    ):
+        asyncio.run(amain(args, target))
 
 
 if __name__ == "__main__":

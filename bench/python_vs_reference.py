@@ -2,7 +2,7 @@
 same accounts (bench/fixtures: a MULTI_ASSET futures account with 10 assets and 20
 positions, a PRO margin account with 10 assets and 5 loans), maxima included.
 
-    python bench/python_vs_reference.py [--batch 10000]
+    python bench/python_vs_reference.py [--batch 10000] [--json FILE]
 
 Prints µs per account for: the reference model (tests/reference/model.py), the Rust
 engine through `Rulebook.evaluate` (one call per account), `evaluate_many` (a batch,
@@ -55,8 +55,8 @@ def per_call(fn: Callable[[], Any], *, min_seconds: float = 1.0, repeat: int = 5
     return statistics.median(samples)
 
 
-def bench(name: str, rules: dict[str, Any], rb: multimargin.Rulebook, batch_size: int) -> None:
-    """Times one fixture account in every form and prints its row."""
+def bench(name: str, rules: dict[str, Any], rb: multimargin.Rulebook, batch_size: int) -> dict[str, float]:
+    """Times one fixture account in every form, prints its row and returns µs per account."""
     scenario = json.loads((FIXTURES / f"{name}.json").read_text())
     scenario["rulebook"] = rules
     market = multimargin.Market(rb, scenario["prices"], scenario["marks"])
@@ -86,6 +86,13 @@ def bench(name: str, rules: dict[str, Any], rb: multimargin.Rulebook, batch_size
         + f"{ref / compiled:>10.0f}×{ref / compact:>10.0f}×"
         + "".join(f"{compiled / x:>10.1f}×" for x in (many, few, compact, column))
     )
+    return {
+        "reference_us": ref * 1e6,
+        "compiled_us": compiled * 1e6,
+        "batch_us": compact * 1e6,  # evaluate_batch: compact results, figures read on demand
+        "many_us": many * 1e6,
+        "scenario_json_us": from_json * 1e6,
+    }
 
 
 def main() -> None:
@@ -93,6 +100,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--batch", type=int, default=10_000, help="accounts per evaluate_many batch")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     args = parser.parse_args()
     rules = json.loads((FIXTURES / "rulebook.json").read_text())
     rb = multimargin.Rulebook(rules)
@@ -103,8 +111,9 @@ def main() -> None:
         + "".join(f"{h:>12}" for h in heads[:6])
         + "".join(f"{h:>11}" for h in heads[6:])
     )
-    for name in ("futures_multi", "margin_pro"):
-        bench(name, rules, rb, args.batch)
+    figures = {name: bench(name, rules, rb, args.batch) for name in ("futures_multi", "margin_pro")}
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

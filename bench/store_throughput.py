@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import json
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 try:
@@ -96,6 +97,7 @@ def main() -> None:
     parser.add_argument("--levels", default="1,8,64,512", help="concurrent submitters")
     parser.add_argument("--record-bytes", type=int, default=256, help="command size")
     parser.add_argument("--dir", type=Path, default=None, help="where to put the temp dirs")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
 
@@ -109,6 +111,7 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
+    rows = []
     for submitters in levels:
         with tempfile.TemporaryDirectory(dir=args.dir, prefix="mm-store-bench-") as tmp:
             r = asyncio.run(_run_level(Path(tmp), submitters, args.seconds, args.record_bytes))
@@ -117,6 +120,9 @@ def main() -> None:
             f"{r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.max_ms:>8.2f} {r.batches:>8} "
             f"{r.records / r.batches:>9.1f} {r.records - r.batches:>12}"
         )
+        rows.append({**asdict(r), "records_per_s": r.records / r.seconds, "per_fsync": r.records / r.batches})
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Regenerate the Python gRPC code for the wire contract in proto/.
 
-This is the one command that produces ``server/multimargin/v1/``::
+This is the one command that produces ``server/multimargin/v1/`` and the copy of the
+contract's .proto files the package ships in ``server/multimargin/proto/multimargin/v1/``
+(for clients that load schemas from files, e.g. k6 in ``multimargin loadtest``)::
 
     .venv/bin/python scripts/gen_proto.py            # into server/
     .venv/bin/python scripts/gen_proto.py --out DIR  # into DIR/multimargin/v1/
@@ -9,10 +11,12 @@ This is the one command that produces ``server/multimargin/v1/``::
 It runs the protoc bundled with grpcio-tools (``-I proto``) with
 ``--python_out``, ``--pyi_out`` and ``--grpc_python_out`` so that the modules
 import as ``multimargin.v1.<file>_pb2`` without rewriting, then writes the
-package's ``__init__.py``. The target folder is replaced as a whole (stale
-modules of deleted .proto files disappear), and the output is byte-identical
-on every run with the same grpcio-tools; tests/service/test_proto_contract.py
-checks the committed copy for drift.
+package's ``__init__.py``, then copies the .proto files. Both target folders are
+replaced as a whole (stale modules of deleted .proto files disappear), and the
+output is byte-identical on every run with the same grpcio-tools;
+tests/service/test_proto_contract.py checks the committed copies for drift.
+(``server/multimargin/proto/grpc/health/v1/health.proto``, the standard health
+protocol, is kept by hand.)
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = REPO_ROOT / "proto"
 PACKAGE_DIR = Path("multimargin") / "v1"
 DEFAULT_OUT = REPO_ROOT / "server"
+SHIPPED_PROTO_DIR = Path("multimargin") / "proto" / "multimargin" / "v1"
 
 INIT_PY = '''"""Generated gRPC / protobuf code for the multimargin.v1 wire contract.
 
@@ -78,6 +83,17 @@ def generate(out: Path) -> Path:
     return target
 
 
+def ship_protos(out: Path) -> Path:
+    """Copy the contract's .proto files to ``out/multimargin/proto/multimargin/v1/``."""
+    target = out / SHIPPED_PROTO_DIR
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for path in proto_files():
+        shutil.copyfile(path, target / path.name)
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and generate the code."""
     parser = argparse.ArgumentParser(
@@ -92,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     target = generate(options.out.resolve())
     print(f"generated {len(list(target.iterdir()))} files in {target}")
+    shipped = ship_protos(options.out.resolve())
+    print(f"copied {len(list(shipped.iterdir()))} .proto files to {shipped}")
     return 0
 
 

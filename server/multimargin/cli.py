@@ -11,6 +11,8 @@
                        [--out PREFIX] [--server HOST:PORT] [--rulebook FILE]
     multimargin tiers ASSET [--rulebook FILE] [--out PREFIX]
     multimargin rulebook diff A.json B.json [--server HOST:PORT]
+    multimargin loadtest [--target HOST:PORT] [--mix RPC=W,...] [--vus N | --rate R]
+                         [--duration 30s] [--accounts ID,...] [--json FILE]
 
 Refused input prints one line naming the field and the SPEC §11 reason and exits 2;
 other failures (unreadable file, bad JSON) exit 1. No tracebacks.
@@ -311,7 +313,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_picture_commands(sub)
     _add_rulebook_command(sub)
+    _add_loadtest(sub)
     return parser
+
+
+def _add_loadtest(sub: Any) -> None:
+    from multimargin.loadtest import add_parser
+
+    add_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -226,6 +226,15 @@ def test_generated_code_matches_committed(regenerated: Path) -> None:
     assert changed == [], hint
 
 
+def test_shipped_proto_files_match_the_contract(regenerated: Path) -> None:
+    """The package ships the contract's .proto files (for k6 and other schema-file clients)."""
+    fresh = _files(regenerated.parent / "proto" / "multimargin" / "v1")
+    committed = _files(PACKAGE_ROOT / "proto" / "multimargin" / "v1")
+    hint = "server/multimargin/proto is stale: run `.venv/bin/python scripts/gen_proto.py`"
+    assert sorted(fresh) == sorted(p.name for p in (PROTO_DIR / "multimargin" / "v1").glob("*.proto"))
+    assert committed == fresh, hint
+
+
 def test_generated_package_is_documented(regenerated: Path) -> None:
     init = (regenerated / "__init__.py").read_text(encoding="utf-8")
     assert "never edit" in init
