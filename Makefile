@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= ./data
 LISTEN ?= 127.0.0.1:50051
 
-.PHONY: setup run demo test lint test-rust test-python bench proto clean
+.PHONY: setup run demo test lint test-rust test-python bench proto clean crash fuzz overload
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,14 @@ bench: setup
 	$(BIN)/python bench/store_throughput.py --seconds 3
 	$(BIN)/python bench/grpc_durable.py --seconds 5
 	BIN=$(abspath $(BIN)) bench/grpc_load.sh 64 10s
+
+# Reliability (README "Reliability"): a long crash campaign, long fuzz runs, overload.
+CRASH_CYCLES ?= 1000
+crash: setup
+	cd bench && ../$(BIN)/python crash.py --cycles $(CRASH_CYCLES)
+
+overload: setup
+	cd bench && ../$(BIN)/python overload.py
 
 proto: setup
 	$(BIN)/python scripts/gen_proto.py
