@@ -297,7 +297,18 @@ class Report:
         )
 
 
-def campaign(data_dir: Path, cycles: int, threads: int, seed: int, max_load_s: float = 1.5) -> Report:
+def campaign(
+    data_dir: Path,
+    cycles: int,
+    threads: int,
+    seed: int,
+    max_load_s: float = 1.5,
+    max_seconds: float | None = None,
+    progress: int = 0,
+) -> Report:
+    """Runs ``cycles`` cycles (fewer if ``max_seconds`` runs out first); with
+    ``progress``, prints a summary line every that many cycles."""
+    deadline = time.monotonic() + max_seconds if max_seconds else None
     rng = random.Random(seed)
     ledger = Ledger()
     report = Report()
@@ -307,6 +318,10 @@ def campaign(data_dir: Path, cycles: int, threads: int, seed: int, max_load_s: f
         server.kill9()
         expected: op.GetEngineStatusResponse | None = None
         for cycle in range(cycles):
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            if progress and cycle and cycle % progress == 0:
+                print(report.summary(), flush=True)
             server = start_server(data_dir)
             report.restarts_s.append(server.started_s)
             if expected is not None:
@@ -364,12 +379,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-load-s", type=float, default=1.5, help="longest load phase of a cycle")
     parser.add_argument("--data-dir", type=Path, help="default: a temporary directory")
+    parser.add_argument("--max-seconds", type=float, help="stop starting cycles after this long")
+    parser.add_argument("--progress", type=int, default=25, help="a summary line every N cycles")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir or Path(tmp) / "data"
         t0 = time.monotonic()
         try:
-            report = campaign(data_dir, args.cycles, args.threads, args.seed, args.max_load_s)
+            report = campaign(
+                data_dir,
+                args.cycles,
+                args.threads,
+                args.seed,
+                args.max_load_s,
+                args.max_seconds,
+                args.progress,
+            )
         except Failure as e:
             print(f"FAILED: {e}", file=sys.stderr)
             sys.exit(1)
