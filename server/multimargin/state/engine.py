@@ -118,6 +118,7 @@ class Engine:
         self._compiled: dict[str, multimargin.Account] = {}
         self._exposure = Exposure()
         self._clock_task: asyncio.Task[None] | None = None
+        self._verify_task: asyncio.Task[None] | None = None
         self._fatal: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -145,9 +146,12 @@ class Engine:
         store = Store.open(Path(data_dir), init_store=init_store)
         try:
             engine = cls(store, snapshot_every=snapshot_every, snapshot_budget_s=snapshot_budget_s)
-            recovery = store.recover()
+            # Only the records after the snapshot are verified before serving; the
+            # prefix is verified in the background (recovery must not grow with the journal).
+            recovery = store.recover(full=False)
             if recovery.snapshot is not None:
                 engine._load_snapshot(recovery.snapshot)
+                engine._verify_task = asyncio.create_task(engine._verify_prefix(recovery.snapshot.seq))
             for record in recovery.records:
                 engine._replay(record)
             await engine.feed.open()
@@ -193,6 +197,16 @@ class Engine:
             except multimargin.MarginError as exc:
                 log.error("hourly settlement failed: %s", exc)
 
+    async def _verify_prefix(self, through: int) -> None:
+        """The journal up to the recovered snapshot, chain-verified off the event loop; a
+        mismatch is fatal, as at open."""
+        try:
+            await asyncio.to_thread(self._store.verify_prefix, through)
+        except StoreError as e:
+            log.critical("journal verification failed: %s", e)
+            if not self._fatal.done():
+                self._fatal.set_exception(e)
+
     @property
     def fatal(self) -> asyncio.Future[None]:
         """Completes with the exception when the store failed; the server must stop."""
@@ -202,6 +216,8 @@ class Engine:
         """Waits for pending records, writes a final snapshot, closes the store."""
         if self._clock_task is not None:
             self._clock_task.cancel()
+        if self._verify_task is not None:
+            self._verify_task.cancel()
         if not self._store.failed:
             await self._store.flush()
             if self._policy.records:
