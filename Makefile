@@ -63,6 +63,14 @@ CRASH_CYCLES ?= 1000
 crash: setup
 	cd bench && ../$(BIN)/python crash.py --cycles $(CRASH_CYCLES)
 
+FUZZ_SECONDS ?= 3600
+fuzz: setup
+	MM_FUZZ_CASES=200000 cargo test --release -p multimargin-core --test fuzz_parsers
+	mkdir -p fuzz/corpus/handlers
+	$(BIN)/python fuzz/handlers_fuzz.py -max_total_time=$(FUZZ_SECONDS) fuzz/corpus/handlers
+	cd fuzz && cargo +nightly fuzz run scenario -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && cargo +nightly fuzz run rulebook -- -max_total_time=$(FUZZ_SECONDS)
+
 overload: setup
 	cd bench && ../$(BIN)/python overload.py
 
