@@ -286,14 +286,17 @@ class Report:
     acknowledged: int = 0
     lost: int = 0
     idle_kills: int = 0
-    restarts_s: list[float] = field(default_factory=list)
+    restarts_s: list[float] = field(default_factory=list)  # spawn → SERVING
+    recoveries_s: list[float] = field(default_factory=list)  # the engine's recovery, from its log
 
     def summary(self) -> str:
         r = sorted(self.restarts_s)
+        e = sorted(self.recoveries_s) or [0.0]
         return (
             f"cycles {self.cycles}, acknowledged {self.acknowledged}, lost {self.lost}, "
             f"idle kills {self.idle_kills} (state hash checked), "
-            f"restart p50 {statistics.median(r):.2f} s, max {r[-1]:.2f} s"
+            f"restart p50 {statistics.median(r):.2f} s, max {r[-1]:.2f} s "
+            f"(of which recovery p50 {statistics.median(e):.2f} s, max {e[-1]:.2f} s)"
         )
 
 
@@ -324,6 +327,8 @@ def campaign(
                 print(report.summary(), flush=True)
             server = start_server(data_dir)
             report.restarts_s.append(server.started_s)
+            if (recovery := server.recovery_s()) is not None:
+                report.recoveries_s.append(recovery)
             if expected is not None:
                 got = status(server.address)
                 if (got.state_hash, got.journal_seq) != (expected.state_hash, expected.journal_seq):

@@ -4,6 +4,7 @@ server's command line: a flag every plaintext loopback server needs goes there."
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import grpc
@@ -32,6 +34,7 @@ class Server:
     address: str
     log_path: Path
     started_s: float  # from spawn to SERVING
+    log_offset: int = 0  # where this start's lines begin in the log
 
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
@@ -41,6 +44,21 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(60)
+
+    def recovery_s(self) -> float | None:
+        """How long the engine's recovery took at this start ("opening the engine" to
+        "recovered" in the server's JSON log), or None if the log does not tell."""
+        opened = recovered = None
+        with self.log_path.open("rb") as log:
+            log.seek(max(0, self.log_offset))
+            for line in log:
+                if b'"opening the engine"' in line or b'"recovered"' in line:
+                    ts = datetime.fromisoformat(json.loads(line)["ts"].replace("Z", "+00:00")).timestamp()
+                    if b'"recovered"' in line:
+                        recovered = ts
+                    else:
+                        opened = ts
+        return recovered - opened if opened is not None and recovered is not None else None
 
     def rss_kib(self) -> int:
         """VmRSS of the server process, KiB."""
@@ -64,6 +82,7 @@ def start_server(data_dir: Path, *extra: str, timeout: float = 120.0) -> Server:
         *extra,
     ]
     t0 = time.monotonic()
+    offset = log_path.stat().st_size if log_path.exists() else 0
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env={**os.environ}
@@ -77,7 +96,7 @@ def start_server(data_dir: Path, *extra: str, timeout: float = 120.0) -> Server:
             try:
                 status = health.Check(health_pb2.HealthCheckRequest(), timeout=0.5).status
                 if status == health_pb2.HealthCheckResponse.SERVING:
-                    return Server(proc, address, log_path, time.monotonic() - t0)
+                    return Server(proc, address, log_path, time.monotonic() - t0, offset)
             except grpc.RpcError:
                 pass
             time.sleep(0.01)
