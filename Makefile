@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= ./data
 LISTEN ?= 127.0.0.1:50051
 
-.PHONY: setup run demo test lint test-rust test-python bench proto reset clean
+.PHONY: setup run demo test lint test-rust test-python bench proto reset clean crash fuzz overload
 
 $(BIN)/python:
 	@echo "== setup 1/3: creating the virtualenv $(VENV)"
@@ -60,6 +60,22 @@ test: lint test-rust test-python
 bench: setup
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/run_all.py
+
+# Reliability (README "Reliability"): a long crash campaign, long fuzz runs, overload.
+CRASH_CYCLES ?= 1000
+crash: setup
+	cd bench && ../$(BIN)/python crash.py --cycles $(CRASH_CYCLES)
+
+FUZZ_SECONDS ?= 3600
+fuzz: setup
+	MM_FUZZ_CASES=200000 cargo test --release -p multimargin-core --test fuzz_parsers
+	mkdir -p fuzz/corpus/handlers
+	$(BIN)/python fuzz/handlers_fuzz.py -max_total_time=$(FUZZ_SECONDS) fuzz/corpus/handlers
+	cd fuzz && cargo +nightly fuzz run scenario -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && cargo +nightly fuzz run rulebook -- -max_total_time=$(FUZZ_SECONDS)
+
+overload: setup
+	cd bench && ../$(BIN)/python overload.py
 
 proto: setup
 	$(BIN)/python scripts/gen_proto.py

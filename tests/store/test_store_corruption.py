@@ -332,3 +332,33 @@ def test_invalid_utf8_in_a_text_column_names_the_seq(tmp_path: Path, column: str
     err = expect_corrupt(tmp_path)
     assert err.seq == 13
     assert "seq 13" in str(err) and column in str(err)
+
+
+def test_a_bounded_recovery_leaves_the_prefix_to_verify_prefix(tmp_path: Path) -> None:
+    # Recovery from a snapshot verifies only the tail (restart time must not grow with the
+    # journal, issue 8 defect 5); damage before the snapshot is found by verify_prefix,
+    # which the engine runs in the background once serving.
+    populate(tmp_path, 30, snapshot_at=25)
+    with raw_db(tmp_path) as db:
+        db.execute("UPDATE journal SET response = ? WHERE seq = 10", (b"altered",))
+    store = Store.open(tmp_path)
+    try:
+        recovery = store.recover(full=False)
+        assert recovery.snapshot is not None and [r.seq for r in recovery.records] == list(range(26, 31))
+        with pytest.raises(CorruptJournalError) as err:
+            store.verify_prefix(25)
+        assert err.value.seq is not None and err.value.seq <= 25
+    finally:
+        close(store)
+    with pytest.raises(CorruptJournalError):  # the full check still finds it at open
+        recover_fresh(tmp_path)
+
+
+def test_verify_prefix_passes_on_an_intact_journal(tmp_path: Path) -> None:
+    populate(tmp_path, 30, snapshot_at=25)
+    store = Store.open(tmp_path)
+    try:
+        store.recover(full=False)
+        store.verify_prefix(25)
+    finally:
+        close(store)

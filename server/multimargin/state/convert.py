@@ -69,12 +69,13 @@ def account_message(a: AccountState) -> t.Account:
                 airdrop=p.airdrop,
             )
         for o in f.orders.values():
+            rendered = o.scenario()  # remembered by the order: a large account has many
             om = fs.orders.add(
                 order_id=o.order_id,
                 symbol=o.symbol,
                 side=SIDE[o.side],
-                price=fmt(o.price),
-                quantity=fmt(o.quantity),
+                price=rendered["price"],
+                quantity=rendered["quantity"],
             )
             if o.leverage is not None:
                 om.leverage = o.leverage
@@ -91,13 +92,14 @@ def account_message(a: AccountState) -> t.Account:
                 if v != 0:
                     target[k] = fmt(v)
         for mo in m.orders.values():
+            rendered = mo.scenario()
             ms.orders.add(
                 order_id=mo.order_id,
                 base=mo.base,
                 quote=mo.quote,
                 side=SIDE[mo.side],
-                price=fmt(mo.price),
-                quantity=fmt(mo.quantity),
+                price=rendered["price"],
+                quantity=rendered["quantity"],
             )
         ms.classic_leverage = m.classic_leverage
         ms.pro_terms_accepted = m.pro_terms_accepted

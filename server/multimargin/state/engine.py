@@ -47,6 +47,7 @@ from multimargin.state.event_feed import EventFeed
 from multimargin.state.exposure import Exposure
 from multimargin.state.model import AccountState, canonical_json, compact_json, sha256_json
 from multimargin.state.recent import RecentRequests
+from multimargin.state.snapshot_policy import DEFAULT_BUDGET_S, SnapshotPolicy
 from multimargin.store import DurabilityError, JournalRecord, Snapshot, Store, StoreError
 from multimargin.v1 import history_pb2, operator_service_pb2
 
@@ -87,9 +88,11 @@ class _Done:
 class Engine:
     """Account state, market data and the journal behind them (see module docs)."""
 
-    def __init__(self, store: Store, *, snapshot_every: int = 10_000) -> None:
+    def __init__(
+        self, store: Store, *, snapshot_every: int = 10_000, snapshot_budget_s: float = DEFAULT_BUDGET_S
+    ) -> None:
         self._store = store
-        self._snapshot_every = snapshot_every
+        self._policy = SnapshotPolicy(snapshot_every, snapshot_budget_s)  # when to snapshot
         self.rulebook: Rulebook = multimargin.default_rulebook()
         self.rules: dict[str, Any] = {}
         self.rulebook_json = ""
@@ -105,13 +108,13 @@ class Engine:
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._last: asyncio.Future[None] | None = None
         self._prices_pending: asyncio.Future[None] | None = None
-        self._since_snapshot = 0
         self._snapshot_seq = 0
         self.settled_through = 0
         self.feed = EventFeed(store)
         self._compiled: dict[str, multimargin.Account] = {}
         self._exposure = Exposure()
         self._clock_task: asyncio.Task[None] | None = None
+        self._verify_task: asyncio.Task[None] | None = None
         self._fatal: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -124,6 +127,7 @@ class Engine:
         rulebook_json: str | None = None,
         demo: bool = False,
         snapshot_every: int = 10_000,
+        snapshot_budget_s: float = DEFAULT_BUDGET_S,
         clock: str = "explicit",
         init_store: bool = False,
     ) -> Engine:
@@ -131,16 +135,24 @@ class Engine:
         rulebook (journaled when it differs from the one in effect). ``demo`` seeds demo
         accounts and prices into an empty store. With ``clock="system"`` the engine
         settles each UTC hour by itself (SPEC §7.1); with ``"explicit"`` only
-        RunSettlement does. ``init_store``: see :meth:`Store.open`."""
+        RunSettlement does. A snapshot is written every ``snapshot_every`` records or
+        ``snapshot_budget_s`` seconds of replay work (:mod:`.snapshot_policy`), and at
+        once after a recovery that replayed more than that. ``init_store``: see
+        :meth:`Store.open`."""
         store = Store.open(Path(data_dir), init_store=init_store)
         try:
-            engine = cls(store, snapshot_every=snapshot_every)
-            recovery = store.recover()
+            engine = cls(store, snapshot_every=snapshot_every, snapshot_budget_s=snapshot_budget_s)
+            # Only the records after the snapshot are verified before serving; the
+            # prefix is verified in the background (recovery must not grow with the journal).
+            recovery = store.recover(full=False)
             if recovery.snapshot is not None:
                 engine._load_snapshot(recovery.snapshot)
+                engine._verify_task = asyncio.create_task(engine._verify_prefix(recovery.snapshot.seq))
             for record in recovery.records:
                 engine._replay(record)
             await engine.feed.open()
+            if engine._policy.due():
+                await engine._snapshot()  # the next recovery starts from here
             log.info(
                 "recovered",
                 extra={
@@ -186,6 +198,16 @@ class Engine:
             except multimargin.MarginError as exc:
                 log.error("hourly settlement failed: %s", exc)
 
+    async def _verify_prefix(self, through: int) -> None:
+        """The journal up to the recovered snapshot, chain-verified off the event loop; a
+        mismatch is fatal, as at open."""
+        try:
+            await asyncio.to_thread(self._store.verify_prefix, through)
+        except StoreError as e:
+            log.critical("journal verification failed: %s", e)
+            if not self._fatal.done():
+                self._fatal.set_exception(e)
+
     @property
     def fatal(self) -> asyncio.Future[None]:
         """Completes with the exception when the store failed; the server must stop."""
@@ -195,9 +217,11 @@ class Engine:
         """Waits for pending records, writes a final snapshot, closes the store."""
         if self._clock_task is not None:
             self._clock_task.cancel()
+        if self._verify_task is not None:
+            self._verify_task.cancel()
         if not self._store.failed:
             await self._store.flush()
-            if self._since_snapshot:
+            if self._policy.records:
                 await self._snapshot()
         await self._store.close()
 
@@ -301,9 +325,11 @@ class Engine:
             return RESPONSE_TYPES[method].FromString(prior.response)
 
         self.ts_ns = time.time_ns()
+        started = time.perf_counter()
         outcome = handlers.MUTATIONS[method](self, request)
         response = outcome.response.SerializeToString(deterministic=True)
         state_hash, events = self._apply(outcome)
+        cost = time.perf_counter() - started  # about what replaying it will cost
         ids = [a.account_id for a in outcome.accounts]
         record = JournalRecord(
             seq=self._store.next_seq,
@@ -325,14 +351,14 @@ class Engine:
         if outcome.prices is not None:
             self._prices_pending = durable
         self._last = durable
-        self._since_snapshot += 1
+        self._policy.add(cost)
         try:
             await asyncio.shield(durable)
         except DurabilityError as e:
             if not self._fatal.done():
                 self._fatal.set_exception(e)
             raise InternalError("the change could not be made durable; the server is stopping") from e
-        if self._since_snapshot >= self._snapshot_every:
+        if self._policy.due():
             await self._snapshot()
         return outcome.response
 
@@ -413,7 +439,9 @@ class Engine:
         return contracts
 
     async def _set_rulebook(self, text: str) -> None:
+        started = time.perf_counter()
         self._install_rulebook(text)
+        cost = time.perf_counter() - started
         record = JournalRecord(
             seq=self._store.next_seq,
             ts_ns=time.time_ns(),
@@ -425,7 +453,7 @@ class Engine:
             response=b"",
             state_hash=hashlib.sha256(text.encode()).digest(),
         )
-        self._since_snapshot += 1
+        self._policy.add(cost)
         self._last = self._store.submit(record)
         await self._last
         log.info("rulebook installed", extra={"fields": {"seq": record.seq}})
@@ -433,6 +461,11 @@ class Engine:
     # ---- recovery --------------------------------------------------------------------
 
     def _replay(self, record: JournalRecord) -> None:
+        started = time.perf_counter()
+        self._replay_one(record)
+        self._policy.add(time.perf_counter() - started)
+
+    def _replay_one(self, record: JournalRecord) -> None:
         self.ts_ns = record.ts_ns
         if record.kind == SET_RULEBOOK:
             self._install_rulebook(record.command.decode())
@@ -448,7 +481,6 @@ class Engine:
             raise ReplayDivergedError(record.seq, "the response differs from the journaled one")
         if state_hash != record.state_hash:
             raise ReplayDivergedError(record.seq, "the state hash differs from the journaled one")
-        self._since_snapshot += 1
 
     def state_document(self) -> dict[str, Any]:
         """The whole state as one canonical document (snapshots, the state hash)."""
@@ -489,7 +521,7 @@ class Engine:
         if seq <= 0:
             return
         state = canonical_json(self.state_document())
-        self._since_snapshot = 0
+        self._policy.reset()
         self._snapshot_seq = seq
         await self._store.submit_snapshot(
             Snapshot(seq=seq, state=state, state_hash=hashlib.sha256(state).digest())

@@ -79,8 +79,42 @@ class Position:
         return out
 
 
+class _Memo:
+    """Remembers an order's rendered forms (its scenario object and canonical JSON), which
+    a large account would otherwise rebuild for every order on every change. Setting any
+    field forgets them; accounts share unchanged order objects between versions."""
+
+    order_id: str  # a field of every subclass
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        self.__dict__.pop("_scenario", None)
+        self.__dict__.pop("_json", None)
+
+    def scenario(self) -> dict[str, Any]:
+        memo: dict[str, Any] | None = self.__dict__.get("_scenario")
+        if memo is None:
+            memo = self._render()
+            self.__dict__["_scenario"] = memo
+        return memo
+
+    def canonical_bytes(self) -> bytes:
+        """:func:`canonical_json` of :meth:`canonical`."""
+        memo: bytes | None = self.__dict__.get("_json")
+        if memo is None:
+            memo = canonical_json(self.canonical())
+            self.__dict__["_json"] = memo
+        return memo
+
+    def canonical(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, **self.scenario()}
+
+    def _render(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
 @dataclass
-class FuturesOrder:
+class FuturesOrder(_Memo):
     """An open futures order (SPEC §5.1)."""
 
     order_id: str
@@ -90,7 +124,7 @@ class FuturesOrder:
     quantity: Decimal
     leverage: int | None = None
 
-    def scenario(self) -> dict[str, Any]:
+    def _render(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "symbol": self.symbol,
             "side": self.side,
@@ -101,12 +135,9 @@ class FuturesOrder:
             out["leverage"] = self.leverage
         return out
 
-    def canonical(self) -> dict[str, Any]:
-        return {"order_id": self.order_id, **self.scenario()}
-
 
 @dataclass
-class MarginOrder:
+class MarginOrder(_Memo):
     """An open margin (spot) order (SPEC §6)."""
 
     order_id: str
@@ -116,7 +147,7 @@ class MarginOrder:
     price: Decimal
     quantity: Decimal
 
-    def scenario(self) -> dict[str, Any]:
+    def _render(self) -> dict[str, Any]:
         return {
             "base": self.base,
             "quote": self.quote,
@@ -124,9 +155,6 @@ class MarginOrder:
             "price": fmt(self.price),
             "quantity": fmt(self.quantity),
         }
-
-    def canonical(self) -> dict[str, Any]:
-        return {"order_id": self.order_id, **self.scenario()}
 
 
 @dataclass
@@ -204,7 +232,7 @@ class AccountState:
             out.futures = FuturesState(
                 wallet=dict(f.wallet),
                 positions={k: copy.copy(p) for k, p in f.positions.items()},
-                orders={k: copy.copy(o) for k, o in f.orders.items()},
+                orders=dict(f.orders),  # orders are replaced, never changed in place
                 sub_account=f.sub_account,
                 copy_trading=f.copy_trading,
             )
@@ -214,7 +242,7 @@ class AccountState:
             out.margin.holdings = dict(m.holdings)
             out.margin.borrowed = dict(m.borrowed)
             out.margin.interest = dict(m.interest)
-            out.margin.orders = {k: copy.copy(o) for k, o in m.orders.items()}
+            out.margin.orders = dict(m.orders)
         return out
 
     def scenario(self) -> dict[str, Any]:
@@ -242,8 +270,9 @@ class AccountState:
                 out["vip_level"] = m.vip_level
         return out
 
-    def canonical(self) -> dict[str, Any]:
-        """Everything that defines the account, in a stable JSON form."""
+    def canonical(self, orders: bool = True) -> dict[str, Any]:
+        """Everything that defines the account, in a stable JSON form (without the
+        orders list when ``orders`` is false)."""
         out: dict[str, Any] = {
             "account_id": self.account_id,
             "kind": self.kind,
@@ -263,7 +292,7 @@ class AccountState:
                     {**p.scenario(), "isolated_margin": fmt(p.isolated_margin)}
                     for _, p in sorted(f.positions.items())
                 ],
-                "orders": [o.canonical() for o in f.orders.values()],
+                "orders": [o.canonical() for o in f.orders.values()] if orders else [],
                 "sub_account": f.sub_account,
                 "copy_trading": f.copy_trading,
             }
@@ -273,7 +302,7 @@ class AccountState:
                 "holdings": _amap(m.holdings),
                 "borrowed": _amap(m.borrowed),
                 "interest": _amap(m.interest),
-                "orders": [o.canonical() for o in m.orders.values()],
+                "orders": [o.canonical() for o in m.orders.values()] if orders else [],
                 "classic_leverage": m.classic_leverage,
                 "pro_terms_accepted": m.pro_terms_accepted,
                 "pro_terms_version": m.pro_terms_version,
@@ -355,8 +384,26 @@ class AccountState:
         return acct
 
     def digest(self) -> bytes:
-        """sha256 of the canonical form."""
-        return sha256_json(self.canonical())
+        """sha256 of the canonical form — :func:`sha256_json` of :meth:`canonical`, built
+        from each order's remembered canonical bytes: the orders list is rendered as a
+        placeholder (a string no identifier can hold) and the orders spliced in."""
+        shell = canonical_json(self.canonical_shell())
+        if shell.count(_ORDERS_TOKEN) != 1:  # a free-text field holding the placeholder
+            return sha256_json(self.canonical())
+        orders = self.f.orders if self.futures is not None else self.m.orders
+        listed = b"[" + b",".join(o.canonical_bytes() for o in orders.values()) + b"]"
+        return hashlib.sha256(shell.replace(_ORDERS_TOKEN, listed)).digest()
+
+    def canonical_shell(self) -> dict[str, Any]:
+        """:meth:`canonical` with the orders list replaced by a placeholder."""
+        out = self.canonical(orders=False)
+        out["futures" if self.futures is not None else "margin"]["orders"] = _ORDERS_PLACEHOLDER
+        return out
+
+
+# Identifiers are printable ASCII, so no rendered value contains a NUL (JSON: \u0000).
+_ORDERS_PLACEHOLDER = "\0orders\0"
+_ORDERS_TOKEN = b'"\\u0000orders\\u0000"'
 
 
 def compact_json(text: str) -> str:

@@ -245,8 +245,14 @@ class Store:
 
     # -------------------------------------------------------------- recovery
 
-    def recover(self) -> Recovery:
+    def recover(self, *, full: bool = True) -> Recovery:
         """Verify the whole file and return the latest snapshot plus the records after it.
+
+        With ``full=False`` only the records after the latest snapshot are
+        chain-verified (from the chain value stored at the snapshot's seq), so that
+        recovery does not grow with the journal's length (issue 8, defect 5); the
+        records up to the snapshot are then checked by :meth:`verify_prefix`, which the
+        engine runs in the background once serving.
 
         Call once, before the first :meth:`submit`. Every journal row is
         chain-verified from seq 1, the journal's end is checked against
@@ -279,7 +285,7 @@ class Store:
                 ]
                 latest = snapshots[-1][0] if snapshots else None
                 after = latest.seq if latest is not None else 0
-                last_seq, chain, records = self._verify_journal(conn, after)
+                last_seq, chain, records = self._verify_journal(conn, after, 1 if full else after)
             finally:
                 # A read-only transaction: ending it must not mask the error.
                 with contextlib.suppress(sqlite3.Error):
@@ -326,13 +332,48 @@ class Store:
         self._recovered = True
         return Recovery(snapshot=latest, records=records)
 
+    def verify_prefix(self, through: int) -> None:
+        """Chain-verifies the journal from seq 1 through ``through`` (the records a
+        ``recover(full=False)`` took on trust), on a connection of its own: callable from
+        another thread while the store serves. Raises :class:`CorruptJournalError`."""
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("BEGIN")
+            last, chain, _ = self._verify_journal(conn, through, 1, through=through)
+            stored = conn.execute("SELECT chain FROM journal WHERE seq = ?", (through,)).fetchone()
+            if last < through or stored is None or stored[0] != chain:
+                raise CorruptJournalError(
+                    f"chain mismatch at or before seq {through}", seq=min(last + 1, through)
+                )
+        except sqlite3.DatabaseError as exc:
+            if is_corruption(exc):
+                raise CorruptJournalError(f"malformed database file {self.path}: {exc}", seq=None) from exc
+            raise
+        finally:
+            conn.close()
+
     @staticmethod
-    def _verify_journal(conn: sqlite3.Connection, after: int) -> tuple[int, bytes, list[JournalRecord]]:
-        """Walk the journal from seq 1, checking contiguity and the chain."""
+    def _verify_journal(
+        conn: sqlite3.Connection, after: int, start: int = 1, through: int | None = None
+    ) -> tuple[int, bytes, list[JournalRecord]]:
+        """Walk the journal from seq ``start`` (1, or a snapshot's seq whose stored chain
+        value is taken as is) to its end (or ``through``), checking contiguity and the
+        chain; the records after ``after`` are returned."""
         chain = GENESIS_CHAIN
         expected = 1
         records: list[JournalRecord] = []
-        cursor = conn.execute(f"SELECT {JOURNAL_COLUMNS}, chain FROM journal ORDER BY seq")
+        if start > 1:
+            row = conn.execute("SELECT chain FROM journal WHERE seq = ?", (start,)).fetchone()
+            if row is None:
+                raise CorruptJournalError(
+                    f"gap in seq: the snapshot's seq {start} is not in the journal", seq=start
+                )
+            chain, expected = row[0], start + 1
+        end = through if through is not None else 2**62
+        cursor = conn.execute(
+            f"SELECT {JOURNAL_COLUMNS}, chain FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq",
+            (expected, end),
+        )
         try:
             while True:
                 try:

@@ -56,7 +56,13 @@ def settlement_hours(ctx: Context, as_of_ns: int) -> range:
 def run_settlement(ctx: Context, req: op.RunSettlementRequest) -> Outcome:
     if not req.HasField("as_of"):
         raise InvalidInputError("is required", "INVALID_ARGUMENT", "as_of")
-    hours = settlement_hours(ctx, req.as_of.ToNanoseconds())
+    try:
+        as_of = req.as_of.ToNanoseconds()
+    except ValueError:  # seconds or nanos outside the Timestamp range (a fuzz finding)
+        raise InvalidInputError(
+            "is not a valid timestamp (0001-01-01 to 9999-12-31, nanos 0-999999999)", "OUT_OF_RANGE", "as_of"
+        ) from None
+    hours = settlement_hours(ctx, as_of)
     changed = []
     charges = 0
     for account_id in sorted(ctx.account_ids()):

@@ -1,0 +1,186 @@
+"""Overload (issue 8, item 8): drive the real server at about twice its saturation rate
+and check that it sheds with RESOURCE_EXHAUSTED / OVERLOADED, stays up, keeps its memory
+bounded, and serves the calls it admits.
+
+    python bench/overload.py [--max-in-flight 16] [--seconds 10] [--factor 2]
+
+1. unloaded: one call at a time (TransferIn, durable) → the unloaded p99;
+2. saturation: ``--max-in-flight`` closed-loop clients → the saturation rate;
+3. overload: an open loop at ``factor`` × that rate for ``--seconds``: every call is
+   either OK (its latency counted) or RESOURCE_EXHAUSTED with ErrorInfo OVERLOADED;
+   VmRSS of the server is sampled throughout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from multimargin.v1 import account_service_pb2 as acc
+from multimargin.v1 import account_service_pb2_grpc as acc_grpc
+from multimargin.v1 import funds_service_pb2 as fun
+from multimargin.v1 import funds_service_pb2_grpc as fun_grpc
+from multimargin.v1 import market_data_service_pb2 as mkt
+from multimargin.v1 import market_data_service_pb2_grpc as mkt_grpc
+from multimargin.v1 import types_pb2 as t
+from serverctl import Server, start_server
+
+ACCOUNTS = [f"load-{i}" for i in range(8)]
+
+
+def p99(xs: list[float]) -> float:
+    return statistics.quantiles(xs, n=100)[98] if len(xs) >= 2 else (xs[0] if xs else 0.0)
+
+
+@dataclass
+class Result:
+    unloaded_p99_ms: float = 0.0
+    saturation_rate: float = 0.0
+    offered_rate: float = 0.0
+    outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
+    admitted_p99_ms: float = 0.0
+    rss_kib: list[int] = field(default_factory=list)
+    alive: bool = False
+
+    def summary(self) -> str:
+        total = sum(self.outcomes.values())
+        shed = self.outcomes["RESOURCE_EXHAUSTED/OVERLOADED"]
+        return (
+            f"unloaded p99 {self.unloaded_p99_ms:.1f} ms; saturation {self.saturation_rate:.0f}/s; "
+            f"offered {self.offered_rate:.0f}/s: {total} calls, {shed} shed ({shed / max(1, total):.0%}), "
+            f"outcomes {dict(self.outcomes)}; admitted p99 {self.admitted_p99_ms:.1f} ms "
+            f"({self.admitted_p99_ms / max(1e-9, self.unloaded_p99_ms):.1f}x unloaded); "
+            f"RSS {self.rss_kib[0] // 1024} MiB before, max {max(self.rss_kib) // 1024} MiB, "
+            f"{self.rss_kib[-1] // 1024} MiB after; alive {self.alive}"
+        )
+
+
+class Client:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.funds = fun_grpc.FundsServiceStub(channel)
+        self.n = 0
+
+    def request(self) -> fun.TransferInRequest:
+        self.n += 1
+        return fun.TransferInRequest(
+            request_id=f"load-{time.monotonic_ns()}-{self.n}",
+            account_id=ACCOUNTS[self.n % len(ACCOUNTS)],
+            asset="USDT",
+            amount="1",
+        )
+
+    async def one(self) -> tuple[str, float]:
+        """(outcome, latency in seconds) of one call."""
+        t0 = time.perf_counter()
+        try:
+            await self.funds.TransferIn(self.request(), timeout=30)
+            return "OK", time.perf_counter() - t0
+        except grpc.aio.AioRpcError as e:
+            reason = ""
+            status = rpc_status.from_call(e)
+            for detail in status.details if status is not None else ():
+                if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                    info = error_details_pb2.ErrorInfo()
+                    detail.Unpack(info)
+                    reason = info.reason
+            return f"{e.code().name}/{reason}", time.perf_counter() - t0
+
+
+async def setup(address: str) -> None:
+    async with grpc.aio.insecure_channel(address) as channel:
+        market = mkt_grpc.MarketDataServiceStub(channel)
+        await market.UpdatePrices(
+            mkt.UpdatePricesRequest(request_id="setup-prices", index_prices={"BTC": "60000"}, mark_prices={})
+        )
+        accounts = acc_grpc.AccountServiceStub(channel)
+        for a in ACCOUNTS:
+            await accounts.CreateAccount(
+                acc.CreateAccountRequest(request_id=f"setup-{a}", account_id=a, kind=t.ACCOUNT_KIND_FUTURES)
+            )
+
+
+async def measure(server: Server, max_in_flight: int, seconds: float, factor: float) -> Result:
+    result = Result(rss_kib=[server.rss_kib()])
+    await setup(server.address)
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        client = Client(channel)
+        # 1. unloaded
+        latencies = []
+        for _ in range(300):
+            outcome, latency = await client.one()
+            assert outcome == "OK", outcome
+            latencies.append(latency)
+        result.unloaded_p99_ms = p99(latencies) * 1e3
+
+        # 2. saturation: as many closed-loop clients as the server admits at once
+        done = 0
+        stop_at = time.monotonic() + min(5.0, seconds)
+
+        async def closed() -> None:
+            nonlocal done
+            while time.monotonic() < stop_at:
+                outcome, _ = await client.one()
+                done += outcome == "OK"
+
+        t0 = time.monotonic()
+        await asyncio.gather(*(closed() for _ in range(max_in_flight)))
+        result.saturation_rate = done / (time.monotonic() - t0)
+
+        # 3. open loop at factor × saturation
+        rate = factor * result.saturation_rate
+        result.offered_rate = rate
+        tasks: list[asyncio.Task[tuple[str, float]]] = []
+        t0 = time.monotonic()
+        next_rss = t0
+        while (now := time.monotonic()) - t0 < seconds:
+            due = int((now - t0) * rate) + 1
+            while len(tasks) < due:
+                tasks.append(asyncio.create_task(client.one()))
+            if now >= next_rss:
+                result.rss_kib.append(server.rss_kib())
+                next_rss = now + 0.25
+            await asyncio.sleep(0.002)
+        outcomes: list[Any] = await asyncio.gather(*tasks)
+    admitted = [latency for outcome, latency in outcomes if outcome == "OK"]
+    result.outcomes = collections.Counter(outcome for outcome, _ in outcomes)
+    result.admitted_p99_ms = p99(admitted) * 1e3
+    result.rss_kib.append(server.rss_kib())
+    result.alive = server.proc.poll() is None
+    return result
+
+
+def run(data_dir: Path, max_in_flight: int = 16, seconds: float = 10.0, factor: float = 2.0) -> Result:
+    server = start_server(data_dir, "--max-in-flight", str(max_in_flight))
+    try:
+        result = asyncio.run(measure(server, max_in_flight, seconds, factor))
+        result.alive = result.alive and server.proc.poll() is None
+    finally:
+        code = server.stop()
+    assert code == 0, f"server exit code {code}"
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--max-in-flight", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--factor", type=float, default=2.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        print(run(Path(tmp) / "data", args.max_in_flight, args.seconds, args.factor).summary())
+
+
+if __name__ == "__main__":
+    main()
