@@ -100,12 +100,14 @@ async def setup(address: str) -> None:
     async with grpc.aio.insecure_channel(address) as channel:
         market = mkt_grpc.MarketDataServiceStub(channel)
         await market.UpdatePrices(
-            mkt.UpdatePricesRequest(request_id="setup-prices", index_prices={"BTC": "60000"}, mark_prices={})
+            mkt.UpdatePricesRequest(request_id="setup-prices", index_prices={"BTC": "60000"}, mark_prices={}),
+            timeout=30,
         )
         accounts = acc_grpc.AccountServiceStub(channel)
         for a in ACCOUNTS:
             await accounts.CreateAccount(
-                acc.CreateAccountRequest(request_id=f"setup-{a}", account_id=a, kind=t.ACCOUNT_KIND_FUTURES)
+                acc.CreateAccountRequest(request_id=f"setup-{a}", account_id=a, kind=t.ACCOUNT_KIND_FUTURES),
+                timeout=30,
             )
 
 
