@@ -9,6 +9,9 @@ settlements, retried requests and restarts. After every step:
 * every repayment and interest charge has a history entry, and the history replayed
   over the flows reproduces the balances;
 * a retried request returns the first response byte for byte and changes nothing;
+* isolation: a change to one account leaves every other account byte for byte as it was;
+* determinism: after a restart (SIGTERM or ``kill -9``) the state hash is the one before;
+* versions never go back;
 * each SPEC §8 change produced exactly one event: every ACTIVE → LIQUIDATING
   transition one LIQUIDATION_STARTED, every margin-call crossing one MARGIN_CALL or
   MARGIN_CALL_CLEARED.
@@ -69,6 +72,7 @@ class LiabilityMachine(RuleBasedStateMachine):
         self.margin_call = dict.fromkeys(self.model, False)
         self.last: tuple[str, str, Any, bytes, int] | None = None
         self.borrow_interest: dict[str, list[str]] = defaultdict(list)
+        self.versions: dict[str, int] = {}
 
     def teardown(self) -> None:
         try:
@@ -79,14 +83,24 @@ class LiabilityMachine(RuleBasedStateMachine):
 
     # ---- helpers --------------------------------------------------------------------
 
+    def snapshot_accounts(self) -> dict[str, bytes]:
+        return {a: self.rpc.account(a).SerializeToString(deterministic=True) for a in self.model}
+
     def call(self, service: str, name: str, request: Any) -> Any | None:
-        """A mutation; refusals (business rules, bad amounts) are fine and change nothing."""
+        """A mutation; refusals (business rules, bad amounts) are fine and change nothing.
+        Isolation: a change to one account leaves every other account as it was."""
+        account_id = getattr(request, "account_id", "")
+        before = self.snapshot_accounts() if account_id else {}
         try:
             response = getattr(getattr(self.rpc, service), name)(request)
         except grpc.RpcError as e:
             assert e.code() in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT), e
             return None
-        account_id = getattr(request, "account_id", "")
+        if account_id:
+            after = self.snapshot_accounts()
+            assert {a: b for a, b in after.items() if a != account_id} == {
+                a: b for a, b in before.items() if a != account_id
+            }, "a change to one account changed another"
         version = self.rpc.account(account_id).version if account_id else 0
         self.last = (service, name, request, response.SerializeToString(deterministic=True), version)
         return response
@@ -206,6 +220,8 @@ class LiabilityMachine(RuleBasedStateMachine):
 
     @rule(kill=st.booleans())
     def restart(self, kill: bool) -> None:
+        # Determinism: the state after recovery (snapshot + replay) is the state before.
+        before = self.rpc.status().state_hash
         if kill:
             self.server.proc.kill()
             self.server.wait()
@@ -213,6 +229,7 @@ class LiabilityMachine(RuleBasedStateMachine):
             assert self.server.stop() == 0
         self.server = serverkit.start_server(self.data)
         self.rpc = Rpc(self.server.channel)
+        assert self.rpc.status().state_hash == before
 
     # ---- invariants -----------------------------------------------------------------
 
@@ -254,6 +271,8 @@ class LiabilityMachine(RuleBasedStateMachine):
                 elif e.kind == h.EVENT_KIND_REPAID and e.entry.kind == h.HISTORY_KIND_REPAY_TRANSFER_IN:
                     self.seen_history[a] += 1
             account = self.rpc.account(a)
+            assert account.version >= self.versions.get(a, 0), "a version went back"
+            self.versions[a] = account.version
             if a in FUTURES:
                 assert dmap(account.futures.wallet) == nonzero(model["wallet"]), a
             else:
