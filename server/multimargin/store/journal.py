@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import fcntl
 import os
 import sqlite3
 import threading
@@ -27,10 +26,15 @@ from multimargin.store.errors import (
     CorruptJournalError,
     DurabilityError,
     StoreError,
-    StoreLockedError,
+)
+from multimargin.store.files import (
+    _checkpoint,
+    _checkpoint_and_close,
+    _fsync_dir,
+    _lock_dir,
+    _make_dir_durably,
 )
 from multimargin.store.identity import (
-    LOCK_FILENAME,
     check_contents,
     check_creation,
     reconcile,
@@ -47,6 +51,13 @@ from multimargin.store.records import (
     validate_record,
     validate_snapshot,
 )
+from multimargin.store.rows import (
+    _blob,
+    _int,
+    _meta_int,
+    _row_to_record,
+    _row_to_snapshot,
+)
 from multimargin.store.schema import (
     DB_FILENAME,
     INSERT_EVENT,
@@ -56,7 +67,6 @@ from multimargin.store.schema import (
     META_LAST_SEQ,
     RESERVED_META_PREFIX,
     UPSERT_META,
-    UndecodableText,
     connect_reader,
     connect_writer,
     is_corruption,
@@ -872,120 +882,3 @@ def _durability_error(failure: DurabilityError) -> DurabilityError:
     err = DurabilityError(str(failure))
     err.__cause__ = failure.__cause__
     return err
-
-
-class _BadColumn(Exception):
-    pass
-
-
-def _int(value: object) -> int:
-    if type(value) is not int:
-        raise _BadColumn
-    return value
-
-
-def _text(value: object) -> str:
-    if type(value) is not str:
-        raise _BadColumn
-    return value
-
-
-def _opt_text(value: object) -> str | None:
-    return None if value is None else _text(value)
-
-
-def _blob(value: object) -> bytes:
-    if type(value) is not bytes:
-        raise _BadColumn
-    return value
-
-
-def _row_to_record(row: tuple[object, ...]) -> tuple[JournalRecord, bytes]:
-    """Decode a ``SELECT {JOURNAL_COLUMNS}, chain`` row, checking every column's type."""
-    try:
-        record = JournalRecord(
-            seq=_int(row[0]),
-            ts_ns=_int(row[1]),
-            kind=_text(row[2]),
-            account_id=_opt_text(row[3]),
-            request_id=_opt_text(row[4]),
-            request_hash=_blob(row[5]),
-            command=_blob(row[6]),
-            response=_blob(row[7]),
-            state_hash=_blob(row[8]),
-        )
-        return record, _blob(row[9])
-    except _BadColumn:
-        seq = row[0] if type(row[0]) is int else None
-        names = [name.strip() for name in JOURNAL_COLUMNS.split(",")] + ["chain"]
-        bad = [name for name, value in zip(names, row, strict=True) if isinstance(value, UndecodableText)]
-        what = f"text that is not UTF-8 in {', '.join(bad)}" if bad else "a column of the wrong type"
-        raise CorruptJournalError(f"journal row at seq {row[0]!r} has {what}", seq=seq) from None
-
-
-def _row_to_snapshot(row: tuple[object, ...]) -> tuple[Snapshot, bytes]:
-    try:
-        snapshot = Snapshot(seq=_int(row[0]), state=_blob(row[1]), state_hash=_blob(row[2]))
-        return snapshot, _blob(row[3])
-    except _BadColumn:
-        seq = row[0] if type(row[0]) is int else None
-        raise CorruptJournalError(
-            f"snapshot row at seq {row[0]!r} has a column of the wrong type", seq=seq
-        ) from None
-
-
-def _meta_int(value: object) -> int | None:
-    if not isinstance(value, bytes) or not value.isdigit():
-        return None
-    return int(value)
-
-
-def _checkpoint(conn: sqlite3.Connection) -> None:
-    # Move the WAL into the main file and truncate it, so the data directory
-    # is one self-contained file at rest. Failure is harmless: everything in
-    # the WAL is already durable and is replayed by SQLite on the next open.
-    with contextlib.suppress(sqlite3.Error):
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-def _checkpoint_and_close(conn: sqlite3.Connection) -> None:
-    try:
-        _checkpoint(conn)
-    finally:
-        conn.close()
-
-
-def _make_dir_durably(data_dir: Path) -> None:
-    missing: list[Path] = []
-    probe = data_dir
-    while not probe.exists():
-        missing.append(probe)
-        probe = probe.parent
-    data_dir.mkdir(parents=True, exist_ok=True)
-    # A created directory survives power loss only once its parent is synced.
-    for created in reversed(missing):
-        _fsync_dir(created.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _lock_dir(data_dir: Path) -> int:
-    fd = os.open(data_dir / LOCK_FILENAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise StoreLockedError(
-            f"{data_dir} is already open by another multimargin store "
-            "(two writers would hand out the same journal seqs)"
-        ) from None
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd

@@ -1,0 +1,74 @@
+"""Reading rows back: each column checked for the type it was written with (STRICT
+tables, but a damaged file can still hold anything), and rows turned into records."""
+
+from __future__ import annotations
+
+from multimargin.store.errors import CorruptJournalError
+from multimargin.store.records import JournalRecord, Snapshot
+from multimargin.store.schema import JOURNAL_COLUMNS, UndecodableText
+
+
+class _BadColumn(Exception):
+    pass
+
+
+def _int(value: object) -> int:
+    if type(value) is not int:
+        raise _BadColumn
+    return value
+
+
+def _text(value: object) -> str:
+    if type(value) is not str:
+        raise _BadColumn
+    return value
+
+
+def _opt_text(value: object) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _blob(value: object) -> bytes:
+    if type(value) is not bytes:
+        raise _BadColumn
+    return value
+
+
+def _row_to_record(row: tuple[object, ...]) -> tuple[JournalRecord, bytes]:
+    """Decode a ``SELECT {JOURNAL_COLUMNS}, chain`` row, checking every column's type."""
+    try:
+        record = JournalRecord(
+            seq=_int(row[0]),
+            ts_ns=_int(row[1]),
+            kind=_text(row[2]),
+            account_id=_opt_text(row[3]),
+            request_id=_opt_text(row[4]),
+            request_hash=_blob(row[5]),
+            command=_blob(row[6]),
+            response=_blob(row[7]),
+            state_hash=_blob(row[8]),
+        )
+        return record, _blob(row[9])
+    except _BadColumn:
+        seq = row[0] if type(row[0]) is int else None
+        names = [name.strip() for name in JOURNAL_COLUMNS.split(",")] + ["chain"]
+        bad = [name for name, value in zip(names, row, strict=True) if isinstance(value, UndecodableText)]
+        what = f"text that is not UTF-8 in {', '.join(bad)}" if bad else "a column of the wrong type"
+        raise CorruptJournalError(f"journal row at seq {row[0]!r} has {what}", seq=seq) from None
+
+
+def _row_to_snapshot(row: tuple[object, ...]) -> tuple[Snapshot, bytes]:
+    try:
+        snapshot = Snapshot(seq=_int(row[0]), state=_blob(row[1]), state_hash=_blob(row[2]))
+        return snapshot, _blob(row[3])
+    except _BadColumn:
+        seq = row[0] if type(row[0]) is int else None
+        raise CorruptJournalError(
+            f"snapshot row at seq {row[0]!r} has a column of the wrong type", seq=seq
+        ) from None
+
+
+def _meta_int(value: object) -> int | None:
+    if not isinstance(value, bytes) or not value.isdigit():
+        return None
+    return int(value)
