@@ -13,7 +13,7 @@ import multimargin
 from support import REPO
 
 DOCS = REPO / "docs"
-PAGES = ("architecture.md", "api.md", "rulebook.md", "spec-map.md")
+PAGES = ("architecture.md", "api.md", "rulebook.md", "spec-map.md", "errors.md")
 
 
 def test_api_reference_matches_the_proto_comments() -> None:
@@ -88,3 +88,40 @@ def test_readme_links_the_docs_and_architecture_has_one_diagram() -> None:
         assert (DOCS / page).is_file(), page
         assert f"(docs/{page})" in readme, page
     assert (DOCS / "architecture.md").read_text("utf-8").count("```mermaid") == 1
+
+
+def _reasons_in_code() -> dict[str, str]:
+    """Every ErrorInfo reason the Python code raises: ``*_REASON = "X"`` constants and the
+    literal reason argument of an ``…Error(message, "X", …)`` call; plus the core's."""
+    import ast
+
+    found: dict[str, str] = {}
+    for path in sorted((REPO / "server" / "multimargin").rglob("*.py")):
+        if path.name.endswith("_pb2.py") or path.name.endswith("_pb2_grpc.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            value: object = None
+            if isinstance(node, ast.Call) and len(node.args) >= 2:
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name.endswith("Error") and isinstance(node.args[1], ast.Constant):
+                    value = node.args[1].value
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name) and target.id.endswith("_REASON"):
+                    value = node.value.value if isinstance(node.value, ast.Constant) else None
+            if isinstance(value, str) and re.fullmatch(r"[A-Z][A-Z_]+", value):
+                found.setdefault(value, str(path.relative_to(REPO)))
+    core = (REPO / "core_rs" / "src" / "error.rs").read_text("utf-8")
+    for reason in re.findall(r'=> "([A-Z_]+)"', core):
+        found.setdefault(reason, "core_rs/src/error.rs")
+    return found
+
+
+def test_every_error_reason_is_documented() -> None:
+    page = (DOCS / "errors.md").read_text("utf-8")
+    documented = set(re.findall(r"`([A-Z][A-Z_]+)`", page))
+    found = _reasons_in_code()
+    assert len(found) > 25  # the scan sees the code's reasons at all
+    missing = {reason: where for reason, where in found.items() if reason not in documented}
+    assert not missing, f"reasons raised but not in docs/errors.md: {missing}"
