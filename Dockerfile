@@ -11,7 +11,8 @@
 #
 # The server listens on all interfaces, so it authenticates every call against
 # /data/principals.toml (README "Security"); add --tls-cert/--tls-key (mounted PEM files)
-# to serve TLS, and then replace the HEALTHCHECK below, which speaks plaintext.
+# to serve TLS, and give the health check its flags too, e.g.
+#   -e MULTIMARGIN_HEALTH_FLAGS="--tls-ca /data/ca.pem --server-name mm.example"
 #
 # There is no Docker engine on the development and CI machines, so this file is not
 # built there. Its steps are kept identical to the install steps that `make setup`
@@ -69,10 +70,11 @@ USER 10001:10001
 VOLUME /data
 EXPOSE 50051
 
-# Asks the standard gRPC health service (grpcio-health-checking is a dependency of the
-# wheel); SERVING only once the store is recovered, NOT_SERVING while draining.
+# `multimargin health` asks the standard gRPC health service: SERVING only once the store
+# is recovered, NOT_SERVING while draining; plaintext, or TLS with the flags above.
+ENV MULTIMARGIN_HEALTH_FLAGS=""
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import sys, grpc; from grpc_health.v1 import health_pb2 as h, health_pb2_grpc as g; r = g.HealthStub(grpc.insecure_channel('127.0.0.1:50051')).Check(h.HealthCheckRequest(), timeout=3); sys.exit(0 if r.status == h.HealthCheckResponse.SERVING else 1)"]
+    CMD ["sh", "-c", "multimargin health --target 127.0.0.1:50051 --timeout 3 $MULTIMARGIN_HEALTH_FLAGS"]
 
 # SIGTERM (docker stop) drains calls in flight for up to 5 s, then snapshots and exits
 # 0, inside docker's default 10 s stop timeout.

@@ -318,9 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_loadtest(sub: Any) -> None:
+    from multimargin.healthcheck import add_parser as add_health
     from multimargin.loadtest import add_parser
 
     add_parser(sub)
+    add_health(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,6 +16,7 @@ import pytest
 import rpckit
 import serverkit
 from grpc_status import rpc_status
+from multimargin import cli
 from multimargin.client import Client
 from multimargin.client.auth import secure_channel
 from multimargin.errors import InvalidInputError, PermissionDeniedError, UnauthenticatedError
@@ -43,6 +44,17 @@ def limited(
     args = ("--auth", str(path), "--rate-limit", "5", "--rate-burst", "5", "--max-message-bytes", "2000")
     with serverkit.running_server(base / "data", *args) as server:
         yield server, tokens
+
+
+def test_health_command_needs_no_token_and_reports_serving(
+    limited: tuple[serverkit.ServerProcess, dict[str, str]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server, _ = limited
+    assert cli.main(["health", "--target", server.address]) == 0
+    assert capsys.readouterr().out.strip() == f"{server.address}: SERVING"
+    assert cli.main(["health", "--target", server.address, "--service", "no.such.Service"]) == 1
+    assert "NOT_FOUND" in capsys.readouterr().err
 
 
 def test_a_principal_over_its_rate_is_refused_others_are_not(
@@ -226,6 +238,10 @@ def test_tls_serves_and_plaintext_to_it_fails(pki: Path, tmp_path: Path) -> None
                 Rpc(plain).prices()
             assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
         assert '"tls": "on"' in server.log_text()
+        # `multimargin health` (the Dockerfile's HEALTHCHECK) speaks TLS too.
+        ca = str(pki / "ca.pem")
+        assert cli.main(["health", "--target", server.address, "--tls-ca", ca]) == 0
+        assert cli.main(["health", "--target", server.address, "--timeout", "2"]) == 1
 
 
 def test_mutual_tls_requires_a_client_certificate_of_the_ca(pki: Path, tmp_path: Path) -> None:
@@ -241,6 +257,10 @@ def test_mutual_tls_requires_a_client_certificate_of_the_ca(pki: Path, tmp_path:
         assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
         without.close()
         assert '"tls": "mutual"' in server.log_text()
+        health = ["health", "--target", server.address, "--tls-ca", str(pki / "ca.pem"), "--timeout", "2"]
+        assert cli.main(health) == 1  # no client certificate: no handshake
+        mine = ["--tls-cert", str(pki / "client.pem"), "--tls-key", str(pki / "client.key")]
+        assert cli.main([*health, *mine]) == 0
 
 
 # ---- event streams per principal ---------------------------------------------------------------
