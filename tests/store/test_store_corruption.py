@@ -214,6 +214,38 @@ def test_garbage_page_in_the_middle_of_the_file_is_malformed(tmp_path: Path) -> 
     assert f"journal rows readable up to seq {err.seq - 1}" in str(err)
 
 
+def test_quick_check_of_a_large_file_is_deferred_to_verify_prefix(tmp_path: Path) -> None:
+    # A restart must not grow with the store: over `check_at_open_bytes` the open skips
+    # PRAGMA quick_check, and verify_prefix (run in the background once serving) does it.
+    populate(tmp_path, 2000, size=256)
+    path = tmp_path / "multimargin.db"
+    pages = path.stat().st_size // 4096
+    with path.open("r+b") as f:
+        f.seek((pages // 2) * 4096)
+        f.write(random.Random(7).randbytes(4096))
+    with pytest.raises(CorruptJournalError):  # under the bound: checked at open
+        close(Store.open(tmp_path, check_at_open_bytes=path.stat().st_size * 2))
+    store = Store.open(tmp_path, check_at_open_bytes=1024)  # over it: opens
+    try:
+        with pytest.raises(CorruptJournalError) as info:
+            store.verify_prefix(0)
+        assert "quick_check reports" in str(info.value)
+        assert info.value.seq is not None and 1 < info.value.seq <= 2000
+    finally:
+        close(store)
+
+
+def test_a_deferred_quick_check_of_a_healthy_file_passes_once(tmp_path: Path) -> None:
+    populate(tmp_path, 50)
+    store = Store.open(tmp_path, check_at_open_bytes=1024)
+    try:
+        assert [r.seq for r in store.recover(full=False).records] == list(range(1, 51))
+        store.verify_prefix(0)
+        store.verify_prefix(50)  # the chain up to a snapshot's seq, after the file check
+    finally:
+        close(store)
+
+
 def test_flipped_byte_inside_a_record_is_caught_by_the_chain(tmp_path: Path) -> None:
     # SQLite has no checksums on row contents: quick_check passes, and only
     # the chain notices that a stored command changed on disk.

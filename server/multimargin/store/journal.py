@@ -71,6 +71,7 @@ from multimargin.store.schema import (
     connect_writer,
     is_corruption,
     prepare,
+    quick_check,
 )
 
 _RECORD: Final = 0
@@ -151,6 +152,7 @@ class Store:
         self._max_batch_records = max_batch_records
         self._max_batch_bytes = max_batch_bytes
         self._snapshots_retained = snapshots_retained
+        self._file_check_pending = False  # quick_check deferred to verify_prefix
 
         # Called from the committer thread after each batch with (seconds, records):
         # metrics, without the store knowing of them.
@@ -192,6 +194,7 @@ class Store:
         max_batch_bytes: int = 8 * 1024 * 1024,
         snapshots_retained: int = 2,
         init_store: bool = False,
+        check_at_open_bytes: int | None = None,
     ) -> Store:
         """Open the store in ``data_dir``, creating it in a fresh directory.
 
@@ -199,7 +202,9 @@ class Store:
         store's files exist, or with ``init_store=True``, which creates one where the
         database is missing or empty and never replaces one that holds data (see
         :mod:`multimargin.store.identity`). Takes an exclusive lock on the directory,
-        checks the store's id, the schema version and runs ``PRAGMA quick_check``.
+        checks the store's id, the schema version and runs ``PRAGMA quick_check`` --
+        at open, or, for a file larger than ``check_at_open_bytes`` (when given), in
+        :meth:`verify_prefix`, so that opening a large store stays quick (issue 8).
 
         Raises :class:`StoreMissingError` when the database of a directory that has
         held a store is missing or empty, :class:`StoreLockedError` if another store
@@ -225,7 +230,8 @@ class Store:
             writer = connect_writer(path)
             try:
                 created = creating or check_contents(writer, data_dir, present, init_store=init_store)
-                prepare(writer, path)
+                deferred = check_at_open_bytes is not None and _file_bytes(path) > check_at_open_bytes
+                prepare(writer, path, check=not deferred)
                 reconcile(writer, data_dir, created=created)
             except sqlite3.DatabaseError as exc:
                 if is_corruption(exc):
@@ -243,7 +249,7 @@ class Store:
                 writer.close()
             os.close(lock_fd)
             raise
-        return cls(
+        store = cls(
             data_dir=data_dir,
             writer=writer,
             reader=reader,
@@ -252,6 +258,8 @@ class Store:
             max_batch_bytes=max_batch_bytes,
             snapshots_retained=snapshots_retained,
         )
+        store._file_check_pending = deferred
+        return store
 
     # -------------------------------------------------------------- recovery
 
@@ -344,10 +352,16 @@ class Store:
 
     def verify_prefix(self, through: int) -> None:
         """Chain-verifies the journal from seq 1 through ``through`` (the records a
-        ``recover(full=False)`` took on trust), on a connection of its own: callable from
+        ``recover(full=False)`` took on trust; 0 for none), after the ``quick_check`` that
+        :meth:`open` deferred for a large file, on a connection of its own: callable from
         another thread while the store serves. Raises :class:`CorruptJournalError`."""
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
+            if self._file_check_pending:
+                quick_check(conn, self.path)
+                self._file_check_pending = False
+            if through < 1:
+                return
             conn.execute("BEGIN")
             last, chain, _ = self._verify_journal(conn, through, 1, through=through)
             stored = conn.execute("SELECT chain FROM journal WHERE seq = ?", (through,)).fetchone()
@@ -874,6 +888,15 @@ class Store:
             doomed = batch + list(self._pending)
             self._pending.clear()
         self._post(self._reject, doomed, failure)
+
+
+def _file_bytes(path: Path) -> int:
+    """The database's size with its write-ahead log (0 where missing)."""
+    total = 0
+    for name in (path, path.with_name(path.name + "-wal")):
+        with contextlib.suppress(FileNotFoundError):
+            total += name.stat().st_size
+    return total
 
 
 def _durability_error(failure: DurabilityError) -> DurabilityError:

@@ -157,8 +157,9 @@ def connect_reader(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def prepare(conn: sqlite3.Connection, path: Path) -> None:
-    """Check the version and integrity of the file at ``path``; create the schema if new.
+def prepare(conn: sqlite3.Connection, path: Path, *, check: bool = True) -> None:
+    """Check the version and (with ``check``) the integrity of the file at ``path``;
+    create the schema if new.
 
     Raises :class:`StoreVersionError` for a newer or foreign file and
     :class:`CorruptJournalError` when ``PRAGMA quick_check`` fails.
@@ -182,7 +183,8 @@ def prepare(conn: sqlite3.Connection, path: Path) -> None:
                 supported=SCHEMA_VERSION,
             )
 
-    _quick_check(conn, path)
+    if check:
+        quick_check(conn, path)
 
     # WAL: a commit is an append to one file plus one fsync (no rollback
     # journal to write and sync first), and readers (idempotency lookups) run
@@ -223,7 +225,10 @@ def prepare(conn: sqlite3.Connection, path: Path) -> None:
             raise
 
 
-def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
+def quick_check(conn: sqlite3.Connection, path: Path) -> None:
+    """``PRAGMA quick_check`` of the file at ``path`` (time grows with the file's size);
+    :class:`CorruptJournalError` naming the damaged pages and the first unreadable
+    journal record when it fails."""
     try:
         problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check(20)")]
     except sqlite3.DatabaseError as exc:
