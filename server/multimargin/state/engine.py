@@ -154,8 +154,6 @@ class Engine:
             recovery = store.recover(full=False)
             if recovery.snapshot is not None:
                 engine._load_snapshot(recovery.snapshot)
-            through = recovery.snapshot.seq if recovery.snapshot is not None else 0
-            engine._verify_task = asyncio.create_task(engine._verify_prefix(through))
             for record in recovery.records:
                 engine._replay(record)
             await engine.feed.open()
@@ -171,6 +169,10 @@ class Engine:
                     }
                 },
             )
+            # Started only now, so that it does not compete with the replay above for the
+            # GIL (its chain walk is Python code): a restart must not wait on it.
+            through = recovery.snapshot.seq if recovery.snapshot is not None else 0
+            engine._verify_task = asyncio.create_task(engine._verify_prefix(through))
             wanted = compact_json(rulebook_json) if rulebook_json is not None else None
             if not engine.rulebook_json:
                 await engine._set_rulebook(wanted or compact_json(multimargin.default_rulebook_json()))
