@@ -18,6 +18,7 @@ so recovery and :meth:`PgStore.lookup` detect a row edited in the database.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
@@ -62,6 +63,11 @@ _FENCE = (
 
 class _LeaseLost(Exception):
     pass
+
+
+def _check_nul(name: str, text: object) -> None:
+    if isinstance(text, str) and "\x00" in text:
+        raise ValueError(f"{name} contains a NUL character, which PostgreSQL text cannot store")
 
 
 def describe_dsn(dsn: str) -> str:
@@ -371,6 +377,32 @@ class PgStore(CommitPipeline):
             with contextlib.suppress(StoreError):
                 self._reader = connect(self._dsn, purpose=f"multimargin-shard-{self._shard}")
         return StoreError(f"{what} of {self.where} failed: {_scrub(self._dsn, str(exc).strip())}")
+
+    # --------------------------------------------------------------- writing
+
+    def submit(
+        self,
+        record: JournalRecord,
+        *,
+        request_id_checked: bool = False,
+        events: tuple[EventRow, ...] = (),
+    ) -> asyncio.Future[None]:
+        """As :meth:`multimargin.store.Store.submit`; a text field holding a NUL
+        character (which PostgreSQL's text cannot store) is a ``ValueError`` here, in
+        the caller's frame, rather than a failed batch."""
+        for name, text in (
+            ("kind", record.kind),
+            ("account_id", record.account_id),
+            ("request_id", record.request_id),
+            *(("event account_id", e[2]) for e in events),
+        ):
+            _check_nul(name, text)
+        return super().submit(record, request_id_checked=request_id_checked, events=events)
+
+    def put_meta(self, key: str, value: bytes) -> asyncio.Future[None]:
+        """As :meth:`multimargin.store.Store.put_meta` (a key with a NUL is refused)."""
+        _check_nul("meta key", key)
+        return super().put_meta(key, value)
 
     # ------------------------------------------------------ pipeline hooks
 
