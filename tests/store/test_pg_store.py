@@ -10,7 +10,6 @@ import time
 
 import psycopg
 import pytest
-from backends import PG_SHARD, PG_SHARDS, pg_backend
 from multimargin.store import (
     CorruptJournalError,
     DurabilityError,
@@ -22,6 +21,7 @@ from multimargin.store import (
 )
 from multimargin.store.pg_schema import PG_SCHEMA_VERSION, ShardCountError
 from multimargin.store.postgres import PgStore, describe_dsn
+from store_backends import PG_SHARD, PG_SHARDS, pg_backend
 from storekit import make_record
 
 
