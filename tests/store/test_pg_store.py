@@ -6,6 +6,7 @@ Real PostgreSQL (the session's throw-away server, tests/pgcluster.py)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import psycopg
@@ -21,6 +22,7 @@ from multimargin.store import (
 )
 from multimargin.store.pg_schema import PG_SCHEMA_VERSION, ShardCountError
 from multimargin.store.postgres import PgStore, describe_dsn
+from pgcluster import PgCluster, wait_ready
 from store_backends import PG_SHARD, PG_SHARDS, pg_backend
 from storekit import make_record
 
@@ -283,3 +285,46 @@ class _ClosedPort:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def test_postgresql_restarted_under_load_loses_nothing_acknowledged(pg_cluster: PgCluster) -> None:
+    """Submitters keep writing while the server restarts: the store fails with a clear
+    DurabilityError (nothing after the failure is acknowledged), and every acknowledged
+    record is in the journal afterwards."""
+    backend = pg_backend(pg_cluster.create_database())
+    acknowledged: list[int] = []
+
+    async def submitter(store: PgStore) -> None:
+        while not store.failed:
+            seq = store.next_seq
+            try:
+                # No request id: the submission then reads nothing, only commits fail.
+                await store.submit(dataclasses.replace(make_record(seq), request_id=None))
+            except DurabilityError:
+                return
+            acknowledged.append(seq)
+
+    async def run() -> DurabilityError | None:
+        store = backend.open()
+        store.recover()
+        workers = [asyncio.create_task(submitter(store)) for _ in range(16)]  # type: ignore[arg-type]
+        while len(acknowledged) < 200:
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(pg_cluster.restart)
+        await asyncio.wait_for(asyncio.gather(*workers), timeout=60)
+        failure = store.failure
+        await store.close()
+        return failure
+
+    failure = asyncio.run(run())
+    assert isinstance(failure, DurabilityError)
+    assert "PostgreSQL" in str(failure) and "nothing of it is acknowledged" in str(failure)
+    wait_ready(backend.dsn or "")
+    store = backend.open()
+    try:
+        recovered = [r.seq for r in store.recover().records]
+    finally:
+        asyncio.run(store.close())
+    assert recovered == list(range(1, len(recovered) + 1))
+    assert set(acknowledged) <= set(recovered)
+    assert len(acknowledged) >= 200
