@@ -328,3 +328,25 @@ def test_postgresql_restarted_under_load_loses_nothing_acknowledged(pg_cluster: 
     assert recovered == list(range(1, len(recovered) + 1))
     assert set(acknowledged) <= set(recovered)
     assert len(acknowledged) >= 200
+
+
+def test_reads_reconnect_after_postgresql_restarts(pg_cluster: PgCluster) -> None:
+    backend = pg_backend(pg_cluster.create_database())
+
+    async def write() -> None:
+        store = backend.open()
+        store.recover()
+        await _write(store, 4)  # type: ignore[arg-type]
+        await store.close()
+
+    asyncio.run(write())
+    store = backend.open()
+    try:
+        store.recover()
+        pg_cluster.restart()
+        wait_ready(backend.dsn or "")
+        with pytest.raises(StoreError, match=r"a read of shard \d on 127\.0\.0\.1:\d+/"):
+            store.lookup("req-1")
+        assert store.lookup("req-1") == make_record(1)  # the next read has a new connection
+    finally:
+        asyncio.run(store.close())
