@@ -103,6 +103,14 @@ def connect(dsn: str, *, connect_timeout: float = 10.0, purpose: str = "multimar
             autocommit=True,
             connect_timeout=max(1, round(connect_timeout)),
             application_name=purpose,
+            # A server that vanishes without a reset (a partition, a dead host) must
+            # fail a commit within seconds, not block the committer for the kernel's
+            # default of minutes: the lease is gone long before.
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=3,
+            tcp_user_timeout=10_000,
         )
     except psycopg.Error as exc:
         detail = _scrub(dsn, str(exc).strip()) or type(exc).__name__
