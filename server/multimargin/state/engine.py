@@ -394,7 +394,9 @@ class Engine:
                 self._compiled.pop(a.account_id, None)
             self._exposure.update(a, self.contracts)
             self._accounts[a.account_id] = a
-            digest = a.digest()
+            known = a.digested
+            digest = known[1] if known is not None and known[0] == a.version else a.digest()
+            a.digested = None
             self._hashes[a.account_id] = digest
             parts.append(a.account_id.encode() + b"\0" + digest)
         if outcome.prices is not None:
