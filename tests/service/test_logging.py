@@ -161,14 +161,25 @@ def test_an_access_line_goes_through_logging_when_another_handler_listens() -> N
     try:
         with open(os.devnull, "w", encoding="utf-8") as stream:
             logs.configure_logging("INFO", stream=stream)
-            root.addHandler(Collect())
+            collect = Collect()
+            root.addHandler(collect)
             logs.log_access(logging.INFO, {"code": "OK"})
+            root.removeHandler(collect)
+            parent = logging.getLogger("multimargin")
+            parent.addHandler(collect)
+            try:
+                logs.log_access(logging.INFO, {"code": "ALSO"})
+            finally:
+                parent.removeHandler(collect)
             logs.shutdown_logging()
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
     got = [(r.name, r.getMessage(), getattr(r, "fields", None)) for r in seen]
-    assert got == [("multimargin.access", "rpc", {"code": "OK"})]
+    assert got == [
+        ("multimargin.access", "rpc", {"code": "OK"}),
+        ("multimargin.access", "rpc", {"code": "ALSO"}),
+    ]
 
 
 def test_timestamps_match_datetime() -> None:

@@ -289,19 +289,24 @@ def log_access(level: int, fields: dict[str, Any]) -> None:
     if not _access_logger.isEnabledFor(level):
         return
     handler = _State.handler
-    handlers = _root.handlers
-    if (
-        handler is not None
-        and len(handlers) == 1
-        and handlers[0] is handler
-        and not handler.filters
-        and not _access_logger.handlers
-        and not _access_logger.filters
-        and not _root.filters
-    ):
+    if handler is not None and _only_handler(handler):
         handler.buffer.offer((time.time(), level, fields))
     else:
         _access_logger.log(level, "rpc", extra={"fields": fields})
+
+
+def _only_handler(handler: _DroppingHandler) -> bool:
+    """True when an access record would reach ``handler`` and nothing else: no filter on
+    the way, no other handler on ``multimargin.access``, its parents or the root."""
+    if handler.filters or _access_logger.filters:
+        return False
+    logger: logging.Logger | None = _access_logger
+    while logger is not None and logger is not _root:
+        if logger.handlers or not logger.propagate:
+            return False
+        logger = logger.parent
+    handlers = _root.handlers
+    return len(handlers) == 1 and handlers[0] is handler
 
 
 def dropped_records() -> int:
