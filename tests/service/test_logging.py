@@ -125,3 +125,66 @@ def test_a_server_whose_log_nobody_reads_keeps_serving(tmp_path: Path) -> None:
     dropped = sum(r["dropped"] for r in records if r["message"] == "log records dropped")
     written = {r["request_id"] for r in records if r.get("logger") == "multimargin.access"}
     assert len(written & {f"q-{n}" for n in range(3000)}) + dropped >= 3000
+
+
+def test_an_access_line_reads_as_a_log_record_line(tmp_path: Path) -> None:
+    """The access log's short path (no LogRecord) writes what the record path writes."""
+    path = tmp_path / "log.jsonl"
+    fields = {"method": "/m/X", "request_id": "r-1", "principal": None, "code": "OK", "latency_ms": 0.5}
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        with path.open("w", encoding="utf-8") as stream:
+            logs.configure_logging("INFO", stream=stream)
+            logs.log_access(logging.INFO, fields)
+            logging.getLogger(logs.ACCESS_LOGGER).info("rpc", extra={"fields": fields})
+            logs.log_access(logging.DEBUG, fields)  # below the level: not written
+            logs.shutdown_logging()
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    short, long = (json.loads(line) for line in path.read_text("utf-8").splitlines())
+    assert list(short) == list(long) == ["ts", "level", "logger", "message", *fields]
+    assert {**short, "ts": None} == {**long, "ts": None}
+    assert short["logger"] == "multimargin.access" and short["level"] == "INFO"
+
+
+def test_an_access_line_goes_through_logging_when_another_handler_listens() -> None:
+    seen: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        with open(os.devnull, "w", encoding="utf-8") as stream:
+            logs.configure_logging("INFO", stream=stream)
+            collect = Collect()
+            root.addHandler(collect)
+            logs.log_access(logging.INFO, {"code": "OK"})
+            root.removeHandler(collect)
+            parent = logging.getLogger("multimargin")
+            parent.addHandler(collect)
+            try:
+                logs.log_access(logging.INFO, {"code": "ALSO"})
+            finally:
+                parent.removeHandler(collect)
+            logs.shutdown_logging()
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    got = [(r.name, r.getMessage(), getattr(r, "fields", None)) for r in seen]
+    assert got == [
+        ("multimargin.access", "rpc", {"code": "OK"}),
+        ("multimargin.access", "rpc", {"code": "ALSO"}),
+    ]
+
+
+def test_timestamps_match_datetime() -> None:
+    import datetime
+
+    for created in (0.0, 1764647000.0, 1764647000.9995, 1764647000.1239, 1764647059.9999996):
+        expected = datetime.datetime.fromtimestamp(created, tz=datetime.UTC)
+        assert logs._timestamp(created) == expected.isoformat(timespec="milliseconds").replace("+00:00", "Z")

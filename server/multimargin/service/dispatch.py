@@ -43,7 +43,7 @@ from multimargin.service.access import PRINCIPAL, Guard
 from multimargin.service.decoding import DEFAULT_MAX_MESSAGE_BYTES, Refused, Undecodable, decoder
 from multimargin.service.errors import abort_with, error_status, internal_status, overloaded_status
 from multimargin.service.interceptors import REQUEST_ID
-from multimargin.service.principals import Principal
+from multimargin.service.principals import ANONYMOUS, Principal
 
 log = logging.getLogger("multimargin.service")
 
@@ -90,7 +90,10 @@ async def _enter(
     authenticate, rate-limit, refuse undecodable or oversized bytes, authorize, require a
     deadline on a mutation. A refusal ends the call here, having changed nothing."""
     try:
-        principal = await guard.authenticate(context.invocation_metadata())
+        if guard.authenticates:
+            principal = await guard.authenticate(context.invocation_metadata())
+        else:
+            principal = ANONYMOUS
         PRINCIPAL.set(principal)
         guard.take(principal)
         if isinstance(request, Refused):

@@ -312,16 +312,20 @@ class Engine:
 
     async def call(self, method: str, request: Any) -> Any:
         """Runs one RPC: a mutation returns once durable; a query reads settled state."""
-        if method in handlers.STREAMS:
-            raise InternalError(f"{method} is a streaming RPC")
+        query = handlers.QUERIES.get(method)
+        if query is not None:
+            account_id = getattr(request, "account_id", None)
+            last = self._pending.get(account_id) if account_id else self._last
+            prices = self._prices_pending
+            if (last is not None and not last.done()) or (prices is not None and not prices.done()):
+                await self._settled(account_id)
+            self.ts_ns = time.time_ns()
+            return query(self, request)
         if method in handlers.MUTATIONS:
             return await self._mutate(method, request)
-        query = handlers.QUERIES.get(method)
-        if query is None:
-            raise InternalError(f"no handler for {method}")
-        await self._settled(getattr(request, "account_id", None))
-        self.ts_ns = time.time_ns()
-        return query(self, request)
+        if method in handlers.STREAMS:
+            raise InternalError(f"{method} is a streaming RPC")
+        raise InternalError(f"no handler for {method}")
 
     async def _settled(self, account_id: str | None) -> None:
         """Waits until what a read would see is durable: the account's last change and
@@ -417,7 +421,9 @@ class Engine:
                 self._compiled.pop(a.account_id, None)
             self._exposure.update(a, self.contracts)
             self._accounts[a.account_id] = a
-            digest = a.digest()
+            known = a.digested
+            digest = known[1] if known is not None and known[0] == a.version else a.digest()
+            a.digested = None
             self._hashes[a.account_id] = digest
             parts.append(a.account_id.encode() + b"\0" + digest)
         if outcome.prices is not None:

@@ -207,6 +207,8 @@ class AccountState:
     events: list[Any] = field(default_factory=list, compare=False, repr=False)
     # The core's compiled form of this state, when the change built it (not state).
     compiled: Any = field(default=None, compare=False, repr=False)
+    # (version, digest) of this state, when the change computed it (not state).
+    digested: tuple[int, bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def f(self) -> FuturesState:
@@ -227,6 +229,7 @@ class AccountState:
         out = copy.copy(self)
         out.events = []
         out.compiled = None
+        out.digested = None
         if self.futures is not None:
             f = self.futures
             out.futures = FuturesState(
@@ -384,15 +387,40 @@ class AccountState:
         return acct
 
     def digest(self) -> bytes:
-        """sha256 of the canonical form — :func:`sha256_json` of :meth:`canonical`, built
-        from each order's remembered canonical bytes: the orders list is rendered as a
-        placeholder (a string no identifier can hold) and the orders spliced in."""
-        shell = canonical_json(self.canonical_shell())
-        if shell.count(_ORDERS_TOKEN) != 1:  # a free-text field holding the placeholder
-            return sha256_json(self.canonical())
+        """sha256 of the canonical form — :func:`sha256_json` of :meth:`canonical`."""
+        return self.digest_at(self.version)
+
+    def digest_at(self, version: int, template: tuple[bytes, bytes] | tuple[()] | None = None) -> bytes:
+        """:meth:`digest` of this state at ``version``, from :meth:`digest_template`
+        (made now unless given: one template serves every version)."""
+        if template is None:
+            template = self.digest_template()
+        if not template:
+            doc = self.canonical()
+            doc["version"] = version
+            return sha256_json(doc)
+        head, tail = template
+        h = hashlib.sha256(head)
+        h.update(str(version).encode())
+        h.update(tail)
+        return h.digest()
+
+    def digest_template(self) -> tuple[bytes, bytes] | tuple[()]:
+        """:func:`canonical_json` of :meth:`canonical`, split where the version goes,
+        built from each order's remembered canonical bytes: the version and the orders
+        list are rendered as placeholders (strings no identifier can hold), then the
+        text is split at the one and the orders spliced in at the other. Empty when a
+        free-text field holds a placeholder (then :meth:`digest_at` hashes the canonical
+        form itself)."""
+        shell_doc = self.canonical_shell()
+        shell_doc["version"] = _VERSION_PLACEHOLDER
+        shell = canonical_json(shell_doc)
+        if shell.count(_ORDERS_TOKEN) != 1 or shell.count(_VERSION_TOKEN) != 1:
+            return ()
         orders = self.f.orders if self.futures is not None else self.m.orders
         listed = b"[" + b",".join(o.canonical_bytes() for o in orders.values()) + b"]"
-        return hashlib.sha256(shell.replace(_ORDERS_TOKEN, listed)).digest()
+        head, tail = shell.split(_VERSION_TOKEN)
+        return head.replace(_ORDERS_TOKEN, listed), tail.replace(_ORDERS_TOKEN, listed)
 
     def canonical_shell(self) -> dict[str, Any]:
         """:meth:`canonical` with the orders list replaced by a placeholder."""
@@ -404,6 +432,8 @@ class AccountState:
 # Identifiers are printable ASCII, so no rendered value contains a NUL (JSON: \u0000).
 _ORDERS_PLACEHOLDER = "\0orders\0"
 _ORDERS_TOKEN = b'"\\u0000orders\\u0000"'
+_VERSION_PLACEHOLDER = "\0version\0"
+_VERSION_TOKEN = b'"\\u0000version\\u0000"'
 
 
 def compact_json(text: str) -> str:

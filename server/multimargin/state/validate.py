@@ -71,6 +71,14 @@ def decimal(value: str, kind: RangeName, field: str) -> Decimal:
     return dec(check_decimal(value, kind, field))
 
 
+def decimal_text(value: str, kind: RangeName, field: str) -> str:
+    """:func:`decimal` in its SPEC §1 output form (what :func:`multimargin.state.model.fmt`
+    writes), for a value that goes straight to the core."""
+    if value == "":
+        raise InvalidInputError("is required", "INVALID_ARGUMENT", field)
+    return check_decimal(value, kind, field)
+
+
 def region(value: str, field: str = "region") -> str:
     """An ISO 3166-1 alpha-2 code, or empty for none."""
     if value and not _REGION.fullmatch(value):

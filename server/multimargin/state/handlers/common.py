@@ -185,9 +185,12 @@ def store(ctx: Context, a: AccountState, compiled: multimargin.Account | None = 
     transition = risk_rule(ctx.rulebook, ctx.market, a, compiled)
     # The compiled form stays the account's unless the rule changed orders or status.
     a.compiled = compiled if transition is None or transition["action"] == "NONE" else None
-    if a.digest() == ctx.account_digest(a.account_id):
+    template = a.digest_template()  # one canonical rendering for both digests
+    if a.digest_at(a.version, template) == ctx.account_digest(a.account_id):
         return a
-    return bump(a)
+    bump(a)
+    a.digested = (a.version, a.digest_at(a.version, template))
+    return a
 
 
 Mutation = Callable[[Context, Any], Outcome]

@@ -28,9 +28,9 @@ def transfer_in(ctx: Context, req: fun.TransferInRequest) -> Outcome:
     a = ctx.account(req.account_id).clone()
     check_version(a, req)
     asset = v.asset(ctx.rulebook, req.asset, "asset")
-    amount = v.decimal(req.amount, "amount", "amount")
+    amount = v.decimal_text(req.amount, "amount", "amount")
     # SPEC §7.3: a futures transfer into a negative wallet repays first (a record).
-    flow = multimargin.transfer_in(ctx.compiled(a.account_id), asset, fmt(amount))
+    flow = multimargin.transfer_in(ctx.compiled(a.account_id), asset, amount)
     apply_flow(a, flow)
     repaid = flow["records"][0]["amount"] if flow["records"] else "0"
     a = store(ctx, a, flow["account"])
@@ -41,9 +41,9 @@ def transfer_out(ctx: Context, req: fun.TransferOutRequest) -> Outcome:
     a = ctx.account(req.account_id).clone()
     check_version(a, req)
     asset = v.asset(ctx.rulebook, req.asset, "asset")
-    amount = v.decimal(req.amount, "amount", "amount")
+    amount = v.decimal_text(req.amount, "amount", "amount")
     # Not while liquidating; within the max transfer-out (SPEC §5.3, §6.1, §6.2, §8).
-    flow = multimargin.transfer_out(ctx.compiled(a.account_id), ctx.market, asset, fmt(amount))
+    flow = multimargin.transfer_out(ctx.compiled(a.account_id), ctx.market, asset, amount)
     apply_flow(a, flow)
     a = store(ctx, a, flow["account"])
     return Outcome(fun.TransferOutResponse(account=account_message(a)), [a])

@@ -132,13 +132,57 @@ def core_order_check(
         raise InvalidInputError(e.message, e.reason, field) from None
 
 
+def order_scenario(ctx: Context, a: AccountState, req: Any) -> dict[str, Any]:
+    """``order_of(ctx, a, req).scenario()`` — the same checks in the same order, the
+    same object — without the intermediate order (no Decimal round-trip): the core's
+    canonical decimal strings go straight into the core's order object."""
+    which = req.WhichOneof("order")
+    if which is None:
+        raise InvalidInputError("is required (futures or margin)", "INVALID_ARGUMENT", "order")
+    rb = ctx.rulebook
+    if which == "futures":
+        require_kind(a, "FUTURES", "a futures order")
+        o = req.futures
+        out: dict[str, Any] = {
+            "symbol": v.symbol(rb, o.symbol, "futures.symbol"),
+            "side": enum_name(SIDE_NAME, o.side, "futures.side"),
+            "price": v.decimal_text(o.price, "price", "futures.price"),
+            "quantity": v.decimal_text(o.quantity, "amount", "futures.quantity"),
+        }
+        if o.HasField("leverage"):
+            out["leverage"] = v.leverage(o.leverage, "futures.leverage")
+        return out
+    require_kind(a, "MARGIN", "a margin order")
+    m = req.margin
+    base = v.asset(rb, m.base, "margin.base")
+    quote = v.asset(rb, m.quote, "margin.quote")
+    if base == quote:
+        raise InvalidInputError("base and quote must differ", "INVALID_ARGUMENT", "margin.quote")
+    return {
+        "base": base,
+        "quote": quote,
+        "side": enum_name(SIDE_NAME, m.side, "margin.side"),
+        "price": v.decimal_text(m.price, "price", "margin.price"),
+        "quantity": v.decimal_text(m.quantity, "amount", "margin.quantity"),
+    }
+
+
 def check_order(ctx: Context, req: trd.CheckOrderRequest) -> trd.CheckOrderResponse:
     a = ctx.account(req.account_id)
-    o = order_of(ctx, a, req)
-    check = core_order_check(ctx, a, o, req.WhichOneof("order") or "order")
+    scenario = order_scenario(ctx, a, req)
+    try:
+        check = ctx.rulebook.check_order(ctx.compiled(a.account_id), ctx.market, scenario)
+    except InvalidInputError as e:
+        field = e.field
+        if field and field.startswith("order"):
+            field = field.replace("order.", f"{req.WhichOneof('order')}.", 1)
+        raise InvalidInputError(e.message, e.reason, field) from None
+    rejections = check["rejections"]
     return trd.CheckOrderResponse(
         accepted=check["accepted"],
-        rejections=[t.UnmetCondition(reason=r["reason"], message=r["message"]) for r in check["rejections"]],
+        rejections=[t.UnmetCondition(reason=r["reason"], message=r["message"]) for r in rejections]
+        if rejections
+        else None,
         order_initial_margin=check["requirement"] if a.kind == "FUTURES" else "",
         available=check["available"],
         version=a.version,
