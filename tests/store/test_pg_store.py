@@ -87,11 +87,14 @@ def test_truncated_tail_and_gap_are_detected(pg_dsn: str) -> None:
         assert info.value.seq == 8
     finally:
         asyncio.run(store.close())
-    _sql(pg_dsn, "DELETE FROM mm_journal WHERE shard = %s AND seq = 3", (PG_SHARD,))
+    _sql(pg_dsn, "DELETE FROM mm_journal WHERE shard = %s AND seq = 6", (PG_SHARD,))
     store = backend.open()
     try:
-        with pytest.raises(CorruptJournalError, match="gap in seq: expected 3, found 4"):
+        with pytest.raises(CorruptJournalError, match="gap in seq: expected 6, found 7"):
             store.recover()
+        with pytest.raises(CorruptJournalError, match="gap in seq: record 6 is missing"):
+            store.lookup("req-7")
+        assert store.lookup("req-5") == make_record(5)
     finally:
         asyncio.run(store.close())
 
