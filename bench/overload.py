@@ -2,13 +2,20 @@
 and check that it sheds with RESOURCE_EXHAUSTED / OVERLOADED, stays up, keeps its memory
 bounded, and serves the calls it admits.
 
-    python bench/overload.py [--max-in-flight 16] [--seconds 10] [--factor 2]
+    python bench/overload.py [--max-in-flight 16] [--seconds 10] [--factor 2] [--no-pin]
+                             [--max-queue-delay-ms MS] [--max-loop-busy-ms MS]
 
 1. unloaded: one call at a time (TransferIn, durable) → the unloaded p99;
 2. saturation: ``--max-in-flight`` closed-loop clients → the saturation rate;
 3. overload: an open loop at ``factor`` × that rate for ``--seconds``: every call is
    either OK (its latency counted) or RESOURCE_EXHAUSTED with ErrorInfo OVERLOADED;
    VmRSS of the server is sampled throughout.
+
+The load generator runs in this process. On a machine with two cores or more the server
+is pinned to core 0 and this process to core 1 (as ``run_all.py`` pins k6), so that the
+client's own work does not queue the server's; ``--no-pin`` leaves both to the
+scheduler. The client's CPU use during the overload phase is reported: near 100 % of
+its core, its own event loop adds to the latencies it measures.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import os
 import statistics
 import tempfile
 import time
@@ -51,6 +59,8 @@ class Result:
     admitted_p99_ms: float = 0.0
     rss_kib: list[int] = field(default_factory=list)
     alive: bool = False
+    pinned: bool = False
+    client_cpu: float = 0.0  # of one core, during the overload phase
 
     def summary(self) -> str:
         total = sum(self.outcomes.values())
@@ -61,7 +71,9 @@ class Result:
             f"outcomes {dict(self.outcomes)}; admitted p99 {self.admitted_p99_ms:.1f} ms "
             f"({self.admitted_p99_ms / max(1e-9, self.unloaded_p99_ms):.1f}x unloaded); "
             f"RSS {self.rss_kib[0] // 1024} MiB before, max {max(self.rss_kib) // 1024} MiB, "
-            f"{self.rss_kib[-1] // 1024} MiB after; alive {self.alive}"
+            f"{self.rss_kib[-1] // 1024} MiB after; alive {self.alive}; "
+            f"{'server on core 0, client on core 1' if self.pinned else 'not pinned'}, "
+            f"client CPU {self.client_cpu:.0%}"
         )
 
 
@@ -143,6 +155,7 @@ async def measure(server: Server, max_in_flight: int, seconds: float, factor: fl
         result.offered_rate = rate
         tasks: list[asyncio.Task[tuple[str, float]]] = []
         t0 = time.monotonic()
+        cpu0 = time.process_time()
         next_rss = t0
         while (now := time.monotonic()) - t0 < seconds:
             due = int((now - t0) * rate) + 1
@@ -153,6 +166,7 @@ async def measure(server: Server, max_in_flight: int, seconds: float, factor: fl
                 next_rss = now + 0.25
             await asyncio.sleep(0.002)
         outcomes: list[Any] = await asyncio.gather(*tasks)
+        result.client_cpu = (time.process_time() - cpu0) / (time.monotonic() - t0)
     admitted = [latency for outcome, latency in outcomes if outcome == "OK"]
     result.outcomes = collections.Counter(outcome for outcome, _ in outcomes)
     result.admitted_p99_ms = p99(admitted) * 1e3
@@ -161,12 +175,28 @@ async def measure(server: Server, max_in_flight: int, seconds: float, factor: fl
     return result
 
 
-def run(data_dir: Path, max_in_flight: int = 16, seconds: float = 10.0, factor: float = 2.0) -> Result:
-    server = start_server(data_dir, "--max-in-flight", str(max_in_flight))
+def run(
+    data_dir: Path,
+    max_in_flight: int = 16,
+    seconds: float = 10.0,
+    factor: float = 2.0,
+    server_args: tuple[str, ...] = (),
+    pin: bool = True,
+) -> Result:
+    """Measure a fresh server over ``data_dir`` (``server_args``: more ``serve`` flags)."""
+    pin = pin and len(os.sched_getaffinity(0)) >= 2 and {0, 1} <= os.sched_getaffinity(0)
+    mine = os.sched_getaffinity(0)
+    server = start_server(
+        data_dir, "--max-in-flight", str(max_in_flight), *server_args, cpus={0} if pin else None
+    )
     try:
+        if pin:
+            os.sched_setaffinity(0, {1})
         result = asyncio.run(measure(server, max_in_flight, seconds, factor))
         result.alive = result.alive and server.proc.poll() is None
+        result.pinned = pin
     finally:
+        os.sched_setaffinity(0, mine)
         code = server.stop()
     assert code == 0, f"server exit code {code}"
     return result
@@ -179,9 +209,20 @@ def main() -> None:
     parser.add_argument("--max-in-flight", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--factor", type=float, default=2.0)
+    parser.add_argument("--max-queue-delay-ms", help="serve --max-queue-delay-ms (default: the server's)")
+    parser.add_argument("--max-loop-busy-ms", help="serve --max-loop-busy-ms (default: the server's)")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin server and client to cores")
     args = parser.parse_args()
+    server_args: tuple[str, ...] = ()
+    if args.max_queue_delay_ms is not None:
+        server_args += ("--max-queue-delay-ms", args.max_queue_delay_ms)
+    if args.max_loop_busy_ms is not None:
+        server_args += ("--max-loop-busy-ms", args.max_loop_busy_ms)
     with tempfile.TemporaryDirectory() as tmp:
-        print(run(Path(tmp) / "data", args.max_in_flight, args.seconds, args.factor).summary())
+        result = run(
+            Path(tmp) / "data", args.max_in_flight, args.seconds, args.factor, server_args, not args.no_pin
+        )
+        print(result.summary())
 
 
 if __name__ == "__main__":

@@ -68,8 +68,9 @@ class Server:
         raise RuntimeError("no VmRSS")
 
 
-def start_server(data_dir: Path, *extra: str, timeout: float = 120.0) -> Server:
-    """``multimargin serve`` on a free loopback port over ``data_dir``, once SERVING."""
+def start_server(data_dir: Path, *extra: str, timeout: float = 120.0, cpus: set[int] | None = None) -> Server:
+    """``multimargin serve`` on a free loopback port over ``data_dir``, once SERVING
+    (pinned to ``cpus``, every thread of it, when given)."""
     port = free_port()
     log_path = data_dir.with_name(data_dir.name + ".log")
     command = [
@@ -86,7 +87,12 @@ def start_server(data_dir: Path, *extra: str, timeout: float = 120.0) -> Server:
     offset = log_path.stat().st_size if log_path.exists() else 0
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env={**os.environ}
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ},
+            preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
         )
     address = f"127.0.0.1:{port}"
     with grpc.insecure_channel(address) as channel:
