@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import collections
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -57,6 +58,9 @@ class Result:
     offered_rate: float = 0.0
     outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
     admitted_p99_ms: float = 0.0
+    admitted_p50_ms: float = 0.0
+    shed_p99_ms: float = 0.0
+    shed_by: collections.Counter[str] = field(default_factory=collections.Counter)
     rss_kib: list[int] = field(default_factory=list)
     alive: bool = False
     pinned: bool = False
@@ -68,7 +72,9 @@ class Result:
         return (
             f"unloaded p99 {self.unloaded_p99_ms:.1f} ms; saturation {self.saturation_rate:.0f}/s; "
             f"offered {self.offered_rate:.0f}/s: {total} calls, {shed} shed ({shed / max(1, total):.0%}), "
-            f"outcomes {dict(self.outcomes)}; admitted p99 {self.admitted_p99_ms:.1f} ms "
+            f"outcomes {dict(self.outcomes)}, shed by rule {dict(self.shed_by)}; "
+            f"shed p99 {self.shed_p99_ms:.1f} ms; admitted p50 {self.admitted_p50_ms:.1f} ms, "
+            f"p99 {self.admitted_p99_ms:.1f} ms "
             f"({self.admitted_p99_ms / max(1e-9, self.unloaded_p99_ms):.1f}x unloaded); "
             f"RSS {self.rss_kib[0] // 1024} MiB before, max {max(self.rss_kib) // 1024} MiB, "
             f"{self.rss_kib[-1] // 1024} MiB after; alive {self.alive}; "
@@ -81,6 +87,7 @@ class Client:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self.funds = fun_grpc.FundsServiceStub(channel)
         self.n = 0
+        self.shed_by: collections.Counter[str] = collections.Counter()
 
     def request(self) -> fun.TransferInRequest:
         self.n += 1
@@ -105,7 +112,18 @@ class Client:
                     info = error_details_pb2.ErrorInfo()
                     detail.Unpack(info)
                     reason = info.reason
+            if reason == "OVERLOADED":
+                self.shed_by[_rule(e.details() or "")] += 1
             return f"{e.code().name}/{reason}", time.perf_counter() - t0
+
+
+def _rule(message: str) -> str:
+    """The admission rule that shed a call, from its message (service/admission.py)."""
+    rules = (("waited more than", "queued"), ("busy for more than", "busy"), ("in flight", "limit"))
+    for words, rule in rules:
+        if words in message:
+            return rule
+    return "other"
 
 
 async def setup(address: str) -> None:
@@ -154,6 +172,7 @@ async def measure(server: Server, max_in_flight: int, seconds: float, factor: fl
         rate = factor * result.saturation_rate
         result.offered_rate = rate
         tasks: list[asyncio.Task[tuple[str, float]]] = []
+        client.shed_by.clear()
         t0 = time.monotonic()
         cpu0 = time.process_time()
         next_rss = t0
@@ -170,6 +189,9 @@ async def measure(server: Server, max_in_flight: int, seconds: float, factor: fl
     admitted = [latency for outcome, latency in outcomes if outcome == "OK"]
     result.outcomes = collections.Counter(outcome for outcome, _ in outcomes)
     result.admitted_p99_ms = p99(admitted) * 1e3
+    result.admitted_p50_ms = statistics.median(admitted) * 1e3 if admitted else 0.0
+    result.shed_p99_ms = p99([latency for outcome, latency in outcomes if outcome != "OK"]) * 1e3
+    result.shed_by = client.shed_by
     result.rss_kib.append(server.rss_kib())
     result.alive = server.proc.poll() is None
     return result
@@ -184,7 +206,7 @@ def run(
     pin: bool = True,
 ) -> Result:
     """Measure a fresh server over ``data_dir`` (``server_args``: more ``serve`` flags)."""
-    pin = pin and len(os.sched_getaffinity(0)) >= 2 and {0, 1} <= os.sched_getaffinity(0)
+    pin = pin and shutil.which("taskset") is not None and {0, 1} <= os.sched_getaffinity(0)
     mine = os.sched_getaffinity(0)
     server = start_server(
         data_dir, "--max-in-flight", str(max_in_flight), *server_args, cpus={0} if pin else None

@@ -70,7 +70,8 @@ class Server:
 
 def start_server(data_dir: Path, *extra: str, timeout: float = 120.0, cpus: set[int] | None = None) -> Server:
     """``multimargin serve`` on a free loopback port over ``data_dir``, once SERVING
-    (pinned to ``cpus``, every thread of it, when given)."""
+    (pinned to ``cpus``, every thread of it, with ``taskset`` when given; no Python code
+    runs between fork and exec, where gRPC's fork handlers are unsafe)."""
     port = free_port()
     log_path = data_dir.with_name(data_dir.name + ".log")
     command = [
@@ -83,6 +84,8 @@ def start_server(data_dir: Path, *extra: str, timeout: float = 120.0, cpus: set[
         "--insecure-no-auth",  # plaintext on loopback, by the explicit flag
         *extra,
     ]
+    if cpus is not None:
+        command = ["taskset", "-c", ",".join(map(str, sorted(cpus))), *command]
     t0 = time.monotonic()
     offset = log_path.stat().st_size if log_path.exists() else 0
     with log_path.open("ab") as log:
@@ -92,7 +95,6 @@ def start_server(data_dir: Path, *extra: str, timeout: float = 120.0, cpus: set[
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ},
-            preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
         )
     address = f"127.0.0.1:{port}"
     with grpc.insecure_channel(address) as channel:
