@@ -5,11 +5,14 @@ bounded, and serves the calls it admits.
     python bench/overload.py [--max-in-flight 16] [--seconds 10] [--factor 2] [--no-pin]
                              [--max-queue-delay-ms MS] [--max-loop-busy-ms MS]
 
-1. unloaded: one call at a time (TransferIn, durable) → the unloaded p99;
-2. saturation: ``--max-in-flight`` closed-loop clients → the saturation rate;
-3. overload: an open loop at ``factor`` × that rate for ``--seconds``: every call is
-   either OK (its latency counted) or RESOURCE_EXHAUSTED with ErrorInfo OVERLOADED;
-   VmRSS of the server is sampled throughout.
+1. saturation: ``--max-in-flight`` closed-loop clients for 5 s → the saturation rate, on
+   a server that sheds only beyond ``--max-in-flight`` (shedding by delay would lower it);
+2. unloaded: on a fresh server with the admission bounds under test, one call at a time
+   (TransferIn, durable) → the unloaded p99;
+3. overload: on that server, an open loop at ``factor`` × the saturation rate for
+   ``--seconds``: every call is either OK (its latency counted) or RESOURCE_EXHAUSTED with
+   ErrorInfo OVERLOADED (counted by the rule that shed it, from its message); VmRSS of the
+   server is sampled throughout.
 
 The load generator runs in this process. On a machine with two cores or more the server
 is pinned to core 0 and this process to core 1 (as ``run_all.py`` pins k6), so that the
@@ -45,6 +48,9 @@ from multimargin.v1 import types_pb2 as t
 from serverctl import Server, start_server
 
 ACCOUNTS = [f"load-{i}" for i in range(8)]
+UNLOADED_CALLS = 500
+#: ``serve`` flags of the server whose saturation rate is measured: only the in-flight limit.
+ONLY_LIMIT = ("--max-queue-delay-ms", "0", "--max-loop-busy-ms", "0")
 
 
 def p99(xs: list[float]) -> float:
@@ -141,22 +147,13 @@ async def setup(address: str) -> None:
             )
 
 
-async def measure(server: Server, max_in_flight: int, seconds: float, factor: float) -> Result:
-    result = Result(rss_kib=[server.rss_kib()])
+async def saturation(server: Server, clients: int) -> float:
+    """Calls/s served with ``clients`` closed-loop callers (5 s)."""
     await setup(server.address)
     async with grpc.aio.insecure_channel(server.address) as channel:
         client = Client(channel)
-        # 1. unloaded
-        latencies = []
-        for _ in range(300):
-            outcome, latency = await client.one()
-            assert outcome == "OK", outcome
-            latencies.append(latency)
-        result.unloaded_p99_ms = p99(latencies) * 1e3
-
-        # 2. saturation: as many closed-loop clients as the server admits at once
         done = 0
-        stop_at = time.monotonic() + min(5.0, seconds)
+        stop_at = time.monotonic() + 5.0
 
         async def closed() -> None:
             nonlocal done
@@ -165,12 +162,25 @@ async def measure(server: Server, max_in_flight: int, seconds: float, factor: fl
                 done += outcome == "OK"
 
         t0 = time.monotonic()
-        await asyncio.gather(*(closed() for _ in range(max_in_flight)))
-        result.saturation_rate = done / (time.monotonic() - t0)
+        await asyncio.gather(*(closed() for _ in range(clients)))
+        return done / (time.monotonic() - t0)
 
-        # 3. open loop at factor × saturation
-        rate = factor * result.saturation_rate
-        result.offered_rate = rate
+
+async def measure(server: Server, rate: float, seconds: float) -> Result:
+    """The unloaded p99, then ``seconds`` of an open loop at ``rate`` calls/s."""
+    result = Result(rss_kib=[server.rss_kib()], offered_rate=rate)
+    await setup(server.address)
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        client = Client(channel)
+        # 1. unloaded
+        latencies = []
+        for _ in range(UNLOADED_CALLS):
+            outcome, latency = await client.one()
+            assert outcome == "OK", outcome
+            latencies.append(latency)
+        result.unloaded_p99_ms = p99(latencies) * 1e3
+
+        # 2. open loop at the offered rate
         tasks: list[asyncio.Task[tuple[str, float]]] = []
         client.shed_by.clear()
         t0 = time.monotonic()
@@ -205,21 +215,31 @@ def run(
     server_args: tuple[str, ...] = (),
     pin: bool = True,
 ) -> Result:
-    """Measure a fresh server over ``data_dir`` (``server_args``: more ``serve`` flags)."""
+    """Measure the saturation rate on a server that sheds only beyond ``max_in_flight``
+    (so that shedding by delay does not lower it), then a fresh server with
+    ``server_args`` (more ``serve`` flags) unloaded and at ``factor`` × that rate."""
     pin = pin and shutil.which("taskset") is not None and {0, 1} <= os.sched_getaffinity(0)
     mine = os.sched_getaffinity(0)
-    server = start_server(
-        data_dir, "--max-in-flight", str(max_in_flight), *server_args, cpus={0} if pin else None
-    )
+    cpus = {0} if pin else None
+    limit = ("--max-in-flight", str(max_in_flight))
     try:
         if pin:
             os.sched_setaffinity(0, {1})
-        result = asyncio.run(measure(server, max_in_flight, seconds, factor))
-        result.alive = result.alive and server.proc.poll() is None
-        result.pinned = pin
+        reference = start_server(data_dir.with_name(data_dir.name + "-ref"), *limit, *ONLY_LIMIT, cpus=cpus)
+        try:
+            rate = asyncio.run(saturation(reference, max_in_flight))
+        finally:
+            assert reference.stop() == 0
+        server = start_server(data_dir, *limit, *server_args, cpus=cpus)
+        try:
+            result = asyncio.run(measure(server, factor * rate, seconds))
+            result.saturation_rate = rate
+            result.alive = result.alive and server.proc.poll() is None
+            result.pinned = pin
+        finally:
+            code = server.stop()
     finally:
         os.sched_setaffinity(0, mine)
-        code = server.stop()
     assert code == 0, f"server exit code {code}"
     return result
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
@@ -252,9 +253,23 @@ async def _shed_scenario(data: Path, rule: str) -> None:
 
 @pytest.mark.parametrize("rule", [QUEUED, BUSY])
 def test_a_late_call_is_shed_overloaded_changes_nothing_and_health_still_answers(
-    tmp_path: Path, rule: str
+    tmp_path: Path, rule: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="multimargin")
     asyncio.run(_shed_scenario(tmp_path / "data", rule))
+    # The shed call's access-log line is DEBUG; a WARNING line counts it by rule.
+    access = [
+        r for r in caplog.records if r.name == "multimargin.access" and r.fields["request_id"] == "late-1"
+    ]
+    assert [(r.levelno, r.fields["code"]) for r in access] == [
+        (logging.DEBUG, "RESOURCE_EXHAUSTED"),
+        (logging.INFO, "OK"),
+        (logging.INFO, "OK"),
+    ]
+    counted = [r for r in caplog.records if r.getMessage() == "calls shed"]
+    assert [(r.levelno, r.fields["shed"], r.fields["total"]) for r in counted] == [
+        (logging.WARNING, {rule: 1}, 1)
+    ]
 
 
 # ---- configuration --------------------------------------------------------------------------------
