@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import doctest
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -29,6 +30,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 from multimargin import config
+from multimargin.service import admission as admission_module
 from multimargin.service.admission import (
     ARRIVED,
     BUSY,
@@ -106,6 +108,11 @@ def test_an_idle_engine_admits_whatever_the_delays_and_a_zero_bound_is_off() -> 
         Admission(0)
 
 
+def test_the_docstring_examples_run() -> None:
+    failed, attempted = doctest.testmod(admission_module)
+    assert attempted > 0 and failed == 0
+
+
 def test_a_call_without_an_arrival_stamp_is_not_judged_by_delay() -> None:
     a = Admission(4, max_queue_delay=0.001, clock=SteppedClock())
     a.in_flight = 1
@@ -120,7 +127,8 @@ def test_the_loop_of_serve_knows_when_it_was_last_idle() -> None:
 
         async def scenario() -> tuple[float, float, float]:
             before = time.monotonic()
-            await asyncio.sleep(0.001)  # nothing else to run: the loop waits
+            # Nothing to run until another thread is done: the loop waits for it.
+            await asyncio.get_running_loop().run_in_executor(None, time.sleep, 0.01)
             after_idle = idle_at()
             time.sleep(0.05)  # the loop's thread is busy: no idle moment
             busy_for = time.monotonic() - idle_at()

@@ -32,7 +32,7 @@ WARNING line ``calls shed`` counts the shed calls by rule, at most once a second
 (measured: an INFO line per shed call cut the rate at which a pinned server can shed
 from ≈2,800 to ≈1,600 calls/s).
 
->>> clock = iter([0.0, 0.050]).__next__  # the call reaches Python at 0, its handler at 50 ms
+>>> clock = iter([0.0, 0.050, 0.050]).__next__  # the call reaches Python at 0, its handler at 50 ms
 >>> admission = Admission(8, max_queue_delay=0.020, clock=clock)
 >>> admission.in_flight = 1  # another call is in the engine
 >>> token = ARRIVED.set(admission.clock())
