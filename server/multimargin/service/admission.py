@@ -68,6 +68,9 @@ REPORT_EVERY = 1.0
 
 log = logging.getLogger("multimargin.admission")
 
+#: Seconds the event loop must wait for I/O to count as idle (:class:`IdleTrackingSelector`).
+MIN_IDLE = 0.0005
+
 #: Seconds a call may wait before its handler runs (``--max-queue-delay-ms``).
 DEFAULT_MAX_QUEUE_DELAY = 0.005
 #: Seconds the event loop may stay busy without a pause before new calls are shed
@@ -193,9 +196,11 @@ class ArrivalInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # g
 
 class IdleTrackingSelector(selectors.DefaultSelector):
     """The event loop's selector, noting when the loop was last idle: when it waited for
-    I/O with nothing ready to run (asyncio then selects with a timeout other than 0).
-    gRPC's completion queue wakes the loop through a socket it selects on, so a loop
-    that waits has taken every call gRPC core had for it."""
+    I/O with nothing ready to run (asyncio then selects with a timeout other than 0) for
+    at least :data:`MIN_IDLE`. gRPC's completion queue wakes the loop through a socket
+    it selects on, so a loop that waits that long has taken every call gRPC core had for
+    it; shorter waits are the hand-over of events from gRPC's poller thread, which
+    happen under a backlog too."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -203,9 +208,14 @@ class IdleTrackingSelector(selectors.DefaultSelector):
         """When the loop was last idle (:func:`time.monotonic`)."""
 
     def select(self, timeout: float | None = None) -> list[tuple[Any, int]]:
+        if timeout is not None and timeout <= 0:
+            result: list[tuple[Any, int]] = super().select(timeout)
+            return result
+        start = time.monotonic()
         events: list[tuple[Any, int]] = super().select(timeout)
-        if timeout is None or timeout > 0:
-            self.idle_at = time.monotonic()
+        now = time.monotonic()
+        if now - start >= MIN_IDLE:
+            self.idle_at = now
         return events
 
 
