@@ -20,8 +20,8 @@ Refusals that happen here, before the engine sees a call:
 * **Overload** is admission control in one place, :class:`Admission`
   (:mod:`multimargin.service.admission`), the first thing a handler does: a call beyond
   ``limit`` calls in the engine, one that waited too long to reach its handler, or one
-  that comes while the event loop lags is answered RESOURCE_EXHAUSTED (reason
-  ``OVERLOADED``) at once, before any other work. gRPC's own limits are set high
+  that comes when the event loop has been busy too long without a pause is answered
+  RESOURCE_EXHAUSTED (reason ``OVERLOADED``) at once, before any other work. gRPC's own limits are set high
   enough never to act first (:func:`multimargin.service.server.make_server`).
 
 >>> rpcs = {rpc.full_method: rpc for rpc in contract_rpcs()}
