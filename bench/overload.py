@@ -2,13 +2,23 @@
 and check that it sheds with RESOURCE_EXHAUSTED / OVERLOADED, stays up, keeps its memory
 bounded, and serves the calls it admits.
 
-    python bench/overload.py [--max-in-flight 16] [--seconds 10] [--factor 2]
+    python bench/overload.py [--max-in-flight 16] [--seconds 10] [--factor 2] [--no-pin]
+                             [--max-queue-delay-ms MS] [--max-loop-busy-ms MS]
 
-1. unloaded: one call at a time (TransferIn, durable) → the unloaded p99;
-2. saturation: ``--max-in-flight`` closed-loop clients → the saturation rate;
-3. overload: an open loop at ``factor`` × that rate for ``--seconds``: every call is
-   either OK (its latency counted) or RESOURCE_EXHAUSTED with ErrorInfo OVERLOADED;
-   VmRSS of the server is sampled throughout.
+1. saturation: ``--max-in-flight`` closed-loop clients for 5 s → the saturation rate, on
+   a server that sheds only beyond ``--max-in-flight`` (shedding by delay would lower it);
+2. unloaded: on a fresh server with the admission bounds under test, one call at a time
+   (TransferIn, durable) → the unloaded p99;
+3. overload: on that server, an open loop at ``factor`` × the saturation rate for
+   ``--seconds``: every call is either OK (its latency counted) or RESOURCE_EXHAUSTED with
+   ErrorInfo OVERLOADED (counted by the rule that shed it, from its message); VmRSS of the
+   server is sampled throughout.
+
+The load generator runs in this process. On a machine with two cores or more the server
+is pinned to core 0 and this process to core 1 (as ``run_all.py`` pins k6), so that the
+client's own work does not queue the server's; ``--no-pin`` leaves both to the
+scheduler. The client's CPU use during the overload phase is reported: near 100 % of
+its core, its own event loop adds to the latencies it measures.
 """
 
 from __future__ import annotations
@@ -16,6 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -36,6 +48,9 @@ from multimargin.v1 import types_pb2 as t
 from serverctl import Server, start_server
 
 ACCOUNTS = [f"load-{i}" for i in range(8)]
+UNLOADED_CALLS = 500
+#: ``serve`` flags of the server whose saturation rate is measured: only the in-flight limit.
+ONLY_LIMIT = ("--max-queue-delay-ms", "0", "--max-loop-busy-ms", "0")
 
 
 def p99(xs: list[float]) -> float:
@@ -49,8 +64,13 @@ class Result:
     offered_rate: float = 0.0
     outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
     admitted_p99_ms: float = 0.0
+    admitted_p50_ms: float = 0.0
+    shed_p99_ms: float = 0.0
+    shed_by: collections.Counter[str] = field(default_factory=collections.Counter)
     rss_kib: list[int] = field(default_factory=list)
     alive: bool = False
+    pinned: bool = False
+    client_cpu: float = 0.0  # of one core, during the overload phase
 
     def summary(self) -> str:
         total = sum(self.outcomes.values())
@@ -58,10 +78,14 @@ class Result:
         return (
             f"unloaded p99 {self.unloaded_p99_ms:.1f} ms; saturation {self.saturation_rate:.0f}/s; "
             f"offered {self.offered_rate:.0f}/s: {total} calls, {shed} shed ({shed / max(1, total):.0%}), "
-            f"outcomes {dict(self.outcomes)}; admitted p99 {self.admitted_p99_ms:.1f} ms "
+            f"outcomes {dict(self.outcomes)}, shed by rule {dict(self.shed_by)}; "
+            f"shed p99 {self.shed_p99_ms:.1f} ms; admitted p50 {self.admitted_p50_ms:.1f} ms, "
+            f"p99 {self.admitted_p99_ms:.1f} ms "
             f"({self.admitted_p99_ms / max(1e-9, self.unloaded_p99_ms):.1f}x unloaded); "
             f"RSS {self.rss_kib[0] // 1024} MiB before, max {max(self.rss_kib) // 1024} MiB, "
-            f"{self.rss_kib[-1] // 1024} MiB after; alive {self.alive}"
+            f"{self.rss_kib[-1] // 1024} MiB after; alive {self.alive}; "
+            f"{'server on core 0, client on core 1' if self.pinned else 'not pinned'}, "
+            f"client CPU {self.client_cpu:.0%}"
         )
 
 
@@ -69,6 +93,7 @@ class Client:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self.funds = fun_grpc.FundsServiceStub(channel)
         self.n = 0
+        self.shed_by: collections.Counter[str] = collections.Counter()
 
     def request(self) -> fun.TransferInRequest:
         self.n += 1
@@ -93,7 +118,18 @@ class Client:
                     info = error_details_pb2.ErrorInfo()
                     detail.Unpack(info)
                     reason = info.reason
+            if reason == "OVERLOADED":
+                self.shed_by[_rule(e.details() or "")] += 1
             return f"{e.code().name}/{reason}", time.perf_counter() - t0
+
+
+def _rule(message: str) -> str:
+    """The admission rule that shed a call, from its message (service/admission.py)."""
+    rules = (("waited more than", "queued"), ("busy for more than", "busy"), ("in flight", "limit"))
+    for words, rule in rules:
+        if words in message:
+            return rule
+    return "other"
 
 
 async def setup(address: str) -> None:
@@ -111,22 +147,13 @@ async def setup(address: str) -> None:
             )
 
 
-async def measure(server: Server, max_in_flight: int, seconds: float, factor: float) -> Result:
-    result = Result(rss_kib=[server.rss_kib()])
+async def saturation(server: Server, clients: int) -> float:
+    """Calls/s served with ``clients`` closed-loop callers (5 s)."""
     await setup(server.address)
     async with grpc.aio.insecure_channel(server.address) as channel:
         client = Client(channel)
-        # 1. unloaded
-        latencies = []
-        for _ in range(300):
-            outcome, latency = await client.one()
-            assert outcome == "OK", outcome
-            latencies.append(latency)
-        result.unloaded_p99_ms = p99(latencies) * 1e3
-
-        # 2. saturation: as many closed-loop clients as the server admits at once
         done = 0
-        stop_at = time.monotonic() + min(5.0, seconds)
+        stop_at = time.monotonic() + 5.0
 
         async def closed() -> None:
             nonlocal done
@@ -135,14 +162,29 @@ async def measure(server: Server, max_in_flight: int, seconds: float, factor: fl
                 done += outcome == "OK"
 
         t0 = time.monotonic()
-        await asyncio.gather(*(closed() for _ in range(max_in_flight)))
-        result.saturation_rate = done / (time.monotonic() - t0)
+        await asyncio.gather(*(closed() for _ in range(clients)))
+        return done / (time.monotonic() - t0)
 
-        # 3. open loop at factor × saturation
-        rate = factor * result.saturation_rate
-        result.offered_rate = rate
+
+async def measure(server: Server, rate: float, seconds: float) -> Result:
+    """The unloaded p99, then ``seconds`` of an open loop at ``rate`` calls/s."""
+    result = Result(rss_kib=[server.rss_kib()], offered_rate=rate)
+    await setup(server.address)
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        client = Client(channel)
+        # 1. unloaded
+        latencies = []
+        for _ in range(UNLOADED_CALLS):
+            outcome, latency = await client.one()
+            assert outcome == "OK", outcome
+            latencies.append(latency)
+        result.unloaded_p99_ms = p99(latencies) * 1e3
+
+        # 2. open loop at the offered rate
         tasks: list[asyncio.Task[tuple[str, float]]] = []
+        client.shed_by.clear()
         t0 = time.monotonic()
+        cpu0 = time.process_time()
         next_rss = t0
         while (now := time.monotonic()) - t0 < seconds:
             due = int((now - t0) * rate) + 1
@@ -153,21 +195,51 @@ async def measure(server: Server, max_in_flight: int, seconds: float, factor: fl
                 next_rss = now + 0.25
             await asyncio.sleep(0.002)
         outcomes: list[Any] = await asyncio.gather(*tasks)
+        result.client_cpu = (time.process_time() - cpu0) / (time.monotonic() - t0)
     admitted = [latency for outcome, latency in outcomes if outcome == "OK"]
     result.outcomes = collections.Counter(outcome for outcome, _ in outcomes)
     result.admitted_p99_ms = p99(admitted) * 1e3
+    result.admitted_p50_ms = statistics.median(admitted) * 1e3 if admitted else 0.0
+    result.shed_p99_ms = p99([latency for outcome, latency in outcomes if outcome != "OK"]) * 1e3
+    result.shed_by = client.shed_by
     result.rss_kib.append(server.rss_kib())
     result.alive = server.proc.poll() is None
     return result
 
 
-def run(data_dir: Path, max_in_flight: int = 16, seconds: float = 10.0, factor: float = 2.0) -> Result:
-    server = start_server(data_dir, "--max-in-flight", str(max_in_flight))
+def run(
+    data_dir: Path,
+    max_in_flight: int = 16,
+    seconds: float = 10.0,
+    factor: float = 2.0,
+    server_args: tuple[str, ...] = (),
+    pin: bool = True,
+) -> Result:
+    """Measure the saturation rate on a server that sheds only beyond ``max_in_flight``
+    (so that shedding by delay does not lower it), then a fresh server with
+    ``server_args`` (more ``serve`` flags) unloaded and at ``factor`` × that rate."""
+    pin = pin and shutil.which("taskset") is not None and {0, 1} <= os.sched_getaffinity(0)
+    mine = os.sched_getaffinity(0)
+    cpus = {0} if pin else None
+    limit = ("--max-in-flight", str(max_in_flight))
     try:
-        result = asyncio.run(measure(server, max_in_flight, seconds, factor))
-        result.alive = result.alive and server.proc.poll() is None
+        if pin:
+            os.sched_setaffinity(0, {1})
+        reference = start_server(data_dir.with_name(data_dir.name + "-ref"), *limit, *ONLY_LIMIT, cpus=cpus)
+        try:
+            rate = asyncio.run(saturation(reference, max_in_flight))
+        finally:
+            assert reference.stop() == 0
+        server = start_server(data_dir, *limit, *server_args, cpus=cpus)
+        try:
+            result = asyncio.run(measure(server, factor * rate, seconds))
+            result.saturation_rate = rate
+            result.alive = result.alive and server.proc.poll() is None
+            result.pinned = pin
+        finally:
+            code = server.stop()
     finally:
-        code = server.stop()
+        os.sched_setaffinity(0, mine)
     assert code == 0, f"server exit code {code}"
     return result
 
@@ -179,9 +251,20 @@ def main() -> None:
     parser.add_argument("--max-in-flight", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--factor", type=float, default=2.0)
+    parser.add_argument("--max-queue-delay-ms", help="serve --max-queue-delay-ms (default: the server's)")
+    parser.add_argument("--max-loop-busy-ms", help="serve --max-loop-busy-ms (default: the server's)")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin server and client to cores")
     args = parser.parse_args()
+    server_args: tuple[str, ...] = ()
+    if args.max_queue_delay_ms is not None:
+        server_args += ("--max-queue-delay-ms", args.max_queue_delay_ms)
+    if args.max_loop_busy_ms is not None:
+        server_args += ("--max-loop-busy-ms", args.max_loop_busy_ms)
     with tempfile.TemporaryDirectory() as tmp:
-        print(run(Path(tmp) / "data", args.max_in_flight, args.seconds, args.factor).summary())
+        result = run(
+            Path(tmp) / "data", args.max_in_flight, args.seconds, args.factor, server_args, not args.no_pin
+        )
+        print(result.summary())
 
 
 if __name__ == "__main__":

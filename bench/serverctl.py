@@ -68,8 +68,10 @@ class Server:
         raise RuntimeError("no VmRSS")
 
 
-def start_server(data_dir: Path, *extra: str, timeout: float = 120.0) -> Server:
-    """``multimargin serve`` on a free loopback port over ``data_dir``, once SERVING."""
+def start_server(data_dir: Path, *extra: str, timeout: float = 120.0, cpus: set[int] | None = None) -> Server:
+    """``multimargin serve`` on a free loopback port over ``data_dir``, once SERVING
+    (pinned to ``cpus``, every thread of it, with ``taskset`` when given; no Python code
+    runs between fork and exec, where gRPC's fork handlers are unsafe)."""
     port = free_port()
     log_path = data_dir.with_name(data_dir.name + ".log")
     command = [
@@ -82,11 +84,17 @@ def start_server(data_dir: Path, *extra: str, timeout: float = 120.0) -> Server:
         "--insecure-no-auth",  # plaintext on loopback, by the explicit flag
         *extra,
     ]
+    if cpus is not None:
+        command = ["taskset", "-c", ",".join(map(str, sorted(cpus))), *command]
     t0 = time.monotonic()
     offset = log_path.stat().st_size if log_path.exists() else 0
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env={**os.environ}
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ},
         )
     address = f"127.0.0.1:{port}"
     with grpc.insecure_channel(address) as channel:

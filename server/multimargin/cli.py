@@ -3,6 +3,7 @@
     multimargin evaluate FILE|-  [--explain]   evaluate a SPEC §10 scenario
     multimargin serve (--auth PRINCIPALS | --insecure-no-auth) [--listen ADDR] [--data-dir DIR]
                       [--rulebook FILE] [--demo] [--max-in-flight N] [--init-store]
+                      [--max-queue-delay-ms MS] [--max-loop-busy-ms MS]
                       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
                       [--rate-limit PER_S [--rate-burst N]] [--max-streams N] [--max-message-bytes N]
     multimargin principal add FILE NAME --role ROLE... [--account ID... | --all-accounts]
@@ -262,6 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         metavar="N",
         help="calls served at once; more are refused RESOURCE_EXHAUSTED at once (default 1024)",
+    )
+    sv.add_argument(
+        "--max-queue-delay-ms",
+        type=_non_negative_float,
+        metavar="MS",
+        help="a call that waited longer than this before its handler ran is refused "
+        "RESOURCE_EXHAUSTED (OVERLOADED); 0: off (default 5)",
+    )
+    sv.add_argument(
+        "--max-loop-busy-ms",
+        type=_non_negative_float,
+        metavar="MS",
+        help="once the event loop has been busy this long without a pause (and a call is in "
+        "flight), new calls are refused RESOURCE_EXHAUSTED (OVERLOADED); 0: off (default 5)",
     )
     sv.add_argument(
         "--init-store",

@@ -36,6 +36,10 @@ MULTIMARGIN = BIN / "multimargin"
 CHILD = Path(__file__).with_name("child_server.py")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
+#: ``serve`` flags for a test that sends bursts of a hundred calls or more at once and
+#: does not retry a shed one: only the in-flight limit applies (no shedding by queueing
+#: delay or a busy event loop, see multimargin.service.admission).
+TAKE_BURSTS = ("--max-queue-delay-ms", "0", "--max-loop-busy-ms", "0")
 
 
 def free_port() -> int:

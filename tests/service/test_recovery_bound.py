@@ -34,7 +34,7 @@ def _in_windows(calls: list[tuple[object, object]]) -> None:
 
 def test_restart_after_kill_9_is_bounded_on_an_account_with_1000_open_orders(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    server = serverkit.start_server(data_dir)
+    server = serverkit.start_server(data_dir, *serverkit.TAKE_BURSTS)  # windows of 100 calls
     try:
         rpc = Rpc(server.channel)
         rpc.set_prices(rpckit.INDEX, rpckit.MARKS)

@@ -17,10 +17,12 @@ Refusals that happen here, before the engine sees a call:
   found (SPEC §11), and a request over the size limit RESOURCE_EXHAUSTED
   (``MESSAGE_TOO_LARGE``): the request deserializer never raises, it hands the
   handler a :data:`Refused` to refuse.
-* **Overload** is admission control in one place, :class:`Admission`: at most
-  ``limit`` calls are in the engine at once, and a call beyond that is answered
-  RESOURCE_EXHAUSTED (reason ``OVERLOADED``) at once. gRPC's own limits are set
-  high enough never to act first (:func:`multimargin.service.server.make_server`).
+* **Overload** is admission control in one place, :class:`Admission`
+  (:mod:`multimargin.service.admission`), the first thing a handler does: a call beyond
+  ``limit`` calls in the engine, one that waited too long to reach its handler, or one
+  that comes when the event loop has been busy too long without a pause is answered
+  RESOURCE_EXHAUSTED (reason ``OVERLOADED``) at once, before any other work. gRPC's own limits are set high
+  enough never to act first (:func:`multimargin.service.server.make_server`).
 
 >>> rpcs = {rpc.full_method: rpc for rpc in contract_rpcs()}
 >>> rpcs["/multimargin.v1.AccountService/GetAccount"].request_class.__name__
@@ -40,6 +42,7 @@ from google.protobuf.message import Message
 from multimargin.contract import Rpc, contract_rpcs, contract_services
 from multimargin.errors import InternalError, MarginError
 from multimargin.service.access import PRINCIPAL, Guard
+from multimargin.service.admission import Admission
 from multimargin.service.decoding import DEFAULT_MAX_MESSAGE_BYTES, Refused, Undecodable, decoder
 from multimargin.service.errors import abort_with, error_status, internal_status, overloaded_status
 from multimargin.service.interceptors import REQUEST_ID
@@ -68,19 +71,12 @@ class EngineLike(Protocol):
         """Flush the store, write a final snapshot and close."""
 
 
-class Admission:
-    """Admission control: how many calls are in the engine, and the limit.
-
-    Only the event loop's thread touches it, so a plain counter is exact.
-    """
-
-    def __init__(self, limit: int) -> None:
-        if limit < 1:
-            raise ValueError("the limit of calls in flight must be >= 1")
-        self.limit = limit
-        self.in_flight = 0
-        self.shed = 0
-        """Calls refused OVERLOADED so far."""
+async def _shed_if_overloaded(admission: Admission, context: Any, *, limit_only: bool = False) -> None:
+    """Refuse the call OVERLOADED when :meth:`Admission.refusal` says so (or, with
+    ``limit_only``, when the engine has its limit of calls: :meth:`Admission.full`)."""
+    rule = admission.full() if limit_only else admission.refusal()
+    if rule is not None:
+        await abort_with(context, overloaded_status(admission.limit, admission.message(rule)))
 
 
 async def _enter(
@@ -112,10 +108,10 @@ def _behavior(
     map refusals and faults."""
 
     async def handle(received: Message | Refused, context: Any) -> Message:
+        await _shed_if_overloaded(admission, context)
         _, request = await _enter(guard, rpc, received, context)
-        if admission.in_flight >= admission.limit:
-            admission.shed += 1
-            await abort_with(context, overloaded_status(admission.limit))
+        # Checking a new token may have waited: the limit is checked again.
+        await _shed_if_overloaded(admission, context, limit_only=True)
         admission.in_flight += 1
         try:
             response = await engine.call(rpc.name, request)
@@ -155,10 +151,8 @@ def _stream_behavior(
     accounts sees only their events."""
 
     async def handle(received: Message | Refused, context: Any) -> AsyncIterator[Message]:
+        await _shed_if_overloaded(admission, context)
         principal, request = await _enter(guard, rpc, received, context)
-        if admission.in_flight >= admission.limit:
-            admission.shed += 1
-            await abort_with(context, overloaded_status(admission.limit))
         try:
             guard.open_stream(principal)
         except MarginError as exc:

@@ -130,13 +130,15 @@ def internal_status() -> Any:
 OVERLOADED_REASON = "OVERLOADED"
 
 
-def overloaded_status(limit: int) -> Any:
-    """The ``google.rpc.Status`` of a call shed because ``limit`` calls are in flight.
+def overloaded_status(limit: int, message: str | None = None) -> Any:
+    """The ``google.rpc.Status`` of a call shed because ``limit`` calls are in flight (or
+    for the reason ``message`` says: :mod:`multimargin.service.admission`).
 
     >>> overloaded_status(8).code == code_pb2.RESOURCE_EXHAUSTED
     True
     """
-    message = f"the server is at its limit of {limit} calls in flight; retry with backoff"
+    if message is None:
+        message = f"the server is at its limit of {limit} calls in flight; retry with backoff"
     status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=f"{message} ({OVERLOADED_REASON})")
     status.details.add().Pack(_error_info(OVERLOADED_REASON, None))
     return status

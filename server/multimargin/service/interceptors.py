@@ -14,7 +14,8 @@ streaming handlers (health ``Watch``, reflection) pass through untouched.
 * **Access log.** Method, request id, principal (once authenticated: see
   :mod:`multimargin.service.access`), account id (when the request has one), status
   code and latency, on logger ``multimargin.access``, once the call has ended (any
-  outcome, refusals of the request id included). Health checks log at DEBUG so a
+  outcome, refusals of the request id included). Health checks, and calls shed for
+  overload (:mod:`multimargin.service.admission` counts those), log at DEBUG so a
   container probe does not flood the log. Records go through the queue of
   :mod:`multimargin.service.logs`: logging never blocks a call.
 """
@@ -34,6 +35,7 @@ import grpc
 
 from multimargin.errors import InvalidInputError
 from multimargin.service.access import PRINCIPAL
+from multimargin.service.admission import SHED
 from multimargin.service.errors import abort_with, error_status
 from multimargin.service.logs import ACCESS_LOGGER, log_access
 from multimargin.state import validate
@@ -209,10 +211,12 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
                 elapsed = time.perf_counter() - start
                 if metrics is not None:
                     metrics.observe_rpc(method, code, elapsed)
-                if access_log.isEnabledFor(level):
+                # A call shed for overload logs at DEBUG (admission.py counts them).
+                call_level = logging.DEBUG if SHED.get() else level
+                if access_log.isEnabledFor(call_level):
                     principal = PRINCIPAL.get()
                     log_access(
-                        level,
+                        call_level,
                         {
                             "method": method,
                             "request_id": request_id,

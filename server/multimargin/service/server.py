@@ -41,8 +41,16 @@ from multimargin import config
 from multimargin.contract import contract_rpcs
 from multimargin.errors import MarginError
 from multimargin.service.access import Guard
+from multimargin.service.admission import (
+    DEFAULT_MAX_LOOP_BUSY,
+    DEFAULT_MAX_QUEUE_DELAY,
+    Admission,
+    ArrivalInterceptor,
+    idle_clock,
+    new_event_loop,
+)
 from multimargin.service.decoding import DEFAULT_MAX_MESSAGE_BYTES
-from multimargin.service.dispatch import DEFAULT_MAX_IN_FLIGHT, Admission, EngineLike, add_engine_services
+from multimargin.service.dispatch import DEFAULT_MAX_IN_FLIGHT, EngineLike, add_engine_services
 from multimargin.service.interceptors import CallInterceptor
 from multimargin.service.logs import configure_logging, shutdown_logging
 from multimargin.service.metrics import Metrics
@@ -80,15 +88,24 @@ class ListenError(RuntimeError):
     """The server could not listen on the requested address."""
 
 
-def make_server(metrics: Metrics | None = None, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Any:
-    """A ``grpc.aio.Server`` with the interceptor and limits of multimargin, no services yet.
+def make_server(
+    metrics: Metrics | None = None,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    admission: Admission | None = None,
+) -> Any:
+    """A ``grpc.aio.Server`` with the interceptors and limits of multimargin, no services yet
+    (``admission``: the one its services will be served under, whose clock stamps each
+    call's arrival).
 
     No ``maximum_concurrent_rpcs``: gRPC's aio server enforces it by not taking new
     calls from core, which then sheds them itself as CANCELLED. Admission control is
     ours, in the dispatcher (SPEC §11: a shed call is RESOURCE_EXHAUSTED).
     """
+    interceptors: tuple[Any, ...] = (CallInterceptor(metrics),)
+    if admission is not None:
+        interceptors = (ArrivalInterceptor(admission), *interceptors)
     return grpc.aio.server(
-        interceptors=(CallInterceptor(metrics),),
+        interceptors=interceptors,
         options=(
             ("grpc.max_receive_message_length", GRPC_MESSAGE_HEADROOM * max_message_bytes),
             ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
@@ -195,6 +212,8 @@ async def run_server(
     stop: asyncio.Event | None = None,
     clock: str = "explicit",
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    max_queue_delay: float = DEFAULT_MAX_QUEUE_DELAY,
+    max_loop_busy: float = DEFAULT_MAX_LOOP_BUSY,
     init_store: bool = False,
     metrics_listen: str | None = None,
     guard: Guard | None = None,
@@ -204,7 +223,11 @@ async def run_server(
     """Serve the engine stored under ``data_dir`` on ``listen`` until told to stop.
 
     ``ready`` is set once the server reports SERVING; at most ``max_in_flight`` calls
-    are served at once (more are shed RESOURCE_EXHAUSTED); ``init_store`` creates a new
+    are served at once, and a call that waited more than ``max_queue_delay`` seconds to
+    reach its handler, or comes when the event loop has been busy without a pause for
+    more than ``max_loop_busy`` (on a loop of :func:`~multimargin.service.admission.new_event_loop`),
+    is shed RESOURCE_EXHAUSTED (:mod:`multimargin.service.admission`; 0 turns a bound
+    off); ``init_store`` creates a new
     store where one existed but its database is missing or empty
     (:meth:`multimargin.store.Store.open`). ``guard`` authenticates and authorizes
     every call (default: none, every call anonymous); ``tls`` serves TLS (mutual TLS with
@@ -218,7 +241,13 @@ async def run_server(
     stop = stop if stop is not None else asyncio.Event()
     with _Signals(stop) as signals:
         metrics = Metrics() if metrics_listen else None
-        server = make_server(metrics, max_message_bytes)
+        admission = Admission(
+            max_in_flight,
+            max_queue_delay=max_queue_delay,
+            max_loop_busy=max_loop_busy,
+            idle_at=idle_clock(asyncio.get_running_loop()),
+        )
+        server = make_server(metrics, max_message_bytes, admission)
         port = _listen(server, listen, tls)
         log.info("opening the engine", extra={"fields": {"data_dir": str(data_dir), "demo": demo}})
         engine = await Engine.open(
@@ -230,7 +259,6 @@ async def run_server(
             health_servicer = health.aio.HealthServicer()
             await health_servicer.set("", _NOT_SERVING)
             health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-            admission = Admission(max_in_flight)
             services = add_engine_services(server, engine, admission, guard, max_message_bytes)
             if metrics is not None and metrics_listen is not None:
                 engine.attach_metrics(metrics, lambda: admission.shed)
@@ -252,6 +280,9 @@ async def run_server(
                 "data_dir": str(data_dir),
                 "tls": "mutual" if tls and tls.client_ca else ("on" if tls else "off"),
                 "auth": "tokens" if guard is not None and guard.authenticates else "none",
+                "max_in_flight": max_in_flight,
+                "max_queue_delay_ms": max_queue_delay * 1000,
+                "max_loop_busy_ms": max_loop_busy * 1000 if admission.idle_at is not None else None,
             }
             log.info("serving", extra={"fields": fields})
             if ready is not None:
@@ -419,22 +450,26 @@ def _serve(cfg: dict[str, Any]) -> int:
             log.error("cannot read the rulebook %s: %s", cfg["server.rulebook"], exc)
             return EXIT_FAILURE
     try:
-        return asyncio.run(
-            run_server(
-                cfg["server.listen"],
-                Path(cfg["server.data_dir"]),
-                rulebook_json,
-                cfg["server.demo"],
-                grace=cfg["server.grace"],
-                clock=cfg["server.clock"],
-                max_in_flight=cfg["limits.max_in_flight"],
-                init_store=cfg["server.init_store"],
-                metrics_listen=cfg["metrics.listen"],
-                guard=guard,
-                tls=tls,
-                max_message_bytes=cfg["limits.max_message_bytes"],
+        # On a loop whose idle moments admission control can see (the busy rule).
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            return runner.run(
+                run_server(
+                    cfg["server.listen"],
+                    Path(cfg["server.data_dir"]),
+                    rulebook_json,
+                    cfg["server.demo"],
+                    grace=cfg["server.grace"],
+                    clock=cfg["server.clock"],
+                    max_in_flight=cfg["limits.max_in_flight"],
+                    max_queue_delay=cfg["limits.max_queue_delay_ms"] / 1000,
+                    max_loop_busy=cfg["limits.max_loop_busy_ms"] / 1000,
+                    init_store=cfg["server.init_store"],
+                    metrics_listen=cfg["metrics.listen"],
+                    guard=guard,
+                    tls=tls,
+                    max_message_bytes=cfg["limits.max_message_bytes"],
+                )
             )
-        )
     except MarginError as exc:
         fields = {"reason": exc.reason, "field": exc.field}
         log.error("refused to start: %s", exc, extra={"fields": fields})
