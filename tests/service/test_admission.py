@@ -77,7 +77,9 @@ def arrived(at: float) -> Iterator[None]:
 
 def test_each_rule_refuses_only_past_its_bound_and_counts_what_it_shed() -> None:
     now, idle = [100.0], [100.0]  # bounds and times exact in binary: no rounding at the bound
-    a = Admission(2, max_queue_delay=0.125, max_loop_busy=0.25, clock=lambda: now[0], idle_at=lambda: idle[0])
+    a = Admission(
+        2, max_queue_delay=0.125, max_loop_busy=0.25, grace=0, clock=lambda: now[0], idle_at=lambda: idle[0]
+    )
     a.in_flight = 1
     with arrived(100.0 - 0.125):  # waited exactly the bound: admitted
         assert a.refusal() is None
@@ -94,7 +96,7 @@ def test_each_rule_refuses_only_past_its_bound_and_counts_what_it_shed() -> None
 
 
 def test_an_idle_engine_admits_whatever_the_delays_and_a_zero_bound_is_off() -> None:
-    a = Admission(4, clock=lambda: 50.0, idle_at=lambda: 0.0)
+    a = Admission(4, grace=0, clock=lambda: 50.0, idle_at=lambda: 0.0)
     with arrived(0.0):  # waited 50 s, the loop busy for 50 s
         assert a.refusal() is None  # nothing in the engine: progress
         a.in_flight = 1
@@ -106,6 +108,29 @@ def test_an_idle_engine_admits_whatever_the_delays_and_a_zero_bound_is_off() -> 
         Admission(4, max_queue_delay=-1)
     with pytest.raises(ValueError):
         Admission(0)
+
+
+def test_lateness_is_shed_only_once_it_outlasts_the_grace_and_at_once_soon_after() -> None:
+    now, idle = [100.0], [100.0]
+    a = Admission(8, max_loop_busy=0.25, grace=0.5, clock=lambda: now[0], idle_at=lambda: idle[0])
+    a.in_flight = 1
+    idle[0] = 99.0  # busy for 1 s: late
+    assert a.refusal() is None  # the grace starts
+    now[0] = 100.25
+    assert a.refusal() is None  # still within it: a burst
+    now[0] = 100.5
+    assert a.refusal() == BUSY  # late for the whole grace: shed
+    idle[0] = 100.5  # the loop paused: the queue drained
+    assert a.refusal() is None
+    idle[0], now[0] = 100.0, 101.0  # late again 0.5 s after the last shed: no new grace
+    assert a.refusal() == BUSY
+    idle[0] = now[0] = 103.0  # quiet for 2 s (more than MEMORY)
+    assert a.refusal() is None
+    now[0] = 104.0  # late again, long after the last shed: a new grace
+    assert a.refusal() is None
+    assert a.shed_by == {BUSY: 2}
+    with pytest.raises(ValueError):
+        Admission(4, grace=-1)
 
 
 def test_the_docstring_examples_run() -> None:
@@ -199,6 +224,7 @@ async def _shed_scenario(data: Path, rule: str) -> None:
         8,
         max_queue_delay=0.005,
         max_loop_busy=0.005,
+        grace=0,
         clock=clock,
         # "busy": the loop was last idle long before now, on the stepped clock.
         idle_at=lambda: clock.now - (10.0 if busy[0] else 0.0),

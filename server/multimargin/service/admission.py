@@ -18,6 +18,11 @@ other work (authentication, authorization, the engine), when one of these holds
   for longer than the bound has a standing queue somewhere (CoDel's criterion), and
   shedding until it idles again drains it: a shed call costs a fraction of a served one.
 
+The delay rules shed only lateness that persists (CoDel's interval): a burst may keep
+calls late for up to ``grace`` (:data:`DEFAULT_GRACE`, 100 ms) before any is shed, so a
+client that fires a hundred calls at once at an otherwise quiet server is served; once
+shedding has started, lateness that comes back within :data:`MEMORY` of the last shed
+call is shed at once (sustained overload gets no new grace every time the queue drains).
 With nothing in the engine a call is never refused for delay or a busy loop (CoDel does
 not drop from a near-empty queue either): the server always makes progress, and a
 machine that merely deschedules the server for a moment does not refuse a lone call.
@@ -33,7 +38,7 @@ WARNING line ``calls shed`` counts the shed calls by rule, at most once a second
 shed ≈2,100 calls/s, without it ≈3,000, against ≈3,600 health checks/s).
 
 >>> clock = iter([0.0, 0.050, 0.050]).__next__  # the call reaches Python at 0, its handler at 50 ms
->>> admission = Admission(8, max_queue_delay=0.020, clock=clock)
+>>> admission = Admission(8, max_queue_delay=0.020, grace=0, clock=clock)
 >>> admission.in_flight = 1  # another call is in the engine
 >>> token = ARRIVED.set(admission.clock())
 >>> admission.refusal()
@@ -76,6 +81,11 @@ DEFAULT_MAX_QUEUE_DELAY = 0.005
 #: Seconds the event loop may stay busy without a pause before new calls are shed
 #: (``--max-loop-busy-ms``).
 DEFAULT_MAX_LOOP_BUSY = 0.005
+#: Seconds calls may stay late (by the delay rules) before the first is shed: CoDel's
+#: interval, long enough for a burst, short next to a client's deadline.
+DEFAULT_GRACE = 0.1
+#: Seconds after the last shed call during which lateness is shed without a new grace.
+MEMORY = 1.0
 
 LIMIT = "limit"
 QUEUED = "queued"
@@ -99,16 +109,20 @@ class Admission:
         *,
         max_queue_delay: float = DEFAULT_MAX_QUEUE_DELAY,
         max_loop_busy: float = DEFAULT_MAX_LOOP_BUSY,
+        grace: float = DEFAULT_GRACE,
         clock: Callable[[], float] = time.monotonic,
         idle_at: Callable[[], float] | None = None,
     ) -> None:
         if limit < 1:
             raise ValueError("the limit of calls in flight must be >= 1")
-        if not max_queue_delay >= 0 or not max_loop_busy >= 0:
-            raise ValueError("the queueing-delay and busy-loop bounds must be >= 0 (0: off)")
+        if not max_queue_delay >= 0 or not max_loop_busy >= 0 or not grace >= 0:
+            raise ValueError("the queueing-delay and busy-loop bounds and the grace must be >= 0")
         self.limit = limit
         self.max_queue_delay = max_queue_delay
         self.max_loop_busy = max_loop_busy
+        self.grace = grace
+        self._late_since: float | None = None  # calls late without a break since then
+        self._last_delay_shed = -math.inf
         self.clock = clock
         self.idle_at = idle_at
         self.in_flight = 0
@@ -125,7 +139,7 @@ class Admission:
     def refusal(self) -> str | None:
         """The rule that refuses the current call (counted as shed), or None to admit it.
 
-        >>> a = Admission(1, max_loop_busy=0.005, clock=lambda: 10.0, idle_at=lambda: 9.0)
+        >>> a = Admission(1, max_loop_busy=0.005, grace=0, clock=lambda: 10.0, idle_at=lambda: 9.0)
         >>> a.refusal() is None  # busy for 1 s, but nothing in the engine: admitted
         True
         >>> a.in_flight = 1
@@ -147,8 +161,15 @@ class Admission:
             rule = QUEUED
         elif self.max_loop_busy and self.idle_at is not None and now - self.idle_at() > self.max_loop_busy:
             rule = BUSY
-        if rule is not None:
-            self._shed(rule)
+        if rule is None:
+            self._late_since = None
+            return None
+        if self._late_since is None:
+            self._late_since = now
+        if now - self._late_since < self.grace and now - self._last_delay_shed > MEMORY:
+            return None  # a burst, so far: within the grace and not right after shedding
+        self._last_delay_shed = now
+        self._shed(rule)
         return rule
 
     def full(self) -> str | None:
@@ -243,9 +264,11 @@ def idle_clock(loop: asyncio.AbstractEventLoop) -> Callable[[], float] | None:
 __all__ = [
     "ARRIVED",
     "BUSY",
+    "DEFAULT_GRACE",
     "DEFAULT_MAX_LOOP_BUSY",
     "DEFAULT_MAX_QUEUE_DELAY",
     "LIMIT",
+    "MEMORY",
     "MIN_IDLE",
     "QUEUED",
     "REPORT_EVERY",
