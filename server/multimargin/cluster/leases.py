@@ -1,0 +1,302 @@
+"""Shard leases and instance membership, on PostgreSQL's clock (issue 10 design).
+
+Every instance heartbeats its row in ``mm_instances``; the live instances are those
+whose heartbeat is younger than the lease time. Each instance aims at
+``ceil(shards / live instances)`` shards: it takes unowned or expired shards up to that
+target, and gives surplus ones back gracefully (its host flushes, snapshots and closes the
+shard's engine first) when others join. A lease is taken by an UPDATE of the shard's row
+that adds 1 to its fencing token, and renewed every ``ttl / 3``; every time in those rows
+is PostgreSQL's ``now()``, never an instance's.
+
+A lease this instance fails to renew is dropped *locally* before it can expire in
+PostgreSQL: the deadline is measured on the local monotonic clock from the moment the
+renewal was sent (PostgreSQL's ``now()`` of that renewal is later still), less a margin.
+The store's fencing check is what makes a late write impossible; the local deadline only
+keeps a paused instance from serving reads from a shard it may no longer own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import psycopg
+
+from multimargin.cluster.shards import Owner
+
+log = logging.getLogger("multimargin.cluster")
+
+#: Default lease time in seconds (``[cluster] lease_seconds``).
+DEFAULT_LEASE_SECONDS = 5.0
+#: Part of the lease time kept as a margin when dropping a lease locally.
+LOCAL_MARGIN = 0.2
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A held lease: the shard, this instance, the fencing token it was taken with."""
+
+    shard: int
+    owner: str
+    token: int
+
+
+class ShardHolder(Protocol):
+    """What the lease manager drives (:class:`multimargin.cluster.host.ShardHost`)."""
+
+    async def acquired(self, lease: Lease) -> None:
+        """Open (recover) the shard under ``lease``; raise to give the lease back."""
+
+    async def releasing(self, shard: int) -> None:
+        """Close the shard gracefully (flush, final snapshot) before its lease is released."""
+
+    async def lost(self, shard: int) -> None:
+        """Drop the shard at once, without writing: its lease is or may be gone."""
+
+
+class LeaseManager:
+    """Membership and leases of one instance (see module docs)."""
+
+    def __init__(
+        self,
+        url: str,
+        instance: str,
+        address: str,
+        holder: ShardHolder,
+        *,
+        shards: int,
+        ttl: float = DEFAULT_LEASE_SECONDS,
+        on_owners: Callable[[dict[int, Owner]], None] | None = None,
+    ) -> None:
+        if ttl <= 0:
+            raise ValueError("the lease time must be > 0")
+        self.url = url
+        self.instance = instance
+        self.address = address
+        self.holder = holder
+        self.shards = shards
+        self.ttl = ttl
+        self.on_owners = on_owners
+        self.held: dict[int, Lease] = {}
+        self._deadline: dict[int, float] = {}  # local monotonic time to drop the lease by
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.reachable = False
+        """Whether the last round reached PostgreSQL."""
+        self.rounds = 0
+        self._round_done = asyncio.Event()
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="leases")
+        self._watchdog = asyncio.create_task(self._watch(), name="lease-watchdog")
+
+    async def wait_round(self) -> None:
+        """Wait for the end of the next lease round."""
+        self._round_done.clear()
+        await self._round_done.wait()
+
+    async def stop(self) -> None:
+        """Give every shard back gracefully and leave the membership."""
+        self._stopping = True
+        for task in (self._task, self._watchdog):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for shard in sorted(self.held):
+            await self._release(shard)
+        with contextlib.suppress(Exception):
+            conn = await self._connection()
+            await conn.execute("DELETE FROM mm_instances WHERE instance = %s", (self.instance,))
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.url, autocommit=True, connect_timeout=max(1, int(self.ttl / 2))
+            )
+            await self._conn.execute(f"SET statement_timeout = {int(self.ttl * 1000 / 3)}")
+        return self._conn
+
+    # ---- the rounds ------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                await asyncio.wait_for(self.round(), self.ttl / 2)
+                self.reachable = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.reachable:
+                    log.warning("lease round failed: %s", exc)
+                self.reachable = False
+                if self._conn is not None:
+                    with contextlib.suppress(Exception):
+                        await self._conn.close()
+                    self._conn = None
+            self.rounds += 1
+            self._round_done.set()
+            await asyncio.sleep(max(0.0, self.ttl / 3 - (time.monotonic() - started)))
+
+    async def round(self) -> None:
+        """One round: heartbeat, renew, give back surplus, take up to the target, map owners."""
+        conn = await self._connection()
+        sent = time.monotonic()
+        await conn.execute(
+            "INSERT INTO mm_instances (instance, address) VALUES (%s, %s) ON CONFLICT (instance) "
+            "DO UPDATE SET heartbeat_at = now(), address = EXCLUDED.address",
+            (self.instance, self.address),
+        )
+        await self._renew(conn, sent)
+        live = await self._live(conn)
+        target = math.ceil(self.shards / max(1, live))
+        surplus = sorted(self.held)[target:] if len(self.held) > target else []
+        for shard in surplus:
+            await self._release(shard)
+        if len(self.held) < target:
+            await self._acquire(conn, target - len(self.held))
+        if self.on_owners is not None:
+            self.on_owners(await self.owners(conn))
+
+    async def _renew(self, conn: psycopg.AsyncConnection[Any], sent: float) -> None:
+        if not self.held:
+            return
+        shards = sorted(self.held)
+        tokens = [self.held[s].token for s in shards]
+        cur = await conn.execute(
+            "UPDATE mm_shard_leases AS l SET expires_at = now() + make_interval(secs => %s) "
+            "FROM unnest(%s::int[], %s::bigint[]) AS h(shard, token) "
+            "WHERE l.shard = h.shard AND l.token = h.token AND l.owner = %s AND l.expires_at > now() "
+            "RETURNING l.shard",
+            (self.ttl, shards, tokens, self.instance),
+        )
+        renewed = {int(r[0]) for r in await cur.fetchall()}
+        for shard in shards:
+            if shard in renewed:
+                self._deadline[shard] = sent + self.ttl * (1 - LOCAL_MARGIN)
+            else:
+                log.warning("lease lost", extra={"fields": {"shard": shard}})
+                await self._drop(shard)
+
+    async def _live(self, conn: psycopg.AsyncConnection[Any]) -> int:
+        cur = await conn.execute(
+            "SELECT count(*) FROM mm_instances WHERE heartbeat_at > now() - make_interval(secs => %s)",
+            (self.ttl,),
+        )
+        row = await cur.fetchone()
+        return int(row[0]) if row else 1
+
+    async def _acquire(self, conn: psycopg.AsyncConnection[Any], wanted: int) -> None:
+        cur = await conn.execute(
+            "SELECT shard FROM mm_shard_leases WHERE owner IS NULL OR expires_at <= now() ORDER BY shard"
+        )
+        free = [int(r[0]) for r in await cur.fetchall()]
+        for shard in free[:wanted]:
+            sent = time.monotonic()
+            cur = await conn.execute(
+                "UPDATE mm_shard_leases SET owner = %s, address = %s, token = token + 1, "
+                "expires_at = now() + make_interval(secs => %s) "
+                "WHERE shard = %s AND (owner IS NULL OR expires_at <= now()) RETURNING token",
+                (self.instance, self.address, self.ttl, shard),
+            )
+            row = await cur.fetchone()
+            if row is None:
+                continue  # someone else was quicker
+            lease = Lease(shard, self.instance, int(row[0]))
+            self.held[shard] = lease
+            self._deadline[shard] = sent + self.ttl * (1 - LOCAL_MARGIN)
+            log.info("lease taken", extra={"fields": {"shard": shard, "token": lease.token}})
+            try:
+                await self.holder.acquired(lease)
+            except Exception as exc:
+                log.error("cannot open shard %d: %s", shard, exc)
+                self.held.pop(shard, None)
+                self._deadline.pop(shard, None)
+                await self._give_back(lease)
+                continue
+            if time.monotonic() > self._deadline.get(shard, 0) - self.ttl / 3:
+                await self._renew(conn, time.monotonic())  # a long recovery must not cost the lease
+
+    async def owners(self, conn: psycopg.AsyncConnection[Any] | None = None) -> dict[int, Owner]:
+        """The current owner of every shard with a live lease."""
+        conn = conn or await self._connection()
+        cur = await conn.execute(
+            "SELECT shard, owner, address FROM mm_shard_leases WHERE owner IS NOT NULL AND expires_at > now()"
+        )
+        return {int(s): Owner(str(o), str(a)) for s, o, a in await cur.fetchall()}
+
+    async def _release(self, shard: int) -> None:
+        lease = self.held.get(shard)
+        if lease is None:
+            return
+        try:
+            await self.holder.releasing(shard)
+        except Exception as exc:
+            log.error("closing shard %d failed: %s", shard, exc)
+        self.held.pop(shard, None)
+        self._deadline.pop(shard, None)
+        await self._give_back(lease)
+        log.info("lease released", extra={"fields": {"shard": shard, "token": lease.token}})
+
+    async def _give_back(self, lease: Lease) -> None:
+        with contextlib.suppress(Exception):
+            conn = await self._connection()
+            await conn.execute(
+                "UPDATE mm_shard_leases SET owner = NULL, address = NULL, expires_at = '-infinity' "
+                "WHERE shard = %s AND owner = %s AND token = %s",
+                (lease.shard, lease.owner, lease.token),
+            )
+
+    async def _drop(self, shard: int) -> None:
+        self.held.pop(shard, None)
+        self._deadline.pop(shard, None)
+        try:
+            await self.holder.lost(shard)
+        except Exception as exc:
+            log.error("dropping shard %d failed: %s", shard, exc)
+
+    async def forget(self, shard: int) -> None:
+        """The shard's store refused a write (its lease is gone): drop it here too."""
+        if shard in self.held:
+            await self._drop(shard)
+
+    async def _watch(self) -> None:
+        """Drops every lease whose local deadline passed (renewals are late)."""
+        while True:
+            await asyncio.sleep(min(0.1, self.ttl / 20))
+            now = time.monotonic()
+            for shard, deadline in list(self._deadline.items()):
+                if now > deadline and shard in self.held:
+                    log.warning(
+                        "lease not renewed in time; dropping the shard", extra={"fields": {"shard": shard}}
+                    )
+                    await self._drop(shard)
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> None:
+    """Poll ``predicate`` until true (TimeoutError after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(step)
+
+
+Opener = Callable[[Lease], Awaitable[Any]]
+
+__all__ = ["DEFAULT_LEASE_SECONDS", "Lease", "LeaseManager", "ShardHolder", "wait_for"]
