@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -72,6 +73,11 @@ class ClusterEngine:
         loop = asyncio.get_running_loop()
         self._fatal: asyncio.Future[None] = loop.create_future()
         self.closer: Callable[[], Awaitable[None]] | None = None
+        self.refresh: Callable[[], Awaitable[None]] | None = None
+        """Re-reads the owners from PostgreSQL (the map is refreshed every lease round;
+        a call that finds no owner asks for a fresher one, at most every 100 ms)."""
+        self._refreshed = 0.0
+        self._refreshing: asyncio.Future[None] | None = None
 
     @property
     def fatal(self) -> asyncio.Future[None]:
@@ -111,6 +117,21 @@ class ClusterEngine:
                 raise shard_moving(shard, None, "is changing owner") from exc
             raise
 
+    async def _fresh_map(self) -> None:
+        if self.refresh is None:
+            return
+        if self._refreshing is not None and not self._refreshing.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._refreshing)
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._refreshed < 0.1:
+            return
+        self._refreshed = loop.time()
+        self._refreshing = asyncio.ensure_future(self.refresh())
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self._refreshing)
+
     async def _on_shard(
         self, shard: int, method: str, request: Message, context: Any, forwarded: bool
     ) -> Message:
@@ -118,6 +139,12 @@ class ClusterEngine:
         if engine is not None:
             return await self._local(shard, engine, method, request)
         owner = self.map.owner(shard)
+        if owner is None or owner.instance == self.map.me:
+            await self._fresh_map()
+            engine = self.host.engine(shard)
+            if engine is not None:
+                return await self._local(shard, engine, method, request)
+            owner = self.map.owner(shard)
         if owner is None or owner.instance == self.map.me:
             raise shard_moving(shard, None, "has no owner right now")
         if forwarded:
@@ -133,6 +160,9 @@ class ClusterEngine:
         if engine is not None:
             return await self._local(shard, engine, method, request)
         owner = self.map.owner(shard)
+        if owner is None or owner.instance == self.map.me:
+            await self._fresh_map()
+            owner = self.map.owner(shard)
         if owner is None or owner.instance == self.map.me:
             raise shard_moving(shard, None, "has no owner right now")
         rpc = _RPCS[method]
@@ -170,12 +200,12 @@ class ClusterEngine:
         first_shard, first = local[0]
         response = await self._local(first_shard, first, method, request)  # validates
         if method == "UpdatePrices":
-            version = await self.globals.publish_prices(request)
-            self.globals.applied_market[first_shard] = version
+            await self.globals.publish_prices(request)
         else:
-            version = await self.globals.publish_rulebook(first.rulebook_json)
-            self.globals.applied_rulebook[first_shard] = version
-        for shard, engine in local[1:]:
+            await self.globals.publish_rulebook(first.rulebook_json)
+        # Every local shard (the first too: it may have missed a version published
+        # meanwhile) takes the cluster's whole price set / rulebook.
+        for shard, engine in local:
             await self.globals.catch_up(shard, engine)
         return response
 

@@ -139,6 +139,11 @@ async def run_cluster_server(
             await globals_.close()
 
         engine.closer = shutdown
+
+        async def refresh() -> None:
+            shard_map.update(await leases.owners())
+
+        engine.refresh = refresh
         leases.start()
         tasks.append(asyncio.create_task(_follow(globals_, host)))
         tasks.append(asyncio.create_task(_health(leases, host, health_servicer, ("", *services))))
