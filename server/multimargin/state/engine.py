@@ -49,6 +49,7 @@ from multimargin.state.model import AccountState, canonical_json, compact_json, 
 from multimargin.state.recent import RecentRequests
 from multimargin.state.snapshot_policy import DEFAULT_BUDGET_S, SnapshotPolicy
 from multimargin.store import DurabilityError, JournalRecord, Snapshot, Store, StoreError
+from multimargin.store.interface import JournalStore
 from multimargin.v1 import history_pb2, operator_service_pb2
 
 log = logging.getLogger("multimargin.engine")
@@ -89,7 +90,11 @@ class Engine:
     """Account state, market data and the journal behind them (see module docs)."""
 
     def __init__(
-        self, store: Store, *, snapshot_every: int = 10_000, snapshot_budget_s: float = DEFAULT_BUDGET_S
+        self,
+        store: JournalStore,
+        *,
+        snapshot_every: int = 10_000,
+        snapshot_budget_s: float = DEFAULT_BUDGET_S,
     ) -> None:
         self._store = store
         self._policy = SnapshotPolicy(snapshot_every, snapshot_budget_s)  # when to snapshot
@@ -122,7 +127,7 @@ class Engine:
     @classmethod
     async def open(
         cls,
-        data_dir: Path,
+        store_or_dir: JournalStore | Path | str,
         *,
         rulebook_json: str | None = None,
         demo: bool = False,
@@ -137,9 +142,18 @@ class Engine:
         settles each UTC hour by itself (SPEC §7.1); with ``"explicit"`` only
         RunSettlement does. A snapshot is written every ``snapshot_every`` records or
         ``snapshot_budget_s`` seconds of replay work (:mod:`.snapshot_policy`), and at
-        once after a recovery that replayed more than that. ``init_store``: see
-        :meth:`Store.open`."""
-        store = Store.open(Path(data_dir), init_store=init_store)
+        once after a recovery that replayed more than that.
+
+        ``store_or_dir``: an opened, not yet recovered store (any
+        :class:`~multimargin.store.interface.JournalStore`, e.g. one shard's
+        :class:`~multimargin.store.postgres.PgStore`), which the engine then owns and
+        closes; or a data directory, whose embedded SQLite store is opened
+        (``init_store``: see :meth:`Store.open`)."""
+        store: JournalStore
+        if isinstance(store_or_dir, (Path, str)):
+            store = Store.open(Path(store_or_dir), init_store=init_store)
+        else:
+            store = store_or_dir
         try:
             engine = cls(store, snapshot_every=snapshot_every, snapshot_budget_s=snapshot_budget_s)
             # Only the records after the snapshot are verified before serving; the

@@ -15,8 +15,8 @@ from typing import Any
 
 from multimargin.errors import InvalidInputError, ResourceExhaustedError
 from multimargin.state import events as ev
-from multimargin.store import JournalRecord, Store
-from multimargin.store.journal import EventRow
+from multimargin.store import JournalRecord
+from multimargin.store.interface import EventRow, JournalStore
 from multimargin.v1 import event_service_pb2, history_pb2
 
 TOKEN_KEY_META = "engine.page_token_key"  # secret that signs ListHistory page tokens
@@ -49,7 +49,7 @@ class _Subscriber:
 class EventFeed:
     """Event numbering, publication and the history reads of one store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: JournalStore) -> None:
         self._store = store
         self._next = 1
         self._outbox: collections.deque[tuple[asyncio.Future[None], list[history_pb2.Event]]] = (

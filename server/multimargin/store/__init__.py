@@ -10,6 +10,7 @@ See :mod:`multimargin.store.journal` for the commit pipeline.
 from multimargin.store.errors import (
     CorruptJournalError,
     DurabilityError,
+    LeaseLostError,
     StoreError,
     StoreLockedError,
     StoreMissingError,
@@ -24,6 +25,7 @@ __all__ = [
     "CorruptJournalError",
     "DurabilityError",
     "JournalRecord",
+    "LeaseLostError",
     "Recovery",
     "Snapshot",
     "Store",

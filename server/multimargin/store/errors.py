@@ -51,6 +51,16 @@ class DurabilityError(StoreError):
     """
 
 
+class LeaseLostError(DurabilityError):
+    """The store's shard lease is no longer ours (PostgreSQL store only).
+
+    Every batch's transaction first checks the store's fencing token against the
+    shard's lease row; once another instance has taken the lease over (or it
+    expired), the batch is rolled back and the store fails for good with this error:
+    nothing of that batch, or after it, is acknowledged.
+    """
+
+
 class StoreVersionError(StoreError):
     """The database file was written by a newer (or foreign) schema version."""
 
