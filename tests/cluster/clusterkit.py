@@ -8,14 +8,12 @@ up once the health service reports SERVING (it has reached PostgreSQL and owns a
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,30 +185,15 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, step: f
     return time.monotonic() - start
 
 
-# ---- fixtures (imported by the test modules) ------------------------------------------
+def running_cluster(pg_dsn: str, tmp_path: Path) -> Iterator[Cluster]:
+    """A new cluster (its own database on the session's PostgreSQL, tests/pgcluster.py);
+    every instance must stop cleanly (or have been killed) at the end. For a fixture::
 
-import pytest  # noqa: E402
-from multimargin.cluster import devpg  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Any:
-    """One throw-away PostgreSQL for the session's cluster tests (in a directory of /tmp
-    that its unprivileged user can reach; pytest's own are root's alone)."""
-    directory = Path(tempfile.mkdtemp(prefix="mm-pg-"))
-    directory.chmod(0o755)
-    pg = devpg.start(directory)
-    try:
-        yield pg
-    finally:
-        pg.stop()
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture
-def cluster(postgres: Any, tmp_path: Path) -> Any:
-    """A new cluster (its own database); every instance must stop cleanly at the end."""
-    c = Cluster(new_database(postgres.url), tmp_path)
+        @pytest.fixture
+        def cluster(pg_dsn: str, tmp_path: Path) -> Iterator[Cluster]:
+            yield from clusterkit.running_cluster(pg_dsn, tmp_path)
+    """
+    c = Cluster(pg_dsn, tmp_path)
     try:
         yield c
     finally:

@@ -7,18 +7,26 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
+import clusterkit
 import grpc
 import multimargin
 import pytest
 from clusterkit import Cluster, wait_until
-from clusterkit import cluster, postgres  # noqa: F401 (fixtures)
 from multimargin.cluster.shards import shard_of
 from multimargin.v1 import account_service_pb2 as acc
 from multimargin.v1 import funds_service_pb2 as fun
 from multimargin.v1 import market_data_service_pb2 as mkt
 from multimargin.v1 import operator_service_pb2 as op
 from multimargin.v1 import types_pb2 as t
+
+
+@pytest.fixture
+def cluster(pg_dsn: str, tmp_path: Path) -> Iterator[Cluster]:
+    yield from clusterkit.running_cluster(pg_dsn, tmp_path)
+
 
 ACCOUNTS = [f"acct-{i}" for i in range(12)]
 
@@ -92,7 +100,8 @@ def test_prices_and_rulebook_reach_every_instance(cluster: Cluster) -> None:
     rules = json.loads(multimargin.default_rulebook_json())
     rules["assets"]["USDC"]["discount"] = "0.99"
     text = json.dumps(rules)
-    cluster.instances[1].call("ReloadRulebook", op.ReloadRulebookRequest(request_id="r-1", rulebook_json=text))
+    reload = op.ReloadRulebookRequest(request_id="r-1", rulebook_json=text)
+    cluster.instances[1].call("ReloadRulebook", reload)
 
     def reloaded() -> bool:
         return all(

@@ -61,7 +61,8 @@ def opener(url: str, data_dir: Path, me: str) -> ShardOpener:
         from multimargin.store.pg_leases import Fence
 
         async def open_pg(lease: Lease, rulebook: str | None) -> Engine:
-            store = await pg_store.connect(url, Fence(lease.shard, lease.owner, lease.token))
+            fence = Fence(lease.shard, lease.owner, lease.token)
+            store = await asyncio.to_thread(pg_store.open, url, fence, connect_timeout=5.0)
             return await Engine.open(store, rulebook_json=rulebook)
 
         return open_pg
