@@ -13,10 +13,12 @@ from pathlib import Path
 import clusterkit
 import grpc
 import multimargin
+import psycopg
 import pytest
 from clusterkit import Cluster, wait_until
 from multimargin.cluster.shards import shard_of
 from multimargin.v1 import account_service_pb2 as acc
+from multimargin.v1 import event_service_pb2 as ev
 from multimargin.v1 import funds_service_pb2 as fun
 from multimargin.v1 import market_data_service_pb2 as mkt
 from multimargin.v1 import operator_service_pb2 as op
@@ -130,3 +132,63 @@ def test_forwarded_call_keeps_the_callers_deadline(cluster: Cluster) -> None:
     assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert elapsed < 1.5
     assert a.call("GetAccount", acc.GetAccountRequest(account_id=remote)).account.account_id == remote
+
+
+def _watch(
+    inst: clusterkit.Instance, request: ev.WatchEventsRequest, count: int
+) -> list[ev.WatchEventsResponse]:
+    rpc = clusterkit.RPCS["WatchEvents"]
+    stream = inst.channel.unary_stream(
+        rpc.full_method,
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=ev.WatchEventsResponse.FromString,
+    )(request, timeout=15)
+    out = []
+    for response in stream:
+        out.append(response)
+        if len(out) == count:
+            stream.cancel()
+            break
+    return out
+
+
+def test_watch_events_on_any_instance_streams_every_shard_with_an_exact_cursor(cluster: Cluster) -> None:
+    for _ in range(2):
+        cluster.start()
+    wait_until(lambda: cluster.balanced(2), 20, "two instances sharing the shards")
+    for i, a in enumerate(ACCOUNTS):  # a loan repaid: a REPAID event per account
+        inst = cluster.instances[i % 2]
+        kind = t.ACCOUNT_KIND_MARGIN
+        inst.call("CreateAccount", acc.CreateAccountRequest(request_id=f"c-{a}", account_id=a, kind=kind))
+        inst.call(
+            "TransferIn",
+            fun.TransferInRequest(request_id=f"t-{a}", account_id=a, asset="USDT", amount="1000"),
+        )
+        inst.call("Borrow", fun.BorrowRequest(request_id=f"b-{a}", account_id=a, asset="USDT", amount="10"))
+        inst.call("Repay", fun.RepayRequest(request_id=f"r-{a}", account_id=a, asset="USDT", amount="5"))
+    with psycopg.connect(cluster.url, autocommit=True) as conn:
+        total = conn.execute("SELECT count(*) FROM mm_events").fetchone()[0]
+        shards_with_events = conn.execute("SELECT count(DISTINCT shard) FROM mm_events").fetchone()[0]
+    assert total >= len(ACCOUNTS) and shards_with_events > 1
+    seen = {}
+    for inst in cluster.instances:
+        events = _watch(inst, ev.WatchEventsRequest(), total)
+        assert len(events) == total
+        assert {e.shard for e in events} == {shard_of(e.event.account_id, cluster.shards) for e in events}
+        seen[inst.address] = sorted((e.shard, e.event.seq) for e in events)
+    assert len({tuple(v) for v in seen.values()}) == 1
+    # Resume exactly: after every shard's last event, only what comes next.
+    last = {}
+    for shard, seq in next(iter(seen.values())):
+        last[shard] = max(seq, last.get(shard, 0))
+    nxt = ACCOUNTS[5]
+    cluster.instances[0].call(
+        "Repay",
+        fun.RepayRequest(request_id="after-watch", account_id=nxt, asset="USDT", amount="1"),
+    )
+    resumed = _watch(cluster.instances[1], ev.WatchEventsRequest(after_shard_seq=last), 1)
+    assert resumed[0].event.account_id == nxt
+    assert resumed[0].event.seq == last.get(resumed[0].shard, 0) + 1
+    # One account only.
+    only = _watch(cluster.instances[1], ev.WatchEventsRequest(account_ids=[nxt]), 2)
+    assert {e.event.account_id for e in only} == {nxt}

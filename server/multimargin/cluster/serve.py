@@ -203,15 +203,22 @@ async def _seed_demo(engine: ClusterEngine, leases: LeaseManager, host: ShardHos
     from multimargin.state import demo as demo_data
     from multimargin.v1 import operator_service_pb2 as op
 
-    while len(leases.held) < 1 or len(engine.map.owners) < engine.map.shards:
-        await asyncio.sleep(0.2)
-    status = await engine.call("GetEngineStatus", op.GetEngineStatusRequest())
-    if status.accounts:  # type: ignore[attr-defined]
-        log.info("demo data not seeded: the cluster holds accounts")
+    while True:
+        await asyncio.sleep(0.5)
+        if not leases.held or len(engine.map.owners) < engine.map.shards:
+            continue
+        try:
+            status = await engine.call("GetEngineStatus", op.GetEngineStatusRequest())
+            if status.accounts:  # type: ignore[attr-defined]
+                log.info("demo data not seeded: the cluster holds accounts")
+                return
+            for method, request in demo_data.commands():
+                await engine.call(method, request)
+        except Exception as exc:  # a shard still moving: try again
+            log.info("demo data not seeded yet: %r", exc)
+            continue
+        log.info("demo data seeded", extra={"fields": {"shards": sorted(host.engines)}})
         return
-    for method, request in demo_data.commands():
-        await engine.call(method, request)
-    log.info("demo data seeded", extra={"fields": {"shards": sorted(host.engines)}})
 
 
 def serve_cluster(cfg: dict[str, Any], guard: Guard, tls: Tls | None, rulebook_json: str | None) -> int:
