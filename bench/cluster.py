@@ -88,6 +88,8 @@ class Cluster:
 
     def owners(self) -> dict[int, str]:
         with psycopg.connect(self.url, autocommit=True) as conn:
+            if conn.execute("SELECT to_regclass('mm_shard_leases')").fetchone() == (None,):
+                return {}  # the first instance has not made the schema yet
             rows = conn.execute(
                 "SELECT shard, address FROM mm_shard_leases WHERE owner IS NOT NULL AND expires_at > now()"
             ).fetchall()

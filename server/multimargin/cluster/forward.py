@@ -84,7 +84,8 @@ class Forwarder:
             )
         except grpc.aio.AioRpcError as exc:
             raise relay(exc, shard, address) from None
-        return response_class.FromString(raw)
+        response: Message = response_class.FromString(raw)
+        return response
 
     async def stream(
         self, address: str, full_method: str, request: Message, response_class: Any, context: Any

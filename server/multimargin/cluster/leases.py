@@ -13,6 +13,10 @@ PostgreSQL: the deadline is measured on the local monotonic clock from the momen
 renewal was sent (PostgreSQL's ``now()`` of that renewal is later still), less a margin.
 The store's fencing check is what makes a late write impossible; the local deadline only
 keeps a paused instance from serving reads from a shard it may no longer own.
+
+The statements on the lease rows are the store's primitives
+(:mod:`multimargin.store.pg_leases`: acquire, renew, release, read), run on one
+connection of this instance's own in a worker thread; this module is the policy.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import psycopg
 
 from multimargin.cluster.shards import Owner
+from multimargin.store import pg_leases
+from multimargin.store.pg_leases import Fence
+from multimargin.store.postgres import connect
 
 log = logging.getLogger("multimargin.cluster")
 
@@ -38,13 +44,8 @@ DEFAULT_LEASE_SECONDS = 5.0
 LOCAL_MARGIN = 0.2
 
 
-@dataclass(frozen=True)
-class Lease:
-    """A held lease: the shard, this instance, the fencing token it was taken with."""
-
-    shard: int
-    owner: str
-    token: int
+Lease = Fence
+"""A held lease: the shard, this instance, the fencing token it was taken with."""
 
 
 class ShardHolder(Protocol):
@@ -85,7 +86,7 @@ class LeaseManager:
         self.on_owners = on_owners
         self.held: dict[int, Lease] = {}
         self._deadline: dict[int, float] = {}  # local monotonic time to drop the lease by
-        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._conn: psycopg.Connection[Any] | None = None
         self._task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._stopping = False
@@ -116,20 +117,26 @@ class LeaseManager:
         for shard in sorted(self.held):
             await self._release(shard)
         with contextlib.suppress(Exception):
-            conn = await self._connection()
-            await conn.execute("DELETE FROM mm_instances WHERE instance = %s", (self.instance,))
+            await self._sql(_leave, self.instance)
         if self._conn is not None:
             with contextlib.suppress(Exception):
-                await self._conn.close()
+                self._conn.close()
             self._conn = None
 
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+    async def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = await psycopg.AsyncConnection.connect(
-                self.url, autocommit=True, connect_timeout=max(1, int(self.ttl / 2))
-            )
-            await self._conn.execute(f"SET statement_timeout = {int(self.ttl * 1000 / 3)}")
+            self._conn = await asyncio.to_thread(self._connect)
         return self._conn
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = connect(self.url, connect_timeout=max(1.0, self.ttl / 2), purpose="multimargin-leases")
+        conn.execute(f"SET statement_timeout = {int(self.ttl * 1000 / 3)}")
+        return conn
+
+    async def _sql(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(conn, *args)`` (a blocking statement) in a worker thread."""
+        conn = await self._connection()
+        return await asyncio.to_thread(fn, conn, *args)
 
     # ---- the rounds ------------------------------------------------------------------
 
@@ -147,7 +154,7 @@ class LeaseManager:
                 self.reachable = False
                 if self._conn is not None:
                     with contextlib.suppress(Exception):
-                        await self._conn.close()
+                        self._conn.close()
                     self._conn = None
             self.rounds += 1
             self._round_done.set()
@@ -155,69 +162,37 @@ class LeaseManager:
 
     async def round(self) -> None:
         """One round: heartbeat, renew, give back surplus, take up to the target, map owners."""
-        conn = await self._connection()
         sent = time.monotonic()
-        await conn.execute(
-            "INSERT INTO mm_instances (instance, address) VALUES (%s, %s) ON CONFLICT (instance) "
-            "DO UPDATE SET heartbeat_at = now(), address = EXCLUDED.address",
-            (self.instance, self.address),
-        )
-        await self._renew(conn, sent)
-        live = await self._live(conn)
+        live = await self._sql(_heartbeat, self.instance, self.address, self.ttl)
+        await self._renew(sent)
         target = math.ceil(self.shards / max(1, live))
         surplus = sorted(self.held)[target:] if len(self.held) > target else []
         for shard in surplus:
             await self._release(shard)
         if len(self.held) < target:
-            await self._acquire(conn, target - len(self.held))
+            await self._acquire(target - len(self.held))
         if self.on_owners is not None:
-            self.on_owners(await self.owners(conn))
+            self.on_owners(await self.owners())
 
-    async def _renew(self, conn: psycopg.AsyncConnection[Any], sent: float) -> None:
-        if not self.held:
-            return
-        shards = sorted(self.held)
-        tokens = [self.held[s].token for s in shards]
-        cur = await conn.execute(
-            "UPDATE mm_shard_leases AS l SET expires_at = now() + make_interval(secs => %s) "
-            "FROM unnest(%s::int[], %s::bigint[]) AS h(shard, token) "
-            "WHERE l.shard = h.shard AND l.token = h.token AND l.owner = %s AND l.expires_at > now() "
-            "RETURNING l.shard",
-            (self.ttl, shards, tokens, self.instance),
-        )
-        renewed = {int(r[0]) for r in await cur.fetchall()}
-        for shard in shards:
-            if shard in renewed:
+    async def _renew(self, sent: float) -> None:
+        for shard in sorted(self.held):
+            lease = self.held.get(shard)
+            if lease is None:
+                continue
+            if await self._sql(pg_leases.renew, lease, self.ttl):
                 self._deadline[shard] = sent + self.ttl * (1 - LOCAL_MARGIN)
-            else:
+            elif self.held.get(shard) == lease:
                 log.warning("lease lost", extra={"fields": {"shard": shard}})
                 await self._drop(shard)
 
-    async def _live(self, conn: psycopg.AsyncConnection[Any]) -> int:
-        cur = await conn.execute(
-            "SELECT count(*) FROM mm_instances WHERE heartbeat_at > now() - make_interval(secs => %s)",
-            (self.ttl,),
-        )
-        row = await cur.fetchone()
-        return int(row[0]) if row else 1
-
-    async def _acquire(self, conn: psycopg.AsyncConnection[Any], wanted: int) -> None:
-        cur = await conn.execute(
-            "SELECT shard FROM mm_shard_leases WHERE owner IS NULL OR expires_at <= now() ORDER BY shard"
-        )
-        free = [int(r[0]) for r in await cur.fetchall()]
+    async def _acquire(self, wanted: int) -> None:
+        rows = await self._sql(pg_leases.leases)
+        free = [r.shard for r in rows if r.owner is None or not r.live]
         for shard in free[:wanted]:
             sent = time.monotonic()
-            cur = await conn.execute(
-                "UPDATE mm_shard_leases SET owner = %s, address = %s, token = token + 1, "
-                "expires_at = now() + make_interval(secs => %s) "
-                "WHERE shard = %s AND (owner IS NULL OR expires_at <= now()) RETURNING token",
-                (self.instance, self.address, self.ttl, shard),
-            )
-            row = await cur.fetchone()
-            if row is None:
+            lease = await self._sql(pg_leases.acquire, shard, self.instance, self.address, self.ttl)
+            if lease is None:
                 continue  # someone else was quicker
-            lease = Lease(shard, self.instance, int(row[0]))
             self.held[shard] = lease
             self._deadline[shard] = sent + self.ttl * (1 - LOCAL_MARGIN)
             log.info("lease taken", extra={"fields": {"shard": shard, "token": lease.token}})
@@ -230,15 +205,12 @@ class LeaseManager:
                 await self._give_back(lease)
                 continue
             if time.monotonic() > self._deadline.get(shard, 0) - self.ttl / 3:
-                await self._renew(conn, time.monotonic())  # a long recovery must not cost the lease
+                await self._renew(time.monotonic())  # a long recovery must not cost the lease
 
-    async def owners(self, conn: psycopg.AsyncConnection[Any] | None = None) -> dict[int, Owner]:
+    async def owners(self) -> dict[int, Owner]:
         """The current owner of every shard with a live lease."""
-        conn = conn or await self._connection()
-        cur = await conn.execute(
-            "SELECT shard, owner, address FROM mm_shard_leases WHERE owner IS NOT NULL AND expires_at > now()"
-        )
-        return {int(s): Owner(str(o), str(a)) for s, o, a in await cur.fetchall()}
+        rows = await self._sql(pg_leases.leases)
+        return {r.shard: Owner(r.owner, r.address or "") for r in rows if r.owner is not None and r.live}
 
     async def _release(self, shard: int) -> None:
         lease = self.held.get(shard)
@@ -255,12 +227,7 @@ class LeaseManager:
 
     async def _give_back(self, lease: Lease) -> None:
         with contextlib.suppress(Exception):
-            conn = await self._connection()
-            await conn.execute(
-                "UPDATE mm_shard_leases SET owner = NULL, address = NULL, expires_at = '-infinity' "
-                "WHERE shard = %s AND owner = %s AND token = %s",
-                (lease.shard, lease.owner, lease.token),
-            )
+            await self._sql(pg_leases.release, lease)
 
     async def _drop(self, shard: int) -> None:
         self.held.pop(shard, None)
@@ -297,6 +264,21 @@ async def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 
         await asyncio.sleep(step)
 
 
-Opener = Callable[[Lease], Awaitable[Any]]
+def _heartbeat(conn: psycopg.Connection[Any], instance: str, address: str, ttl: float) -> int:
+    """Record this instance as live; returns how many instances are live."""
+    conn.execute(
+        "INSERT INTO mm_instances (instance, address) VALUES (%s, %s) ON CONFLICT (instance) "
+        "DO UPDATE SET heartbeat_at = now(), address = EXCLUDED.address",
+        (instance, address),
+    )
+    row = conn.execute(
+        "SELECT count(*) FROM mm_instances WHERE heartbeat_at > now() - make_interval(secs => %s)", (ttl,)
+    ).fetchone()
+    return int(row[0]) if row else 1
+
+
+def _leave(conn: psycopg.Connection[Any], instance: str) -> None:
+    conn.execute("DELETE FROM mm_instances WHERE instance = %s", (instance,))
+
 
 __all__ = ["DEFAULT_LEASE_SECONDS", "Lease", "LeaseManager", "ShardHolder", "wait_for"]

@@ -109,7 +109,8 @@ class ClusterEngine:
 
     async def _local(self, shard: int, engine: Engine, method: str, request: Message) -> Message:
         try:
-            return await engine.call(method, request)
+            response: Message = await engine.call(method, request)
+            return response
         except (InternalError, StoreError) as exc:
             if self.host.engine(shard) is not engine or engine.fatal.done():
                 # Its lease is gone (or going): nothing of this call was acknowledged;
