@@ -8,6 +8,7 @@ up once the health service reports SERVING (it has reached PostgreSQL and owns a
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -52,7 +53,7 @@ class Instance:
     def call(self, method: str, request: Any, timeout: float = 10.0, metadata: Any = None) -> Any:
         """The call, retried on UNAVAILABLE (SHARD_MOVING while a shard changes owner) for
         up to 10 s with the same request, as the typed client does."""
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20
         delay = 0.05
         while True:
             try:
@@ -73,7 +74,7 @@ class Instance:
         return stub(request, timeout=timeout, metadata=metadata)
 
     def raw(self, method: str, request: Any, timeout: float = 10.0) -> bytes:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20
         while True:
             try:
                 return self.raw_once(method, request, timeout)
@@ -125,11 +126,11 @@ class Instance:
 class Cluster:
     url: str
     tmp: Path
-    lease_seconds: float = 2.0
+    lease_seconds: float = 3.0
     shards: int = 8
     instances: list[Instance] = field(default_factory=list)
 
-    def start(self, *extra: str) -> Instance:
+    def start(self, *extra: str, env: dict[str, str] | None = None) -> Instance:
         port = free_port()
         log_path = self.tmp / f"i{len(self.instances)}-{port}.log"
         with open(log_path, "ab") as log:
@@ -154,6 +155,7 @@ class Cluster:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
             )
         inst = Instance(proc, port, log_path)
         self.instances.append(inst)

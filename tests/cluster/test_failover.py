@@ -137,8 +137,15 @@ def test_kill_9_under_load_loses_nothing_and_shards_move_within_the_lease(cluste
     assert any(len(tokens.get(s, [])) > 1 for s in victim_shards), "no shard was written by two owners"
 
 
-def test_paused_owner_is_fenced_and_nothing_it_acknowledged_is_lost(cluster: Cluster) -> None:
-    a_inst, b_inst = cluster.start(), cluster.start()
+@pytest.mark.parametrize("fencing_only", [False, True], ids=["local-deadline", "fencing-only"])
+def test_paused_owner_is_fenced_and_nothing_it_acknowledged_is_lost(
+    cluster: Cluster, fencing_only: bool
+) -> None:
+    """SIGSTOP an owner past its lease, SIGCONT it with a write waiting. Normally its local
+    deadline drops the shard first; with that off (``fencing-only``) the write reaches the
+    store, whose fencing check refuses it (LeaseLostError, rolled back)."""
+    a_inst = cluster.start()
+    b_inst = cluster.start(env={"MULTIMARGIN_CLUSTER_FENCING_ONLY": "1"} if fencing_only else None)
     wait_until(lambda: cluster.balanced(2), 20, "two instances sharing the shards")
     accounts = [f"s-{i}" for i in range(12)]
     _create(cluster, accounts)
@@ -183,7 +190,11 @@ def test_paused_owner_is_fenced_and_nothing_it_acknowledged_is_lost(cluster: Clu
     assert b_inst.proc.poll() is None, "a lost lease must not stop the server"
     _fences_never_interleave(cluster.url)
     log = b_inst.log_text()
-    assert "lease not renewed in time" in log or "lease lost" in log or "shard store failed" in log
+    if fencing_only:
+        assert "no longer holds it" in log and "rolled back" in log, log[-3000:]
+        assert isinstance(outcome, grpc.RpcError)
+    else:
+        assert "lease not renewed in time" in log or "lease lost" in log or "shard store failed" in log
     wait_until(lambda: cluster.balanced(2), 30, "the paused instance back in the cluster")
 
 

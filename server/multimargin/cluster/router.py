@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -41,6 +42,8 @@ from multimargin.state.engine import Engine
 from multimargin.store import StoreError
 from multimargin.v1 import account_service_pb2 as acc
 from multimargin.v1 import operator_service_pb2 as op
+
+log = logging.getLogger("multimargin.cluster")
 
 #: Metadata naming the one shard a fanned-out call is for.
 SHARD_KEY = "x-mm-shard"
@@ -113,6 +116,8 @@ class ClusterEngine:
             return response
         except (InternalError, StoreError) as exc:
             if self.host.engine(shard) is not engine or engine.fatal.done():
+                cause = exc.__cause__ or exc  # e.g. the store's LeaseLostError
+                log.warning("call refused, shard %d is changing owner: %s", shard, cause)
                 # Its lease is gone (or going): nothing of this call was acknowledged;
                 # a retry (same request id) reaches the next owner.
                 raise shard_moving(shard, None, "is changing owner") from exc

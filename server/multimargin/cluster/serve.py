@@ -105,7 +105,15 @@ async def run_cluster_server(
         host = ShardHost(open_shard)
         shard_map = ShardMap(shards, me)
         leases = LeaseManager(
-            url, me, address, host, shards=shards, ttl=lease_seconds, on_owners=shard_map.update
+            url,
+            me,
+            address,
+            host,
+            shards=shards,
+            ttl=lease_seconds,
+            on_owners=shard_map.update,
+            # Fault tests only: no local deadline, so that fencing alone must refuse.
+            local_deadline=os.environ.get("MULTIMARGIN_CLUSTER_FENCING_ONLY") != "1",
         )
 
         async def opened(shard: int, engine: Engine) -> None:
