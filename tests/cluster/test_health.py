@@ -3,6 +3,7 @@ from state that may be stale; when PostgreSQL is back, it serves again with noth
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,3 +59,51 @@ def test_not_serving_while_postgresql_is_unreachable(cluster: Cluster) -> None:
     wait_until(inst.serving, 30, "SERVING again")
     account = inst.call("GetAccount", acc.GetAccountRequest(account_id="h-1")).account
     assert account.version == 2
+
+
+def test_a_connection_string_that_does_not_work_is_a_clear_refusal(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            str(clusterkit.MULTIMARGIN),
+            "serve",
+            "--store",
+            "postgresql://mm:secret@127.0.0.1:1/nothing",
+            "--insecure-no-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 1
+    text = out.stdout + out.stderr
+    assert "cannot start" in text and "127.0.0.1:1" in text and "secret" not in text
+
+
+def test_another_shard_count_is_refused_naming_both(cluster: Cluster) -> None:
+    cluster.start()
+    out = subprocess.run(
+        [
+            str(clusterkit.MULTIMARGIN),
+            "serve",
+            "--store",
+            cluster.url,
+            "--shards",
+            "5",
+            "--insecure-no-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            str(cluster.tmp / "other"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 1
+    assert "8 shards" in out.stdout + out.stderr and "5" in out.stdout + out.stderr

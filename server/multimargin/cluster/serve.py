@@ -52,6 +52,7 @@ from multimargin.service.server import (
 )
 from multimargin.state.engine import Engine
 from multimargin.store import StoreError
+from multimargin.store.postgres import describe_dsn
 
 log = logging.getLogger("multimargin.cluster")
 
@@ -259,19 +260,10 @@ def serve_cluster(cfg: dict[str, Any], guard: Guard, tls: Tls | None, rulebook_j
         return EXIT_OK
     except Exception as exc:
         if type(exc).__module__.startswith("psycopg"):
-            log.error("cannot start: PostgreSQL at %s: %s", _redacted(cfg["store.url"]), exc)
+            log.error("cannot start: PostgreSQL at %s: %s", describe_dsn(cfg["store.url"]), exc)
             return EXIT_FAILURE
         log.exception("the server failed")
         return EXIT_FAILURE
-
-
-def _redacted(url: str) -> str:
-    """``url`` without its password."""
-    head, at, tail = url.rpartition("@")
-    if not at or ":" not in head.split("//", 1)[-1]:
-        return url
-    scheme, _, creds = head.partition("//")
-    return f"{scheme}//{creds.split(':', 1)[0]}:***@{tail}"
 
 
 __all__ = ["instance_id", "run_cluster_server", "serve_cluster"]

@@ -22,6 +22,7 @@ import multimargin
 from multimargin.cluster.leases import Lease
 from multimargin.state.engine import Engine
 from multimargin.state.model import compact_json
+from multimargin.store import StoreError
 
 log = logging.getLogger("multimargin.cluster")
 
@@ -30,9 +31,15 @@ ShardOpener = Callable[[Lease, str | None], Awaitable[Engine]]
 
 def _prepare_sync(url: str, shards: int) -> int:
     from multimargin.store.pg_schema import ensure_schema
+    from multimargin.store.postgres import connect, describe_dsn
 
-    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-        return ensure_schema(conn, shards)
+    with connect(
+        url, connect_timeout=10, purpose="multimargin-schema"
+    ) as conn:  # StoreError naming the server
+        try:
+            return ensure_schema(conn, shards)
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL at {describe_dsn(url)}: {exc}") from None
 
 
 async def prepare(url: str, shards: int) -> int:
