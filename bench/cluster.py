@@ -210,7 +210,14 @@ async def throughput(
                 )
             ch = c.channel(addresses[(i + n) % len(addresses)]) if spread else owner
             started = time.perf_counter()
-            await call(ch, method, req)
+            for attempt in range(50):  # as the typed client: UNAVAILABLE (SHARD_MOVING) is retried
+                try:
+                    await call(ch, method, req)
+                    break
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == 49:
+                        raise
+                    await asyncio.sleep(0.05 * (attempt + 1))
             latencies.append(time.perf_counter() - started)
             n += 1
 
@@ -332,9 +339,12 @@ def main() -> int:
                 conn.execute(f"CREATE DATABASE {name}")
             url = pg.url.rsplit("/", 1)[0] + "/" + name
             asyncio.run(measure(url, work / name, n, args.seconds, args.concurrency, rows))
-    finally:
+    except BaseException:
+        print(f"failed: the instances' logs are in {work}", file=sys.stderr)
         pg.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        raise
+    pg.stop()
+    shutil.rmtree(work, ignore_errors=True)
     print("\n".join(rows))
     return 0
 

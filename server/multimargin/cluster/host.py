@@ -39,6 +39,7 @@ class ShardHost:
         self.engines: dict[int, Engine] = {}
         self.leases: dict[int, Lease] = {}
         self._watchers: dict[int, asyncio.Task[None]] = {}
+        self._opening: dict[int, asyncio.Future[None]] = {}
         self.on_failed: Callable[[int], Awaitable[None]] | None = None
         """Called when a shard's store failed (the lease manager forgets the lease)."""
         self.on_opened: Callable[[int, Engine], Awaitable[None]] | None = None
@@ -50,14 +51,30 @@ class ShardHost:
     def local(self) -> list[tuple[int, Engine]]:
         return sorted(self.engines.items())
 
+    async def opened(self, shard: int, timeout: float) -> Engine | None:
+        """The shard's engine, waiting up to ``timeout`` seconds if it is being opened here."""
+        engine = self.engines.get(shard)
+        opening = self._opening.get(shard)
+        if engine is None and opening is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(opening), timeout)
+            engine = self.engines.get(shard)
+        return engine
+
     async def acquired(self, lease: Lease) -> None:
-        engine = await self._opener(lease)
+        opening = self._opening[lease.shard] = asyncio.get_running_loop().create_future()
         try:
-            if self.on_opened is not None:
-                await self.on_opened(lease.shard, engine)
-        except BaseException:
-            await _drop(engine)
-            raise
+            engine = await self._opener(lease)
+            try:
+                if self.on_opened is not None:
+                    await self.on_opened(lease.shard, engine)
+            except BaseException:
+                await _drop(engine)
+                raise
+        finally:
+            self._opening.pop(lease.shard, None)
+            if not opening.done():
+                opening.set_result(None)
         self.engines[lease.shard] = engine
         self.leases[lease.shard] = lease
         self._watchers[lease.shard] = asyncio.create_task(self._watch(lease.shard, engine))

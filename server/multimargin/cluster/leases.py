@@ -22,6 +22,7 @@ connection of this instance's own in a worker thread; this module is the policy.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import math
@@ -40,6 +41,8 @@ log = logging.getLogger("multimargin.cluster")
 
 #: Default lease time in seconds (``[cluster] lease_seconds``).
 DEFAULT_LEASE_SECONDS = 5.0
+#: Seconds between rounds while short of the target (renewals stay every ttl / 3 or sooner).
+DEFICIT_POLL = 0.2
 #: Part of the lease time kept as a margin when dropping a lease locally.
 LOCAL_MARGIN = 0.2
 
@@ -91,6 +94,7 @@ class LeaseManager:
         self.held: dict[int, Lease] = {}
         self._deadline: dict[int, float] = {}  # local monotonic time to drop the lease by
         self._conn: psycopg.Connection[Any] | None = None
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="leases")
         self._task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._stopping = False
@@ -98,6 +102,7 @@ class LeaseManager:
         """Whether the last round reached PostgreSQL."""
         self.rounds = 0
         self._round_done = asyncio.Event()
+        self._deficit = False
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -127,10 +132,11 @@ class LeaseManager:
             with contextlib.suppress(Exception):
                 self._conn.close()
             self._conn = None
+        self._executor.shutdown(wait=False)
 
     async def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = await asyncio.to_thread(self._connect)
+            self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, self._connect)
         return self._conn
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -139,9 +145,10 @@ class LeaseManager:
         return conn
 
     async def _sql(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run ``fn(conn, *args)`` (a blocking statement) in a worker thread."""
+        """Run ``fn(conn, *args)`` (a blocking statement) on this manager's own thread (it
+        never waits behind other work for a worker)."""
         conn = await self._connection()
-        return await asyncio.to_thread(fn, conn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn, *args)
 
     # ---- the rounds ------------------------------------------------------------------
 
@@ -149,7 +156,7 @@ class LeaseManager:
         while True:
             started = time.monotonic()
             try:
-                await asyncio.wait_for(self.round(), self.ttl / 2)
+                await asyncio.wait_for(self.round(), self.ttl * (1 - LOCAL_MARGIN))
                 self.reachable = True
             except asyncio.CancelledError:
                 raise
@@ -163,7 +170,9 @@ class LeaseManager:
                     self._conn = None
             self.rounds += 1
             self._round_done.set()
-            await asyncio.sleep(max(0.0, self.ttl / 3 - (time.monotonic() - started)))
+            # Short of the target (others are giving shards back): look again soon.
+            interval = DEFICIT_POLL if self._deficit else self.ttl / 3
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     async def round(self) -> None:
         """One round: heartbeat, renew, give back surplus, take up to the target, map owners."""
@@ -174,8 +183,9 @@ class LeaseManager:
         surplus = sorted(self.held)[target:] if len(self.held) > target else []
         for shard in surplus:
             await self._release(shard)
+        self._deficit = False
         if len(self.held) < target:
-            await self._acquire(target - len(self.held))
+            self._deficit = await self._acquire(target - len(self.held), target)
         if self.on_owners is not None:
             self.on_owners(await self.owners())
 
@@ -192,9 +202,16 @@ class LeaseManager:
                 log.warning("lease lost", extra={"fields": {"shard": shard}})
                 await self._drop(shard)
 
-    async def _acquire(self, wanted: int) -> None:
+    async def _acquire(self, wanted: int, target: int) -> bool:
+        """Take up to ``wanted`` free shards; True when still short and another instance
+        holds more than the target (it is about to give some back)."""
         rows = await self._sql(pg_leases.leases)
         free = [r.shard for r in rows if r.owner is None or not r.live]
+        held_by: dict[str, int] = {}
+        for r in rows:
+            if r.owner is not None and r.live:
+                held_by[r.owner] = held_by.get(r.owner, 0) + 1
+        surplus_elsewhere = any(n > target for owner, n in held_by.items() if owner != self.instance)
         for shard in free[:wanted]:
             sent = time.monotonic()
             lease = await self._sql(pg_leases.acquire, shard, self.instance, self.address, self.ttl)
@@ -213,6 +230,7 @@ class LeaseManager:
                 continue
             if time.monotonic() > self._deadline.get(shard, 0) - self.ttl / 3:
                 await self._renew(time.monotonic())  # a long recovery must not cost the lease
+        return len(self.held) < target and surplus_elsewhere
 
     async def owners(self) -> dict[int, Owner]:
         """The current owner of every shard with a live lease."""
