@@ -9,6 +9,13 @@ records per batch: every batch is one fsync'd transaction.
 
     PYTHONPATH=server .venv/bin/python bench/store_throughput.py
     PYTHONPATH=server .venv/bin/python bench/store_throughput.py --seconds 5 --levels 1,64
+    PYTHONPATH=server .venv/bin/python bench/store_throughput.py --store sqlite,pg-temp --levels 1,8,64
+
+``--store``: ``sqlite`` (the embedded store, the default), ``pg-temp`` (a PostgreSQL
+shard on a throw-away local server, tests/pgcluster.py: fsync on, synchronous_commit
+on) or a ``postgresql://`` DSN (its database gets the multimargin schema if it has none;
+each level writes a shard of its own, whose lease it takes by force: not on a live
+cluster). Several, comma-separated, run one after the other.
 """
 
 from __future__ import annotations
@@ -28,10 +35,14 @@ try:
 except ImportError:  # run from a checkout without PYTHONPATH=server
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
     from multimargin.store import JournalRecord, Store
+from multimargin.store.interface import JournalStore
+
+_PG_SHARDS = 16
 
 
 @dataclass(frozen=True)
 class Result:
+    store: str
     submitters: int
     records: int
     batches: int
@@ -46,8 +57,7 @@ def _percentile(sorted_ns: list[int], q: float) -> float:
     return sorted_ns[index] / 1e6
 
 
-async def _run_level(data_dir: Path, submitters: int, seconds: float, size: int) -> Result:
-    store = Store.open(data_dir)
+async def _run_level(name: str, store: JournalStore, submitters: int, seconds: float, size: int) -> Result:
     store.recover()
     payload = hashlib.sha256(b"bench").digest() * (size // 32 + 1)
     command, response = payload[:size], payload[: size // 2]
@@ -81,6 +91,7 @@ async def _run_level(data_dir: Path, submitters: int, seconds: float, size: int)
     await store.close()
     latencies.sort()
     return Result(
+        store=name,
         submitters=submitters,
         records=stats.records_committed,
         batches=stats.batches_committed,
@@ -91,6 +102,52 @@ async def _run_level(data_dir: Path, submitters: int, seconds: float, size: int)
     )
 
 
+def _pg_store(dsn: str, shard: int) -> JournalStore:
+    from multimargin.store import pg_leases
+    from multimargin.store.postgres import PgStore, connect
+
+    conn = connect(dsn, purpose="multimargin-bench")
+    try:
+        from multimargin.store.pg_schema import ensure_schema
+
+        ensure_schema(conn, _PG_SHARDS)
+        fence = pg_leases.acquire(conn, shard, "store-bench", "-", 3600, force=True)
+    finally:
+        conn.close()
+    assert fence is not None
+    return PgStore.open(dsn, fence)
+
+
+def _run_store(spec: str, levels: list[int], args: argparse.Namespace) -> list[Result]:
+    results = []
+    if spec == "sqlite":
+        for submitters in levels:
+            with tempfile.TemporaryDirectory(dir=args.dir, prefix="mm-store-bench-") as tmp:
+                store = Store.open(Path(tmp))
+                results.append(
+                    asyncio.run(_run_level(spec, store, submitters, args.seconds, args.record_bytes))
+                )
+        return results
+    if spec == "pg-temp":
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from pgcluster import PgCluster
+
+        with PgCluster() as cluster:
+            dsn = cluster.create_database("bench")
+            return [
+                asyncio.run(_run_level(spec, _pg_store(dsn, i), n, args.seconds, args.record_bytes))
+                for i, n in enumerate(levels)
+            ]
+    if spec.startswith(("postgresql://", "postgres://")):
+        if len(levels) > _PG_SHARDS:
+            raise SystemExit(f"at most {_PG_SHARDS} levels on PostgreSQL")
+        return [
+            asyncio.run(_run_level("postgresql", _pg_store(spec, i), n, args.seconds, args.record_bytes))
+            for i, n in enumerate(levels)
+        ]
+    raise SystemExit(f"--store: sqlite, pg-temp or a postgresql:// DSN, not {spec!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="duration of each level")
@@ -98,29 +155,37 @@ def main() -> None:
     parser.add_argument("--record-bytes", type=int, default=256, help="command size")
     parser.add_argument("--dir", type=Path, default=None, help="where to put the temp dirs")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
+    parser.add_argument(
+        "--store",
+        default="sqlite",
+        help="sqlite, pg-temp or a postgresql:// DSN; comma-separated for several",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
 
     print(
         f"store throughput: {args.seconds:g}s per level, {args.record_bytes} B commands, "
-        f"WAL + synchronous=FULL, python {sys.version.split()[0]}"
+        f"SQLite: WAL + synchronous=FULL; PostgreSQL: one shard, fsync + synchronous_commit on; "
+        f"python {sys.version.split()[0]}"
     )
     header = (
-        f"{'submitters':>10} {'records':>9} {'records/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'max ms':>8} {'batches':>8} {'rec/fsync':>9} {'fsyncs saved':>12}"
+        f"{'store':>10} {'submitters':>10} {'records':>9} {'records/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'max ms':>8} {'batches':>8} {'rec/commit':>10} {'commits saved':>13}"
     )
     print(header)
     print("-" * len(header))
     rows = []
-    for submitters in levels:
-        with tempfile.TemporaryDirectory(dir=args.dir, prefix="mm-store-bench-") as tmp:
-            r = asyncio.run(_run_level(Path(tmp), submitters, args.seconds, args.record_bytes))
-        print(
-            f"{r.submitters:>10} {r.records:>9} {r.records / r.seconds:>10.0f} "
-            f"{r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.max_ms:>8.2f} {r.batches:>8} "
-            f"{r.records / r.batches:>9.1f} {r.records - r.batches:>12}"
-        )
-        rows.append({**asdict(r), "records_per_s": r.records / r.seconds, "per_fsync": r.records / r.batches})
+    for spec in args.store.split(","):
+        for r in _run_store(spec.strip(), levels, args):
+            print(
+                f"{r.store:>10} {r.submitters:>10} {r.records:>9} {r.records / r.seconds:>10.0f} "
+                f"{r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.max_ms:>8.2f} {r.batches:>8} "
+                f"{r.records / r.batches:>10.1f} {r.records - r.batches:>13}",
+                flush=True,
+            )
+            rows.append(
+                {**asdict(r), "records_per_s": r.records / r.seconds, "per_fsync": r.records / r.batches}
+            )
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 

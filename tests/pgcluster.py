@@ -157,11 +157,13 @@ class PgCluster:
             raise
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown) and delete its directory. Idempotent."""
+        """Stop the server (immediate: the data is thrown away) and delete its directory. Idempotent."""
         if self._started:
             self._started = False
             with contextlib.suppress(PgClusterError, subprocess.TimeoutExpired):
-                self._run(str(self.bindir / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.datadir))
+                self._run(
+                    str(self.bindir / "pg_ctl"), "stop", "-w", "-m", "immediate", "-D", str(self.datadir)
+                )
         shutil.rmtree(self.root, ignore_errors=True)
 
     def restart(self) -> None:

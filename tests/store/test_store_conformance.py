@@ -11,11 +11,11 @@ import functools
 from pathlib import Path
 
 import pytest
-from backends import Backend, pg_backend, sqlite_backend
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from multimargin.store import DurabilityError, JournalRecord, StoreError
 from multimargin.store.interface import JournalStore
+from store_backends import Backend, pg_backend, sqlite_backend
 from storekit import make_record, make_snapshot
 
 

@@ -4,7 +4,12 @@ One SQLite file, ``<data_dir>/multimargin.db`` (WAL, ``synchronous=FULL``).
 The state machine submits each applied command as a :class:`JournalRecord`
 and acknowledges the client when :meth:`Store.submit`'s future resolves;
 recovery is the latest :class:`Snapshot` plus replay of the records after it.
-See :mod:`multimargin.store.journal` for the commit pipeline.
+See :mod:`multimargin.store.pipeline` for the commit pipeline.
+
+A second backend, :class:`multimargin.store.postgres.PgStore`, keeps one shard of a
+PostgreSQL cluster behind the same interface
+(:class:`multimargin.store.interface.JournalStore`), fenced by the shard's lease
+(:mod:`multimargin.store.pg_leases`); its tables are :mod:`multimargin.store.pg_schema`'s.
 """
 
 from multimargin.store.errors import (

@@ -26,6 +26,9 @@ from multimargin.store.schema import META_CHAIN_HEAD, META_LAST_SEQ
 
 PG_SCHEMA_VERSION: Final = 1
 
+# SQLSTATE of mm_fence()'s refusal: the batch's lease is not the store's.
+FENCE_SQLSTATE: Final = "MML01"
+
 # Shard id of the cluster-wide rows of mm_meta.
 CLUSTER_SHARD: Final = -1
 
@@ -119,6 +122,24 @@ _TABLES: Final = (
         version bigint PRIMARY KEY,
         body    bytea  NOT NULL
     )
+    """,
+    # The fencing check of every batch (the design's SELECT ... FOR SHARE), as a
+    # function that fails the transaction: a batch can then be sent to the server in
+    # one pipelined round trip, fencing first, and still write nothing when the lease
+    # is not the store's.
+    f"""
+    CREATE FUNCTION mm_fence(p_shard integer, p_owner text, p_token bigint) RETURNS void
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM 1 FROM mm_shard_leases
+            WHERE shard = p_shard AND owner = p_owner AND token = p_token AND expires_at > now()
+            FOR SHARE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'the lease of shard % is not held by % with token %',
+                p_shard, p_owner, p_token USING ERRCODE = '{FENCE_SQLSTATE}';
+        END IF;
+    END
+    $$
     """,
 )
 

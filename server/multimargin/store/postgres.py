@@ -33,7 +33,7 @@ from multimargin.store.errors import (
 )
 from multimargin.store.interface import EventRow
 from multimargin.store.pg_leases import Fence
-from multimargin.store.pg_schema import cluster_shards, ensure_schema
+from multimargin.store.pg_schema import FENCE_SQLSTATE, cluster_shards, ensure_schema
 from multimargin.store.pg_verify import verify_journal
 from multimargin.store.pipeline import CommitPipeline, JournalRow, SnapshotRow
 from multimargin.store.records import GENESIS_CHAIN, JournalRecord, Recovery, chain_value, snapshot_checksum
@@ -55,9 +55,9 @@ _UPSERT_META = (
     "INSERT INTO mm_meta (shard, key, value) VALUES (%s, %s, %s) "
     "ON CONFLICT (shard, key) DO UPDATE SET value = excluded.value"
 )
-_FENCE = (
-    "SELECT 1 FROM mm_shard_leases WHERE shard = %s AND owner = %s AND token = %s "
-    "AND expires_at > now() FOR SHARE"
+_UPSERT_END = (
+    "INSERT INTO mm_meta (shard, key, value) VALUES (%s, %s, %s), (%s, %s, %s) "
+    "ON CONFLICT (shard, key) DO UPDATE SET value = excluded.value"
 )
 
 
@@ -103,6 +103,14 @@ def connect(dsn: str, *, connect_timeout: float = 10.0, purpose: str = "multimar
             autocommit=True,
             connect_timeout=max(1, round(connect_timeout)),
             application_name=purpose,
+            # A server that vanishes without a reset (a partition, a dead host) must
+            # fail a commit within seconds, not block the committer for the kernel's
+            # default of minutes: the lease is gone long before.
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=3,
+            tcp_user_timeout=10_000,
         )
     except psycopg.Error as exc:
         detail = _scrub(dsn, str(exc).strip()) or type(exc).__name__
@@ -451,32 +459,42 @@ class PgStore(CommitPipeline):
     ) -> None:
         conn = self._writer
         shard, fence = self._shard, self.fence
-        with conn.transaction(), conn.cursor() as cur:
-            # Fencing first: the lease row stays share-locked until COMMIT, so a
-            # takeover (an UPDATE of that row) waits for this batch.
-            if cur.execute(_FENCE, (shard, fence.owner, fence.token)).fetchone() is None:
-                raise _LeaseLost
-            if rows:
-                cur.executemany(_INSERT_JOURNAL, [(shard, *row, fence.token) for row in rows])
-            if events:
-                cur.executemany(_INSERT_EVENT, [(shard, e[0], e[1], e[2], bool(e[3]), e[4]) for e in events])
-            if snapshots:
-                cur.executemany(
-                    "INSERT INTO mm_snapshots (shard, seq, state, state_hash, checksum) "
-                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (shard, seq) DO UPDATE SET "
-                    "state = excluded.state, state_hash = excluded.state_hash, checksum = excluded.checksum",
-                    [(shard, *snap) for snap in snapshots],
-                )
-                cur.execute(
-                    "DELETE FROM mm_snapshots WHERE shard = %s AND seq NOT IN "
-                    "(SELECT seq FROM mm_snapshots WHERE shard = %s ORDER BY seq DESC LIMIT %s)",
-                    (shard, shard, self._snapshots_retained),
-                )
-            if metas:
-                cur.executemany(_UPSERT_META, [(shard, key, value) for key, value in metas])
-            if rows:
-                last = rows[-1]
-                cur.executemany(
-                    _UPSERT_META,
-                    [(shard, META_LAST_SEQ, str(last[0]).encode()), (shard, META_CHAIN_HEAD, last[9])],
-                )
+        # The whole batch goes to the server in one pipelined round trip (BEGIN, the
+        # fencing check, the rows, COMMIT); the fencing check runs first on the server
+        # and fails the transaction when the lease is not ours.
+        try:
+            with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
+                # The lease row stays share-locked until COMMIT, so a takeover (an
+                # UPDATE of that row) waits for this batch.
+                cur.execute("SELECT mm_fence(%s, %s, %s)", (shard, fence.owner, fence.token))
+                if rows:
+                    cur.executemany(_INSERT_JOURNAL, [(shard, *row, fence.token) for row in rows])
+                if events:
+                    cur.executemany(
+                        _INSERT_EVENT, [(shard, e[0], e[1], e[2], bool(e[3]), e[4]) for e in events]
+                    )
+                if snapshots:
+                    cur.executemany(
+                        "INSERT INTO mm_snapshots (shard, seq, state, state_hash, checksum) "
+                        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (shard, seq) DO UPDATE SET "
+                        "state = excluded.state, state_hash = excluded.state_hash, "
+                        "checksum = excluded.checksum",
+                        [(shard, *snap) for snap in snapshots],
+                    )
+                    cur.execute(
+                        "DELETE FROM mm_snapshots WHERE shard = %s AND seq NOT IN "
+                        "(SELECT seq FROM mm_snapshots WHERE shard = %s ORDER BY seq DESC LIMIT %s)",
+                        (shard, shard, self._snapshots_retained),
+                    )
+                if metas:
+                    cur.executemany(_UPSERT_META, [(shard, key, value) for key, value in metas])
+                if rows:
+                    last = rows[-1]
+                    cur.execute(
+                        _UPSERT_END,
+                        (shard, META_LAST_SEQ, str(last[0]).encode(), shard, META_CHAIN_HEAD, last[9]),
+                    )
+        except psycopg.Error as exc:
+            if exc.sqlstate == FENCE_SQLSTATE:
+                raise _LeaseLost from exc
+            raise
