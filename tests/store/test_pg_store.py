@@ -24,7 +24,7 @@ from multimargin.store.pg_schema import PG_SCHEMA_VERSION, ShardCountError
 from multimargin.store.postgres import PgStore, describe_dsn
 from pgcluster import PgCluster, wait_ready
 from store_backends import PG_SHARD, PG_SHARDS, pg_backend
-from storekit import make_record
+from storekit import make_record, make_snapshot
 
 
 def _sql(dsn: str, statement: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
@@ -87,11 +87,14 @@ def test_truncated_tail_and_gap_are_detected(pg_dsn: str) -> None:
         assert info.value.seq == 8
     finally:
         asyncio.run(store.close())
-    _sql(pg_dsn, "DELETE FROM mm_journal WHERE shard = %s AND seq = 3", (PG_SHARD,))
+    _sql(pg_dsn, "DELETE FROM mm_journal WHERE shard = %s AND seq = 6", (PG_SHARD,))
     store = backend.open()
     try:
-        with pytest.raises(CorruptJournalError, match="gap in seq: expected 3, found 4"):
+        with pytest.raises(CorruptJournalError, match="gap in seq: expected 6, found 7"):
             store.recover()
+        with pytest.raises(CorruptJournalError, match="gap in seq: record 6 is missing"):
+            store.lookup("req-7")
+        assert store.lookup("req-5") == make_record(5)
     finally:
         asyncio.run(store.close())
 
@@ -348,5 +351,31 @@ def test_reads_reconnect_after_postgresql_restarts(pg_cluster: PgCluster) -> Non
         with pytest.raises(StoreError, match=r"a read of shard \d on 127\.0\.0\.1:\d+/"):
             store.lookup("req-1")
         assert store.lookup("req-1") == make_record(1)  # the next read has a new connection
+    finally:
+        asyncio.run(store.close())
+
+
+def test_damage_before_the_snapshot_is_found_by_verify_prefix(pg_dsn: str) -> None:
+    """recover(full=False) takes the records up to the snapshot on trust (recovery time
+    does not grow with the journal); verify_prefix, which the engine runs in the
+    background, finds damage there."""
+    backend = pg_backend(pg_dsn)
+
+    async def write() -> None:
+        store = backend.open()
+        store.recover()
+        await _write(store, 12)  # type: ignore[arg-type]
+        await store.submit_snapshot(make_snapshot(10))
+        await store.close()
+
+    asyncio.run(write())
+    _sql(pg_dsn, "UPDATE mm_journal SET command = 'x' WHERE shard = %s AND seq = 4", (PG_SHARD,))
+    store = backend.open()
+    try:
+        recovery = store.recover(full=False)
+        assert recovery.snapshot is not None and [r.seq for r in recovery.records] == [11, 12]
+        with pytest.raises(CorruptJournalError, match="chain mismatch at seq 4") as info:
+            store.verify_prefix(10)
+        assert info.value.seq == 4
     finally:
         asyncio.run(store.close())

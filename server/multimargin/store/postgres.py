@@ -45,6 +45,7 @@ __all__ = ["Fence", "PgStore", "describe_dsn"]
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 _COLUMNS = "seq, ts_ns, kind, account_id, request_id, request_hash, command, response, state_hash, chain"
+_J_COLUMNS = ", ".join(f"j.{c.strip()}" for c in _COLUMNS.split(","))
 _INSERT_JOURNAL = (
     f"INSERT INTO mm_journal (shard, {_COLUMNS}, fence) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
 )
@@ -302,23 +303,22 @@ class PgStore(CommitPipeline):
     def lookup(self, request_id: str) -> JournalRecord | None:
         """As :meth:`multimargin.store.Store.lookup`: the committed record with this
         idempotency key in this shard, re-checked against its predecessor's chain value."""
+        # One round trip: the row and its predecessor's chain value.
         row = self._read_one(
-            f"SELECT {_COLUMNS} FROM mm_journal WHERE shard = %s AND request_id = %s",
+            f"SELECT {_J_COLUMNS}, p.chain FROM mm_journal j LEFT JOIN mm_journal p "
+            "ON p.shard = j.shard AND p.seq = j.seq - 1 WHERE j.shard = %s AND j.request_id = %s",
             (self._shard, request_id),
         )
         if row is None:
             return None
-        record, stored_chain = _row_to_record(row)
+        record, stored_chain = _row_to_record(row[:-1])
         prev_chain = GENESIS_CHAIN
         if record.seq > 1:
-            prev = self._read_one(
-                "SELECT chain FROM mm_journal WHERE shard = %s AND seq = %s", (self._shard, record.seq - 1)
-            )
-            if prev is None or type(prev[0]) is not bytes:
+            if type(row[-1]) is not bytes:
                 raise CorruptJournalError(
                     f"gap in seq: record {record.seq - 1} is missing", seq=record.seq - 1
                 )
-            prev_chain = prev[0]
+            prev_chain = row[-1]
         if chain_value(prev_chain, record) != stored_chain:
             raise CorruptJournalError(
                 f"chain mismatch at seq {record.seq} (request_id {request_id!r})",
