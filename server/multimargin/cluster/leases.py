@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import math
 import time
@@ -103,6 +104,7 @@ class LeaseManager:
         self.rounds = 0
         self._round_done = asyncio.Event()
         self._deficit = False
+        self._opening: dict[int, asyncio.Task[None]] = {}
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -124,6 +126,10 @@ class LeaseManager:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        for task in list(self._opening.values()):
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
         for shard in sorted(self.held):
             await self._release(shard)
         with contextlib.suppress(Exception):
@@ -156,7 +162,10 @@ class LeaseManager:
         while True:
             started = time.monotonic()
             try:
-                await asyncio.wait_for(self.round(), self.ttl * (1 - LOCAL_MARGIN))
+                # No timeout around the round: cancelling it mid-release would lose track
+                # of a shard; every statement has its own (statement_timeout, connect_timeout),
+                # and the watchdog drops leases whose renewal is late.
+                await self.round()
                 self.reachable = True
             except asyncio.CancelledError:
                 raise
@@ -220,17 +229,31 @@ class LeaseManager:
             self.held[shard] = lease
             self._deadline[shard] = sent + self.ttl * (1 - LOCAL_MARGIN)
             log.info("lease taken", extra={"fields": {"shard": shard, "token": lease.token}})
-            try:
-                await self.holder.acquired(lease)
-            except Exception as exc:
-                log.error("cannot open shard %d: %s", shard, exc)
-                self.held.pop(shard, None)
-                self._deadline.pop(shard, None)
-                await self._give_back(lease)
-                continue
-            if time.monotonic() > self._deadline.get(shard, 0) - self.ttl / 3:
-                await self._renew(time.monotonic())  # a long recovery must not cost the lease
+            # Opened (recovered) beside the rounds, several at once: renewals never wait
+            # for a recovery, and a failover opens all its shards in parallel.
+            task = asyncio.create_task(self._open(lease), name=f"open-shard-{shard}")
+            self._opening[shard] = task
+            task.add_done_callback(functools.partial(self._opened, shard))
         return len(self.held) < target and surplus_elsewhere
+
+    def _opened(self, shard: int, task: asyncio.Task[None]) -> None:
+        if self._opening.get(shard) is task:
+            del self._opening[shard]
+
+    async def _open(self, lease: Lease) -> None:
+        try:
+            await self.holder.acquired(lease)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("cannot open shard %d: %s", lease.shard, exc)
+            if self.held.get(lease.shard) == lease:
+                self.held.pop(lease.shard, None)
+                self._deadline.pop(lease.shard, None)
+                await self._give_back(lease)
+            return
+        if self.held.get(lease.shard) != lease:  # lost while it opened: drop it again
+            await self.holder.lost(lease.shard)
 
     async def owners(self) -> dict[int, Owner]:
         """The current owner of every shard with a live lease."""
