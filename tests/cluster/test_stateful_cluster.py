@@ -70,6 +70,14 @@ class ClusterLiabilityMachine(LiabilityMachine):
         RuleBasedStateMachine.__init__(self)
         self.dir = Path(tempfile.mkdtemp(prefix="mm-stateful-cluster-"))
         self.cluster = Cluster(_PG["cluster"].create_database("st"), self.dir, lease_seconds=3.0)
+        try:
+            self._start()
+        except BaseException:  # no teardown for a machine that never finished starting
+            self.cluster.stop()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+
+    def _start(self) -> None:
         for _ in range(3):
             self.cluster.start()
         wait_until(lambda: self.cluster.balanced(3), 30, "three instances sharing the shards")
