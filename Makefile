@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= ./data
 LISTEN ?= 127.0.0.1:50051
 
-.PHONY: setup run demo test lint test-rust test-python bench proto reset clean crash fuzz overload
+.PHONY: setup run run-cluster test-cluster-long demo test lint test-rust test-python bench proto reset clean crash fuzz overload
 
 $(BIN)/python:
 	@echo "== setup 1/3: creating the virtualenv $(VENV)"
@@ -35,6 +35,15 @@ setup: $(STAMP)
 
 run: setup
 	$(BIN)/multimargin serve --demo --data-dir $(DATA) --listen $(LISTEN) --insecure-no-auth
+
+# A throw-away PostgreSQL in $(DATA)/pg plus three instances on 50051-50053 (README,
+# "Several instances"); DEMO=1 seeds the demo data.
+run-cluster: setup
+	$(BIN)/python scripts/run_cluster.py --data $(DATA) $(if $(DEMO),--demo,)
+
+# The cluster tests with the stateful machine at 20 examples (minutes).
+test-cluster-long: setup
+	MM_CLUSTER_STATEFUL_EXAMPLES=20 $(BIN)/python -m pytest tests/cluster -q
 
 demo: setup
 	$(BIN)/multimargin evaluate --explain examples/futures-multi-asset.json

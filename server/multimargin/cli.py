@@ -78,6 +78,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dev_postgres(args: argparse.Namespace) -> int:
+    import signal
+
+    from multimargin.cluster import devpg
+
+    pg = devpg.start(args.directory, args.port)
+    print(f"PostgreSQL ready: {pg.url}", flush=True)
+    stop = signal.sigwait if hasattr(signal, "sigwait") else None
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        if stop is not None:
+            stop({signal.SIGINT, signal.SIGTERM})
+    finally:
+        pg.stop()
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from multimargin.service.server import serve_main
 
@@ -290,8 +307,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off)",
     )
+    sv.add_argument(
+        "--store",
+        metavar="URL",
+        help="postgresql://... : run as one instance of a cluster over this PostgreSQL (default: "
+        "SQLite under --data-dir)",
+    )
+    sv.add_argument(
+        "--advertise", metavar="HOST:PORT", help="address other instances forward to (default: --listen)"
+    )
+    sv.add_argument("--shards", type=_positive_int, metavar="N", help="shards of a new cluster (default 16)")
+    sv.add_argument("--lease-seconds", type=float, metavar="S", help="shard lease time (default 5)")
     _add_access_options(sv)
     sv.set_defaults(func=_cmd_serve)
+
+    dp = sub.add_parser("dev-postgres", help="run a throw-away PostgreSQL (development, `make run-cluster`)")
+    dp.add_argument("directory", type=Path, help="its data directory (made when missing)")
+    dp.add_argument("--port", type=int, default=5432, help="loopback port (default 5432)")
+    dp.set_defaults(func=_cmd_dev_postgres)
 
     cf = sub.add_parser("config", help="check a configuration file")
     cf_sub = cf.add_subparsers(dest="config_command", required=True)

@@ -12,6 +12,14 @@ Every key is validated when the server starts, and a wrong one is named::
     grace = 5.0                    # seconds in-flight calls get on SIGTERM
     init_store = false
 
+    [store]
+    url = "postgresql://user@db:5432/mm"  # optional; default: SQLite under data_dir
+
+    [cluster]                      # with a PostgreSQL store only
+    shards = 16                    # fixed when the PostgreSQL schema is created
+    lease_seconds = 5.0
+    advertise = "10.0.0.5:50051"   # where other instances forward to; default: listen
+
     [limits]
     max_in_flight = 1024
     max_queue_delay_ms = 5.0       # shed a call that waited longer to be taken (0: off)
@@ -107,6 +115,20 @@ def _count(value: Any) -> int:
     return number
 
 
+def _store_url(value: Any) -> str:
+    text = _text(value)
+    if not text.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f"must be a postgresql:// URL, not {text!r}")
+    return text
+
+
+def _positive(value: Any) -> float:
+    number = _number(value)
+    if number <= 0:
+        raise ValueError("must be > 0")
+    return number
+
+
 def _level(value: Any) -> str:
     name = _text(value).upper()
     if not isinstance(logging.getLevelName(name), int):
@@ -146,6 +168,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.clock", _choice("explicit", "system"), "explicit", "clock"),
     Setting("server.grace", _number, 5.0, "grace"),
     Setting("server.init_store", _bool, False, "init_store"),
+    Setting("store.url", _store_url, None, "store"),
+    Setting("cluster.shards", _count, 16, "shards"),
+    Setting("cluster.lease_seconds", _positive, 5.0, "lease_seconds"),
+    Setting("cluster.advertise", _address, None, "advertise"),
     Setting("limits.max_in_flight", _count, 1024, "max_in_flight"),
     Setting("limits.max_queue_delay_ms", _number, 5.0, "max_queue_delay_ms"),
     Setting("limits.max_loop_busy_ms", _number, 5.0, "max_loop_busy_ms"),

@@ -47,6 +47,7 @@ from multimargin.service.decoding import DEFAULT_MAX_MESSAGE_BYTES, Refused, Und
 from multimargin.service.errors import abort_with, error_status, internal_status, overloaded_status
 from multimargin.service.interceptors import REQUEST_ID
 from multimargin.service.principals import ANONYMOUS, Principal
+from multimargin.service.routing import CALL_CONTEXT, Relayed
 
 log = logging.getLogger("multimargin.service")
 
@@ -85,6 +86,7 @@ async def _enter(
     """The one choke point before a call takes an admission slot (:mod:`.access`):
     authenticate, rate-limit, refuse undecodable or oversized bytes, authorize, require a
     deadline on a mutation. A refusal ends the call here, having changed nothing."""
+    CALL_CONTEXT.set(context)  # a cluster router forwards with it (.routing)
     try:
         if guard.authenticates:
             principal = await guard.authenticate(context.invocation_metadata())
@@ -118,6 +120,8 @@ def _behavior(
             if not isinstance(response, rpc.response_class):
                 raise TypeError(f"engine answered {rpc.name} with {type(response).__name__}")
             return response
+        except Relayed as exc:  # cluster mode: an owner's answer, or SHARD_MOVING
+            await exc.abort(context)
         except InternalError as exc:
             log.error(
                 "engine reported an internal error",
@@ -162,6 +166,8 @@ def _stream_behavior(
             async for response in engine.stream(rpc.name, request):
                 if visible is None or visible(_event_account(response)):
                     yield response
+        except Relayed as exc:
+            await exc.abort(context)
         except MarginError as exc:
             await abort_with(context, error_status(exc))
         except Exception:

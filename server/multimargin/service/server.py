@@ -449,6 +449,10 @@ def _serve(cfg: dict[str, Any]) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             log.error("cannot read the rulebook %s: %s", cfg["server.rulebook"], exc)
             return EXIT_FAILURE
+    if cfg["store.url"] is not None:
+        from multimargin.cluster.serve import serve_cluster
+
+        return serve_cluster(cfg, guard, tls, rulebook_json)
     try:
         # On a loop whose idle moments admission control can see (the busy rule).
         with asyncio.Runner(loop_factory=new_event_loop) as runner:

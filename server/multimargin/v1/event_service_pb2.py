@@ -25,17 +25,21 @@ _sym_db = _symbol_database.Default()
 from multimargin.v1 import history_pb2 as multimargin_dot_v1_dot_history__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"multimargin/v1/event_service.proto\x12\x0emultimargin.v1\x1a\x1cmultimargin/v1/history.proto\"<\n\x12WatchEventsRequest\x12\x13\n\x0b\x61\x63\x63ount_ids\x18\x01 \x03(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x03\";\n\x13WatchEventsResponse\x12$\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x15.multimargin.v1.Event2h\n\x0c\x45ventService\x12X\n\x0bWatchEvents\x12\".multimargin.v1.WatchEventsRequest\x1a#.multimargin.v1.WatchEventsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"multimargin/v1/event_service.proto\x12\x0emultimargin.v1\x1a\x1cmultimargin/v1/history.proto\"\xc2\x01\n\x12WatchEventsRequest\x12\x13\n\x0b\x61\x63\x63ount_ids\x18\x01 \x03(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x03\x12N\n\x0f\x61\x66ter_shard_seq\x18\x03 \x03(\x0b\x32\x35.multimargin.v1.WatchEventsRequest.AfterShardSeqEntry\x1a\x34\n\x12\x41\x66terShardSeqEntry\x12\x0b\n\x03key\x18\x01 \x01(\x05\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"J\n\x13WatchEventsResponse\x12$\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x15.multimargin.v1.Event\x12\r\n\x05shard\x18\x02 \x01(\x05\x32h\n\x0c\x45ventService\x12X\n\x0bWatchEvents\x12\".multimargin.v1.WatchEventsRequest\x1a#.multimargin.v1.WatchEventsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'multimargin.v1.event_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=84
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=144
-  _globals['_WATCHEVENTSRESPONSE']._serialized_start=146
-  _globals['_WATCHEVENTSRESPONSE']._serialized_end=205
-  _globals['_EVENTSERVICE']._serialized_start=207
-  _globals['_EVENTSERVICE']._serialized_end=311
+  _globals['_WATCHEVENTSREQUEST_AFTERSHARDSEQENTRY']._loaded_options = None
+  _globals['_WATCHEVENTSREQUEST_AFTERSHARDSEQENTRY']._serialized_options = b'8\001'
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=85
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=279
+  _globals['_WATCHEVENTSREQUEST_AFTERSHARDSEQENTRY']._serialized_start=227
+  _globals['_WATCHEVENTSREQUEST_AFTERSHARDSEQENTRY']._serialized_end=279
+  _globals['_WATCHEVENTSRESPONSE']._serialized_start=281
+  _globals['_WATCHEVENTSRESPONSE']._serialized_end=355
+  _globals['_EVENTSERVICE']._serialized_start=357
+  _globals['_EVENTSERVICE']._serialized_end=461
 # @@protoc_insertion_point(module_scope)

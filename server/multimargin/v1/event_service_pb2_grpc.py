@@ -53,7 +53,8 @@ class EventServiceServicer:
         then new events as they are committed, in sequence order. A subscriber
         that falls too far behind is ended with RESOURCE_EXHAUSTED (reason
         SUBSCRIBER_TOO_SLOW) and resumes from its last sequence number; a resume
-        after a sequence number the server never issued is OUT_OF_RANGE.
+        after a sequence number the server never issued is OUT_OF_RANGE. Over
+        several instances, order and sequence numbers are per shard.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
