@@ -99,6 +99,17 @@ pub struct PoolCalc {
 }
 
 impl PoolCalc {
+    /// A pool from figures computed elsewhere (the fixed-scale path).
+    pub(crate) fn from_parts(
+        id: PoolId,
+        em: Exact,
+        im: Exact,
+        mm: Exact,
+        assets: Vec<PoolAsset>,
+    ) -> PoolCalc {
+        PoolCalc { id, em, im, mm, assets }
+    }
+
     fn new(id: PoolId, assets: usize) -> PoolCalc {
         PoolCalc { id, em: Exact::ZERO, im: Exact::ZERO, mm: Exact::ZERO, assets: Vec::with_capacity(assets) }
     }
@@ -163,12 +174,23 @@ impl Default for Settled {
 
 /// The exact pools of a futures account, in SPEC §10 order.
 pub fn pools(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Vec<PoolCalc>> {
+    pools_with(rb, market, f, true)
+}
+
+/// [`pools`], by the fixed-scale fast paths when `fast` and they apply (same values),
+/// otherwise by the general exact arithmetic.
+pub(crate) fn pools_with(
+    rb: &Rulebook,
+    market: &Market,
+    f: &FuturesAccount,
+    fast: bool,
+) -> Result<Vec<PoolCalc>> {
     let n = rb.assets().len();
     // The cross positions' sums in fixed-scale integers when they fit (same values);
     // otherwise every position takes the general path below.
-    let fast = crate::fixed::cross_sums(rb, market, f);
-    let skip_cross = fast.is_some();
-    let mut sums = fast.unwrap_or_else(|| vec![Settled::default(); n]);
+    let mut raw = if fast { crate::fixed::cross_sums(rb, market, f) } else { None };
+    let skip_cross = raw.is_some();
+    let mut sums = if skip_cross { Vec::new() } else { vec![Settled::default(); n] };
     let mut isolated = Vec::new();
     for pos in f.positions.iter().filter(|p| !p.size.is_zero() && (p.isolated || !skip_cross)) {
         let c = rb.contract(pos.contract);
@@ -191,11 +213,48 @@ pub fn pools(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Vec<P
     }
     for o in &f.orders {
         let s = rb.contract(o.contract).settlement;
-        sums[s].im = sums[s].im.checked_add(order_im(f, o)?).ok_or_else(Error::overflow)?;
-        sums[s].active = true;
+        let im = order_im(f, o)?;
+        match raw.as_mut() {
+            Some(r) => {
+                r[s].im8 = r[s].im8.checked_add(im.units()).ok_or_else(Error::overflow)?;
+                r[s].active = true;
+            }
+            None => {
+                sums[s].im = sums[s].im.checked_add(im).ok_or_else(Error::overflow)?;
+                sums[s].active = true;
+            }
+        }
     }
+    // The cross pools at a fixed scale when every figure fits (same values).
+    let fixed = raw.as_deref().and_then(|r| crate::fixed_pool::cross_pools(rb, market, f, r, isolated.len()));
+    let mut out = match fixed {
+        Some(out) => out,
+        None => {
+            if let Some(r) = &raw {
+                sums = r.iter().map(crate::fixed::RawSettled::settled).collect();
+            }
+            cross_pools(rb, market, f, &sums, isolated.len())?
+        }
+    };
+    // Isolated pools come last, in symbol order (contract ids follow symbol order).
+    isolated.sort_by_key(|p| match p.id {
+        PoolId::Isolated(c) => c,
+        _ => 0,
+    });
+    out.extend(isolated);
+    Ok(out)
+}
 
-    let mut out = Vec::with_capacity(n + isolated.len());
+/// The cross pools by the general exact arithmetic (see [`pools_with`]).
+fn cross_pools(
+    rb: &Rulebook,
+    market: &Market,
+    f: &FuturesAccount,
+    sums: &[Settled],
+    extra: usize,
+) -> Result<Vec<PoolCalc>> {
+    let n = rb.assets().len();
+    let mut out = Vec::with_capacity(n + extra);
     match f.mode {
         FuturesMode::MultiAsset => {
             let mut pool = PoolCalc::new(PoolId::Cross, n);
@@ -218,12 +277,6 @@ pub fn pools(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Vec<P
             }
         }
     }
-    // Isolated pools come last, in symbol order (contract ids follow symbol order).
-    isolated.sort_by_key(|p| match p.id {
-        PoolId::Isolated(c) => c,
-        _ => 0,
-    });
-    out.extend(isolated);
     Ok(out)
 }
 

@@ -25,6 +25,7 @@ pub mod error;
 pub mod explain;
 pub mod explain_risk;
 mod fixed;
+mod fixed_pool;
 pub mod flows;
 pub mod futures;
 pub mod json;
