@@ -5,7 +5,8 @@
 //! so a result is never approximated and overflow is never wrapped.
 
 use crate::account::FuturesAccount;
-use crate::decimal::{udiv_pow10_le9, Dec, Exact};
+use crate::decimal::{Dec, Exact};
+use crate::divide::{div_ceil_small, udiv_pow10};
 use crate::futures::Settled;
 use crate::market::Market;
 use crate::rulebook::Rulebook;
@@ -15,15 +16,14 @@ use crate::tiers::TierTable;
 /// scale 16 (`ceil(ceil(a / b) / c) = ceil(a / (b·c))` for positive integers).
 #[inline]
 fn im_units(n16: i128, leverage: u32) -> Option<i128> {
-    let (q, inexact) = udiv_pow10_le9(u128::try_from(n16).ok()?, 8);
+    let (q, inexact) = udiv_pow10(u128::try_from(n16).ok()?, 8);
     let q = q + u128::from(inexact);
-    let lev = u64::from(leverage);
-    if lev == 0 {
+    if leverage == 0 {
         return None;
     }
     let units = match u64::try_from(q) {
-        Ok(q) => u128::from(q.div_ceil(lev)),
-        Err(_) => q.div_ceil(u128::from(lev)),
+        Ok(q) => u128::from(div_ceil_small(q, leverage)?),
+        Err(_) => q.div_ceil(u128::from(leverage)),
     };
     i128::try_from(units).ok()
 }

@@ -90,21 +90,32 @@ impl Acc {
         self.em = self.em.checked_add(value)?;
         self.assets.push(PoolAsset {
             asset: a,
-            equity: Exact::from_fixed(e16, 16),
+            equity: Exact::Small(e16, 16),
             value: Exact::Small(value, SCALE),
         });
         Some(())
     }
 
     fn pool(self, id: PoolId) -> PoolCalc {
-        PoolCalc::from_parts(
-            id,
+        let (em, im, mm) = (
             Exact::from_fixed(self.em, SCALE),
             Exact::from_fixed(self.im, SCALE),
             Exact::from_fixed(self.mm, SCALE),
-            self.assets,
-        )
+        );
+        PoolCalc::from_parts(id, (em, im, mm), self.assets, self.em.checked_sub(self.im))
     }
+}
+
+/// SPEC §5.3 shortcut: whether a pool's `available` (`av28`, at scale 28) covers moving
+/// the whole `wallet` of `a` out at the steepest rate `p × (1 + liability_mmr)`, so
+/// that no walk is needed. `false` when unsure (the general comparison then decides).
+pub(crate) fn covers(av28: i128, market: &Market, a: AssetId, wallet: Dec, liability_mmr: Dec) -> bool {
+    let Some(p) = market.price4(a) else { return false };
+    // units (10^-8) × price (10^-4) × (1 + mmr) (10^-8) × 10^8: scale 28.
+    let need = mul_rate(wallet.units(), i128::from(p))
+        .and_then(|x| mul_rate(x, E8 + liability_mmr.units()))
+        .and_then(|x| mul_rate(x, E8));
+    need.is_some_and(|need| av28 >= need)
 }
 
 /// The cross pools of `f` in SPEC §10 order (the MULTI_ASSET pool, or one pool per

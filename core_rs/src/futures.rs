@@ -96,22 +96,24 @@ pub struct PoolCalc {
     /// Maintenance margin.
     pub mm: Exact,
     assets: Vec<PoolAsset>,
+    /// `EM − IM` at scale 28 when the fixed-scale path computed the pool.
+    available28: Option<i128>,
 }
 
 impl PoolCalc {
     /// A pool from figures computed elsewhere (the fixed-scale path).
     pub(crate) fn from_parts(
         id: PoolId,
-        em: Exact,
-        im: Exact,
-        mm: Exact,
+        (em, im, mm): (Exact, Exact, Exact),
         assets: Vec<PoolAsset>,
+        available28: Option<i128>,
     ) -> PoolCalc {
-        PoolCalc { id, em, im, mm, assets }
+        PoolCalc { id, em, im, mm, assets, available28 }
     }
 
     fn new(id: PoolId, assets: usize) -> PoolCalc {
-        PoolCalc { id, em: Exact::ZERO, im: Exact::ZERO, mm: Exact::ZERO, assets: Vec::with_capacity(assets) }
+        let assets = Vec::with_capacity(assets);
+        PoolCalc { id, em: Exact::ZERO, im: Exact::ZERO, mm: Exact::ZERO, assets, available28: None }
     }
 
     /// The pool's assets with non-zero equity.
@@ -374,6 +376,11 @@ fn transfer_out_of_pool(
         return Err(market.need_price(rb, a).unwrap_err());
     };
     let liability_mmr = asset.liability.as_ref().map_or(Dec::ZERO, |l| l.mmr);
+    if let Some(av28) = pool.available28 {
+        if crate::fixed_pool::covers(av28, market, a, wallet, liability_mmr) {
+            return Ok(wallet);
+        }
+    }
     // The headroom falls by at most p × (1 + mmr) per unit moved (collateral rates ≤ 1):
     // when even the whole wallet fits under that bound, no walk is needed.
     let available = pool.available();

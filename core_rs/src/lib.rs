@@ -20,6 +20,7 @@
 
 pub mod account;
 pub mod decimal;
+mod divide;
 pub mod eligibility;
 pub mod error;
 pub mod explain;
