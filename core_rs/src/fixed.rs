@@ -129,6 +129,68 @@ pub(crate) fn margin_sums(
     ))
 }
 
+/// A margin account's values and sums (SPEC §6.1, §6.2) at fixed scales, for an account
+/// without open orders: per asset `holdings × p` and `(borrowed + interest) × p` at
+/// scale 16 (prices in units of 10^-4), TA and TL at scale 16, the tiered CV, Pro IM
+/// and MM at scale 24. `None` when a needed price is missing or has more than 4
+/// fractional digits, or a figure leaves 128 bits (the general path then decides).
+pub(crate) struct MarginFixed {
+    pub(crate) hv16: Vec<i128>,
+    pub(crate) lv16: Vec<i128>,
+    pub(crate) ta16: i128,
+    pub(crate) tl16: i128,
+    pub(crate) cv24: i128,
+    pub(crate) im24: i128,
+    pub(crate) mm24: i128,
+}
+
+/// See [`MarginFixed`].
+pub(crate) fn margin_fixed(
+    rb: &Rulebook,
+    market: &Market,
+    restricted: bool,
+    holdings: &[Dec],
+    borrowed: &[Dec],
+    interest: &[Dec],
+) -> Option<MarginFixed> {
+    const E4: i128 = 10_000;
+    let n = rb.assets().len();
+    let mut f = MarginFixed {
+        hv16: Vec::with_capacity(n),
+        lv16: Vec::with_capacity(n),
+        ta16: 0,
+        tl16: 0,
+        cv24: 0,
+        im24: 0,
+        mm24: 0,
+    };
+    for (a, asset) in rb.assets().iter().enumerate() {
+        let h = holdings[a].units();
+        let l = borrowed[a].units().checked_add(interest[a].units())?;
+        // The price is needed only for a non-zero quantity (SPEC §2).
+        let (h16, l16) = if h == 0 && l == 0 {
+            (0, 0)
+        } else {
+            let p = i128::from(market.price4(a)?);
+            (mul_rate(mul_rate(h, p)?, E4)?, mul_rate(mul_rate(l, p)?, E4)?)
+        };
+        f.ta16 = f.ta16.checked_add(h16)?;
+        f.tl16 = f.tl16.checked_add(l16)?;
+        // tiered(x) = 0 for x ≤ 0.
+        if h16 > 0 {
+            f.cv24 = f.cv24.checked_add(tiered16(&asset.haircut, h16)?)?;
+        }
+        if let (Some(b), true) = (&asset.borrow, l16 > 0) {
+            let imr = if restricted { &b.imr_restricted } else { &b.imr };
+            f.im24 = f.im24.checked_add(tiered16(imr, l16)?)?;
+            f.mm24 = f.mm24.checked_add(tiered16(&b.mmr, l16)?)?;
+        }
+        f.hv16.push(h16);
+        f.lv16.push(l16);
+    }
+    Some(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -251,15 +251,4 @@ mod tests {
             }
         }
     }
-
-    #[test]
-    fn the_fixture_takes_the_fixed_path() {
-        let rb = rulebook();
-        let doc: serde_json::Value =
-            serde_json::from_str(include_str!("../../bench/fixtures/futures_multi.json")).unwrap();
-        let s = crate::Scenario::from_json(&doc, Some(&rb)).unwrap();
-        let crate::account::Account::Futures(f) = &s.account else { panic!("a futures fixture") };
-        let raw = crate::fixed::cross_sums(&rb, &s.market, f).unwrap();
-        assert!(super::cross_pools(&rb, &s.market, f, &raw, 0).is_some());
-    }
 }

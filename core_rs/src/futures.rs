@@ -403,7 +403,17 @@ fn transfer_out_of_pool(
 
 /// Evaluates a futures account (SPEC §5, result of §10).
 pub fn evaluate(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<FuturesResult> {
-    let calcs = pools(rb, market, f)?;
+    evaluate_with(rb, market, f, true)
+}
+
+/// [`evaluate`], by the fixed-scale fast paths when `fast` and they apply (same result).
+pub(crate) fn evaluate_with(
+    rb: &Rulebook,
+    market: &Market,
+    f: &FuturesAccount,
+    fast: bool,
+) -> Result<FuturesResult> {
+    let calcs = pools_with(rb, market, f, fast)?;
     let mut pools_out = Vec::with_capacity(calcs.len());
     for c in &calcs {
         pools_out.push(c.round(rb)?);

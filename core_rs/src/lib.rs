@@ -27,6 +27,8 @@ pub mod explain;
 pub mod explain_risk;
 mod fixed;
 mod fixed_pool;
+#[cfg(test)]
+mod fixed_tests;
 pub mod flows;
 pub mod futures;
 pub mod json;

@@ -34,6 +34,9 @@ pub struct MarginCalc {
     pub free: Vec<Exact>,
     /// The account's region is restricted (Pro IMR floor, SPEC §3.4).
     restricted: bool,
+    /// `(CV, TL, IM)` at scales 24, 16, 24 when the fixed-scale path computed them (and
+    /// OOL is 0).
+    fixed: Option<(i128, i128, i128)>,
 }
 
 impl MarginCalc {
@@ -116,6 +119,11 @@ fn open_order_loss(rb: &Rulebook, market: &Market, o: &MarginOrder) -> Result<Ex
 
 /// Computes the exact figures of a margin account.
 pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginCalc> {
+    calc_with(rb, market, m, true)
+}
+
+/// [`calc`], by the fixed-scale fast path when `fast` and it applies (same values).
+fn calc_with(rb: &Rulebook, market: &Market, m: &MarginAccount, fast: bool) -> Result<MarginCalc> {
     let n = rb.assets().len();
     let mut c = MarginCalc {
         ta: Exact::ZERO,
@@ -128,8 +136,27 @@ pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginC
         liability_value: Vec::with_capacity(n),
         free: Vec::with_capacity(n),
         restricted: rb.is_restricted(m.region.as_deref()),
+        fixed: None,
     };
     let restricted = c.restricted;
+    // Without orders (nothing locked, no open-order loss): every value and sum in
+    // fixed-scale integers when they fit (same values).
+    if fast && m.orders.is_empty() {
+        if let Some(f) =
+            crate::fixed::margin_fixed(rb, market, restricted, &m.holdings, &m.borrowed, &m.interest)
+        {
+            c.holdings_value.extend(f.hv16.iter().map(|&v| Exact::Small(v, 16)));
+            c.liability_value.extend(f.lv16.iter().map(|&v| Exact::Small(v, 16)));
+            c.free.extend(m.holdings.iter().map(|h| Exact::Small(h.units(), 8)));
+            c.ta = Exact::from_fixed(f.ta16, 16);
+            c.tl = Exact::from_fixed(f.tl16, 16);
+            c.cv = Exact::from_fixed(f.cv24, 24);
+            c.im = Exact::from_fixed(f.im24, 24);
+            c.mm = Exact::from_fixed(f.mm24, 24);
+            c.fixed = Some((f.cv24, f.tl16, f.im24));
+            return Ok(c);
+        }
+    }
     let mut locked = vec![Exact::ZERO; n];
     for o in &m.orders {
         let (a, q) = locked_by(o);
@@ -170,6 +197,8 @@ struct Heads {
     /// `h(0)` of every max transfer-out: Classic `CV − bar × TL` (`None` when TL = 0:
     /// the whole free balance may leave), Pro `available`.
     transfer: Option<Exact>,
+    /// `transfer` at scale 24 when the fixed-scale path has the sums.
+    transfer24: Option<i128>,
 }
 
 impl Heads {
@@ -178,18 +207,21 @@ impl Heads {
             MarginMode::Classic => {
                 let l = Exact::int(i128::from(m.classic_leverage));
                 let l1 = Exact::int(i128::from(m.classic_leverage) - 1);
+                let bar = rb.settings.classic_transfer_bar;
                 Heads {
                     borrow: l1 * c.cv - l * c.tl,
-                    transfer: if c.tl.is_zero()? {
-                        None
-                    } else {
-                        Some(c.cv - c.tl * rb.settings.classic_transfer_bar)
-                    },
+                    transfer: if c.tl.is_zero()? { None } else { Some(c.cv - c.tl * bar) },
+                    transfer24: c
+                        .fixed
+                        .and_then(|(cv, tl, _)| cv.checked_sub(crate::fixed::mul_rate(tl, bar.units())?)),
                 }
             }
             MarginMode::Pro => {
                 let available = c.available();
-                Heads { borrow: available, transfer: Some(available) }
+                let transfer24 = c
+                    .fixed
+                    .and_then(|(cv, tl, im)| cv.checked_sub(tl.checked_mul(100_000_000)?)?.checked_sub(im));
+                Heads { borrow: available, transfer: Some(available), transfer24 }
             }
         })
     }
@@ -273,6 +305,14 @@ fn max_transfer_out(
         return Ok(Dec::ZERO);
     }
     let Some(h0) = heads.transfer else { return Ok(t_cap) };
+    // The same bound in fixed-scale integers: t_cap (10^-8) × p (10^-4) × 10^12.
+    if let (Some(h24), Some(p)) = (heads.transfer24, market.price4(x)) {
+        let need = crate::fixed::mul_rate(t_cap.units(), i128::from(p))
+            .and_then(|v| crate::fixed::mul_rate(v, 1_000_000_000_000));
+        if need.is_some_and(|need| h24 >= need) {
+            return Ok(t_cap);
+        }
+    }
     let k = market.need_price_exact(rb, x)?;
     let cap_u = t_cap.exact() * k;
     // Headroom falls by at most the value moved (haircut rates ≤ 1): when the whole
@@ -292,7 +332,17 @@ fn max_transfer_out(
 
 /// Evaluates a margin account (SPEC §6, result of §10).
 pub fn evaluate(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginResult> {
-    let c = calc(rb, market, m)?;
+    evaluate_with(rb, market, m, true)
+}
+
+/// [`evaluate`], by the fixed-scale fast paths when `fast` and they apply (same result).
+pub(crate) fn evaluate_with(
+    rb: &Rulebook,
+    market: &Market,
+    m: &MarginAccount,
+    fast: bool,
+) -> Result<MarginResult> {
+    let c = calc_with(rb, market, m, fast)?;
     let s = &rb.settings;
     let (liq, ml, pro) = match m.mode {
         MarginMode::Classic => (s.liquidation_classic, c.classic_ml()?, None),
