@@ -42,6 +42,7 @@ pub mod risk_events;
 pub mod rulebook;
 pub mod settings;
 pub mod solve;
+mod solve_fixed;
 pub mod tiers;
 
 #[cfg(feature = "python")]

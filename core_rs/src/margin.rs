@@ -197,7 +197,8 @@ struct Heads {
     /// `h(0)` of every max transfer-out: Classic `CV − bar × TL` (`None` when TL = 0:
     /// the whole free balance may leave), Pro `available`.
     transfer: Option<Exact>,
-    /// `transfer` at scale 24 when the fixed-scale path has the sums.
+    /// `borrow` and `transfer` at scale 24 when the fixed-scale path has the sums.
+    borrow24: Option<i128>,
     transfer24: Option<i128>,
 }
 
@@ -208,8 +209,12 @@ impl Heads {
                 let l = Exact::int(i128::from(m.classic_leverage));
                 let l1 = Exact::int(i128::from(m.classic_leverage) - 1);
                 let bar = rb.settings.classic_transfer_bar;
+                let (lu, mul) = (i128::from(m.classic_leverage), crate::fixed::mul_rate);
                 Heads {
                     borrow: l1 * c.cv - l * c.tl,
+                    borrow24: c.fixed.and_then(|(cv, tl, _)| {
+                        mul(cv, lu - 1)?.checked_sub(mul(mul(tl, lu)?, 100_000_000)?)
+                    }),
                     transfer: if c.tl.is_zero()? { None } else { Some(c.cv - c.tl * bar) },
                     transfer24: c
                         .fixed
@@ -221,7 +226,7 @@ impl Heads {
                 let transfer24 = c
                     .fixed
                     .and_then(|(cv, tl, im)| cv.checked_sub(tl.checked_mul(100_000_000)?)?.checked_sub(im));
-                Heads { borrow: available, transfer: Some(available), transfer24 }
+                Heads { borrow: available, transfer: Some(available), borrow24: transfer24, transfer24 }
             }
         })
     }
@@ -259,6 +264,9 @@ fn max_borrow(
             // CV ≥ R × TL with R = L/(L−1)  ⇔  (L−1)·CV − L·TL ≥ 0.
             t_cap = t_cap.min(b.classic_limit.checked_sub(m.borrowed[x]).unwrap_or(Dec::ZERO));
             t_cap = t_cap.max0();
+            if let Some(t) = max_borrow_fixed(rb, market, m, c, heads, x, t_cap) {
+                return Ok(t);
+            }
             cap_u = t_cap.exact() * k;
             let l = Exact::int(i128::from(m.classic_leverage));
             let l1 = Exact::int(i128::from(m.classic_leverage) - 1);
@@ -267,6 +275,9 @@ fn max_borrow(
         }
         MarginMode::Pro => {
             t_cap = t_cap.max0();
+            if let Some(t) = max_borrow_fixed(rb, market, m, c, heads, x, t_cap) {
+                return Ok(t);
+            }
             cap_u = t_cap.exact() * k;
             let imr = imr_table(rb, c.restricted, x).expect("borrow section has Pro tiers");
             if let Some(limit) = imr.last_bound() {
@@ -290,6 +301,46 @@ fn max_borrow(
         }
     }
     largest_amount(solution, cap_u, k, t_cap)
+}
+
+/// [`max_borrow`]'s walk in fixed-scale integers (same result) once `t_cap` is known;
+/// `None` when the account's sums or a figure have no fixed-scale form.
+fn max_borrow_fixed(
+    rb: &Rulebook,
+    market: &Market,
+    m: &MarginAccount,
+    c: &MarginCalc,
+    heads: &Heads,
+    x: AssetId,
+    t_cap: Dec,
+) -> Option<Dec> {
+    use crate::fixed::mul_rate;
+    use crate::solve_fixed::{largest_amount, solve, Term};
+    const E8: i128 = 100_000_000;
+    let (h0, p4) = (heads.borrow24?, market.price4(x)?);
+    let (hv, lv) = (c.holdings_value[x].mantissa_at(16)?, c.liability_value[x].mantissa_at(16)?);
+    // t_cap (10^-8) × p (10^-4) × 10^4: the cap in value at scale 16.
+    let mut cap = mul_rate(mul_rate(t_cap.units(), i128::from(p4))?, 10_000)?;
+    let haircut = Term { table: &rb.asset(x).haircut, x0: hv, dir: Dir::Up, coef: 1 };
+    let solution = match m.mode {
+        MarginMode::Classic => {
+            let l = i128::from(m.classic_leverage);
+            solve(h0, -l * E8, &[Term { coef: l - 1, ..haircut }], cap)?
+        }
+        MarginMode::Pro => {
+            let imr = imr_table(rb, c.restricted, x)?;
+            if let Some(limit) = imr.last_bound() {
+                let room = mul_rate(limit.units(), E8)?.checked_sub(lv)?;
+                if room < 0 {
+                    return Some(Dec::ZERO);
+                }
+                cap = cap.min(room);
+            }
+            let terms = [haircut, Term { table: imr, x0: lv, dir: Dir::Up, coef: -1 }];
+            solve(h0, -E8, &terms, cap)?
+        }
+    };
+    Some(Dec::from_units(largest_amount(solution, cap, p4, t_cap.units())?))
 }
 
 /// Max transfer-out of asset `x` (SPEC §6.1, §6.2).
