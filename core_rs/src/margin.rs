@@ -356,13 +356,8 @@ fn max_transfer_out(
         return Ok(Dec::ZERO);
     }
     let Some(h0) = heads.transfer else { return Ok(t_cap) };
-    // The same bound in fixed-scale integers: t_cap (10^-8) × p (10^-4) × 10^12.
-    if let (Some(h24), Some(p)) = (heads.transfer24, market.price4(x)) {
-        let need = crate::fixed::mul_rate(t_cap.units(), i128::from(p))
-            .and_then(|v| crate::fixed::mul_rate(v, 1_000_000_000_000));
-        if need.is_some_and(|need| h24 >= need) {
-            return Ok(t_cap);
-        }
+    if let Some(t) = max_transfer_out_fixed(rb, market, c, heads, x, t_cap) {
+        return Ok(t);
     }
     let k = market.need_price_exact(rb, x)?;
     let cap_u = t_cap.exact() * k;
@@ -379,6 +374,32 @@ fn max_transfer_out(
     }];
     let solution = solve(&Headroom { h0, linear: Exact::ZERO, terms: &terms, cap: cap_u })?;
     largest_amount(solution, cap_u, k, t_cap)
+}
+
+/// [`max_transfer_out`] in fixed-scale integers (same result) once `t_cap` is known;
+/// `None` when the account's sums or a figure have no fixed-scale form.
+fn max_transfer_out_fixed(
+    rb: &Rulebook,
+    market: &Market,
+    c: &MarginCalc,
+    heads: &Heads,
+    x: AssetId,
+    t_cap: Dec,
+) -> Option<Dec> {
+    use crate::fixed::mul_rate;
+    use crate::solve_fixed::{largest_amount, solve, Term};
+    let (h0, p4) = (heads.transfer24?, market.price4(x)?);
+    // t_cap (10^-8) × p (10^-4) × 10^4: the cap in value at scale 16.
+    let cap = mul_rate(mul_rate(t_cap.units(), i128::from(p4))?, 10_000)?;
+    // Headroom falls by at most the value moved (haircut rates ≤ 1): the whole free
+    // balance fits when h0 ≥ cap.
+    if h0 >= mul_rate(cap, 100_000_000)? {
+        return Some(t_cap);
+    }
+    let hv = c.holdings_value[x].mantissa_at(16)?;
+    let terms = [Term { table: &rb.asset(x).haircut, x0: hv, dir: Dir::Down, coef: 1 }];
+    let solution = solve(h0, 0, &terms, cap)?;
+    Some(Dec::from_units(largest_amount(solution, cap, p4, t_cap.units())?))
 }
 
 /// Evaluates a margin account (SPEC §6, result of §10).

@@ -5,7 +5,18 @@
 //! a figure beyond 128 bits) sends the caller to the general walk, so the answer is
 //! never approximated.
 
+use crate::fixed::mul_rate;
 use crate::tiers::{Dir, TierTable};
+
+/// `a × b` in `i128`, by two 64×64-bit multiplies when `|b| < 2^64` (a checked 128-bit
+/// multiply is a library call); `None` on overflow.
+#[inline(always)]
+fn mul(a: i128, b: i128) -> Option<i128> {
+    let Ok(bu) = u64::try_from(b.unsigned_abs()) else { return a.checked_mul(b) };
+    let p = mul_rate(i128::try_from(a.unsigned_abs()).ok()?, i128::from(bu))?;
+    // |a × b| ≤ i128::MAX here, so the negation cannot overflow.
+    Some(if (a < 0) != (b < 0) { -p } else { p })
+}
 
 /// `coef × table(x0 ± u)`, with `x0` at scale 16.
 #[derive(Clone, Copy)]
@@ -43,7 +54,7 @@ pub(crate) fn solve(h0: i128, linear: i128, terms: &[Term<'_>], cap: i128) -> Op
                 Dir::Down => t.x0.checked_sub(u)?,
             };
             let (rate, end) = t.table.segment16(x, t.dir)?;
-            let s = rate.checked_mul(t.coef)?;
+            let s = mul(t.coef, rate)?;
             slope = match t.dir {
                 Dir::Up => slope.checked_add(s)?,
                 Dir::Down => slope.checked_sub(s)?,
@@ -56,11 +67,16 @@ pub(crate) fn solve(h0: i128, linear: i128, terms: &[Term<'_>], cap: i128) -> Op
                 next = next.min(ub);
             }
         }
-        let at_next = value.checked_add(slope.checked_mul(next.checked_sub(u)?)?)?;
+        // A drop beyond 128 bits (a huge cap) is certainly below −value: h crosses 0.
+        let at_next = match mul(next.checked_sub(u)?, slope) {
+            Some(d) => value.checked_add(d)?,
+            None if slope < 0 => -1,
+            None => return None,
+        };
         if at_next < 0 {
             // value ≥ 0 > at_next, so slope < 0: u* = u + value / (−slope).
             let den = slope.checked_neg()?;
-            return Some(Solution::At { num: u.checked_mul(den)?.checked_add(value)?, den });
+            return Some(Solution::At { num: mul(u, den)?.checked_add(value)?, den });
         }
         if next >= cap {
             return Some(Solution::Cap);
@@ -79,7 +95,7 @@ pub(crate) fn largest_amount(solution: Solution, cap: i128, p4: u64, t_cap: i128
     let t = match solution {
         Solution::Infeasible => return Some(0),
         Solution::Cap => floor_div(cap, p)?,
-        Solution::At { num, den } => floor_div(num, den.checked_mul(p)?)?,
+        Solution::At { num, den } => floor_div(num, mul(den, p)?)?,
     };
     Some(t.max(0).min(t_cap))
 }
