@@ -128,7 +128,7 @@ fn udiv_pow10_wide(n: u128, k: u8) -> (u128, bool) {
 
 /// `m / 10^k` rounded toward −∞ (`up = false`) or +∞ (`up = true`), for `1 ≤ k ≤ 27`;
 /// `None` for any other `k`.
-#[inline]
+#[inline(always)]
 pub(crate) fn div_pow10_round(m: i128, k: u8, up: bool) -> Option<i128> {
     if k == 0 || k > MAX_POW10 {
         return None;

@@ -129,14 +129,10 @@ pub(crate) fn margin_sums(
     ))
 }
 
-/// A margin account's values and sums (SPEC §6.1, §6.2) at fixed scales, for an account
-/// without open orders: per asset `holdings × p` and `(borrowed + interest) × p` at
-/// scale 16 (prices in units of 10^-4), TA and TL at scale 16, the tiered CV, Pro IM
-/// and MM at scale 24. `None` when a needed price is missing or has more than 4
-/// fractional digits, or a figure leaves 128 bits (the general path then decides).
-pub(crate) struct MarginFixed {
-    pub(crate) hv16: Vec<i128>,
-    pub(crate) lv16: Vec<i128>,
+/// A margin account's sums (SPEC §6.1, §6.2) at fixed scales: TA and TL at scale 16,
+/// the tiered CV, Pro IM and MM at scale 24.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MarginSums {
     pub(crate) ta16: i128,
     pub(crate) tl16: i128,
     pub(crate) cv24: i128,
@@ -144,26 +140,20 @@ pub(crate) struct MarginFixed {
     pub(crate) mm24: i128,
 }
 
-/// See [`MarginFixed`].
+/// The [`MarginSums`] of an account without open orders, pushing each asset's
+/// `holdings × p` and `(borrowed + interest) × p` (scale 16, prices in units of 10^-4)
+/// onto `hv` and `lv`. `None` — with `hv` and `lv` partly filled — when a needed price is
+/// missing or has more than 4 fractional digits, or a figure leaves 128 bits.
 pub(crate) fn margin_fixed(
     rb: &Rulebook,
     market: &Market,
     restricted: bool,
-    holdings: &[Dec],
-    borrowed: &[Dec],
-    interest: &[Dec],
-) -> Option<MarginFixed> {
+    (holdings, borrowed, interest): (&[Dec], &[Dec], &[Dec]),
+    hv: &mut Vec<Exact>,
+    lv: &mut Vec<Exact>,
+) -> Option<MarginSums> {
     const E4: i128 = 10_000;
-    let n = rb.assets().len();
-    let mut f = MarginFixed {
-        hv16: Vec::with_capacity(n),
-        lv16: Vec::with_capacity(n),
-        ta16: 0,
-        tl16: 0,
-        cv24: 0,
-        im24: 0,
-        mm24: 0,
-    };
+    let mut f = MarginSums { ta16: 0, tl16: 0, cv24: 0, im24: 0, mm24: 0 };
     for (a, asset) in rb.assets().iter().enumerate() {
         let h = holdings[a].units();
         let l = borrowed[a].units().checked_add(interest[a].units())?;
@@ -185,8 +175,8 @@ pub(crate) fn margin_fixed(
             f.im24 = f.im24.checked_add(tiered16(imr, l16)?)?;
             f.mm24 = f.mm24.checked_add(tiered16(&b.mmr, l16)?)?;
         }
-        f.hv16.push(h16);
-        f.lv16.push(l16);
+        hv.push(Exact::Small(h16, 16));
+        lv.push(Exact::Small(l16, 16));
     }
     Some(f)
 }

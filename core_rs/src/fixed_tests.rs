@@ -139,14 +139,9 @@ fn the_fixtures_take_the_fast_paths() {
             crate::account::Account::Margin(m) => {
                 assert!(m.orders.is_empty());
                 let restricted = rb.is_restricted(m.region.as_deref());
-                let fast = crate::fixed::margin_fixed(
-                    &rb,
-                    &s.market,
-                    restricted,
-                    &m.holdings,
-                    &m.borrowed,
-                    &m.interest,
-                );
+                let values = (&m.holdings[..], &m.borrowed[..], &m.interest[..]);
+                let (mut hv, mut lv) = (Vec::new(), Vec::new());
+                let fast = crate::fixed::margin_fixed(&rb, &s.market, restricted, values, &mut hv, &mut lv);
                 assert!(fast.is_some());
             }
         }

@@ -27,16 +27,15 @@ pub struct MarginCalc {
     /// Pro maintenance margin.
     pub mm: Exact,
     /// `holdings[a] × p(a)` per asset.
-    holdings_value: Vec<Exact>,
+    pub(crate) holdings_value: Vec<Exact>,
     /// `LV_a = (borrowed[a] + interest[a]) × p(a)` per asset.
-    liability_value: Vec<Exact>,
+    pub(crate) liability_value: Vec<Exact>,
     /// `free[a] = max(0, holdings[a] − locked[a])` per asset.
     pub free: Vec<Exact>,
     /// The account's region is restricted (Pro IMR floor, SPEC §3.4).
-    restricted: bool,
-    /// `(CV, TL, IM)` at scales 24, 16, 24 when the fixed-scale path computed them (and
-    /// OOL is 0).
-    fixed: Option<(i128, i128, i128)>,
+    pub(crate) restricted: bool,
+    /// The sums at fixed scales when the fixed-scale path computed them (OOL is 0).
+    pub(crate) fixed: Option<crate::fixed::MarginSums>,
 }
 
 impl MarginCalc {
@@ -90,7 +89,7 @@ fn ratio(num: Exact, den: Exact) -> Result<Option<Dec>> {
 }
 
 /// The Pro IMR table of an asset for the account's region (SPEC §3.4 floor).
-fn imr_table(rb: &Rulebook, restricted: bool, a: AssetId) -> Option<&TierTable> {
+pub(crate) fn imr_table(rb: &Rulebook, restricted: bool, a: AssetId) -> Option<&TierTable> {
     let b = rb.asset(a).borrow.as_ref()?;
     Some(if restricted { &b.imr_restricted } else { &b.imr })
 }
@@ -142,19 +141,23 @@ fn calc_with(rb: &Rulebook, market: &Market, m: &MarginAccount, fast: bool) -> R
     // Without orders (nothing locked, no open-order loss): every value and sum in
     // fixed-scale integers when they fit (same values).
     if fast && m.orders.is_empty() {
-        if let Some(f) =
-            crate::fixed::margin_fixed(rb, market, restricted, &m.holdings, &m.borrowed, &m.interest)
-        {
-            c.holdings_value.extend(f.hv16.iter().map(|&v| Exact::Small(v, 16)));
-            c.liability_value.extend(f.lv16.iter().map(|&v| Exact::Small(v, 16)));
-            c.free.extend(m.holdings.iter().map(|h| Exact::Small(h.units(), 8)));
-            c.ta = Exact::from_fixed(f.ta16, 16);
-            c.tl = Exact::from_fixed(f.tl16, 16);
-            c.cv = Exact::from_fixed(f.cv24, 24);
-            c.im = Exact::from_fixed(f.im24, 24);
-            c.mm = Exact::from_fixed(f.mm24, 24);
-            c.fixed = Some((f.cv24, f.tl16, f.im24));
-            return Ok(c);
+        let (hv, lv) = (&mut c.holdings_value, &mut c.liability_value);
+        let values = (&m.holdings[..], &m.borrowed[..], &m.interest[..]);
+        match crate::fixed::margin_fixed(rb, market, restricted, values, hv, lv) {
+            Some(f) => {
+                c.free.extend(m.holdings.iter().map(|h| Exact::Small(h.units(), 8)));
+                c.ta = Exact::from_fixed(f.ta16, 16);
+                c.tl = Exact::from_fixed(f.tl16, 16);
+                c.cv = Exact::from_fixed(f.cv24, 24);
+                c.im = Exact::from_fixed(f.im24, 24);
+                c.mm = Exact::from_fixed(f.mm24, 24);
+                c.fixed = Some(f);
+                return Ok(c);
+            }
+            None => {
+                c.holdings_value.clear();
+                c.liability_value.clear();
+            }
         }
     }
     let mut locked = vec![Exact::ZERO; n];
@@ -191,15 +194,15 @@ fn calc_with(rb: &Rulebook, market: &Market, m: &MarginAccount, fast: bool) -> R
 }
 
 /// The headrooms at 0 of the account's maxima, computed once per evaluation.
-struct Heads {
+pub(crate) struct Heads {
     /// `h(0)` of every max borrow: Classic `(L−1)·CV − L·TL`, Pro `available`.
-    borrow: Exact,
+    pub(crate) borrow: Exact,
     /// `h(0)` of every max transfer-out: Classic `CV − bar × TL` (`None` when TL = 0:
     /// the whole free balance may leave), Pro `available`.
-    transfer: Option<Exact>,
+    pub(crate) transfer: Option<Exact>,
     /// `borrow` and `transfer` at scale 24 when the fixed-scale path has the sums.
-    borrow24: Option<i128>,
-    transfer24: Option<i128>,
+    pub(crate) borrow24: Option<i128>,
+    pub(crate) transfer24: Option<i128>,
 }
 
 impl Heads {
@@ -212,20 +215,20 @@ impl Heads {
                 let (lu, mul) = (i128::from(m.classic_leverage), crate::fixed::mul_rate);
                 Heads {
                     borrow: l1 * c.cv - l * c.tl,
-                    borrow24: c.fixed.and_then(|(cv, tl, _)| {
-                        mul(cv, lu - 1)?.checked_sub(mul(mul(tl, lu)?, 100_000_000)?)
-                    }),
+                    borrow24: c
+                        .fixed
+                        .and_then(|f| mul(f.cv24, lu - 1)?.checked_sub(mul(mul(f.tl16, lu)?, 100_000_000)?)),
                     transfer: if c.tl.is_zero()? { None } else { Some(c.cv - c.tl * bar) },
                     transfer24: c
                         .fixed
-                        .and_then(|(cv, tl, _)| cv.checked_sub(crate::fixed::mul_rate(tl, bar.units())?)),
+                        .and_then(|f| f.cv24.checked_sub(crate::fixed::mul_rate(f.tl16, bar.units())?)),
                 }
             }
             MarginMode::Pro => {
                 let available = c.available();
-                let transfer24 = c
-                    .fixed
-                    .and_then(|(cv, tl, im)| cv.checked_sub(tl.checked_mul(100_000_000)?)?.checked_sub(im));
+                let transfer24 = c.fixed.and_then(|f| {
+                    f.cv24.checked_sub(crate::fixed::mul_rate(f.tl16, 100_000_000)?)?.checked_sub(f.im24)
+                });
                 Heads { borrow: available, transfer: Some(available), borrow24: transfer24, transfer24 }
             }
         })
@@ -264,7 +267,7 @@ fn max_borrow(
             // CV ≥ R × TL with R = L/(L−1)  ⇔  (L−1)·CV − L·TL ≥ 0.
             t_cap = t_cap.min(b.classic_limit.checked_sub(m.borrowed[x]).unwrap_or(Dec::ZERO));
             t_cap = t_cap.max0();
-            if let Some(t) = max_borrow_fixed(rb, market, m, c, heads, x, t_cap) {
+            if let Some(t) = crate::margin_fixed::max_borrow(rb, market, m, c, heads, x, t_cap) {
                 return Ok(t);
             }
             cap_u = t_cap.exact() * k;
@@ -275,7 +278,7 @@ fn max_borrow(
         }
         MarginMode::Pro => {
             t_cap = t_cap.max0();
-            if let Some(t) = max_borrow_fixed(rb, market, m, c, heads, x, t_cap) {
+            if let Some(t) = crate::margin_fixed::max_borrow(rb, market, m, c, heads, x, t_cap) {
                 return Ok(t);
             }
             cap_u = t_cap.exact() * k;
@@ -303,46 +306,6 @@ fn max_borrow(
     largest_amount(solution, cap_u, k, t_cap)
 }
 
-/// [`max_borrow`]'s walk in fixed-scale integers (same result) once `t_cap` is known;
-/// `None` when the account's sums or a figure have no fixed-scale form.
-fn max_borrow_fixed(
-    rb: &Rulebook,
-    market: &Market,
-    m: &MarginAccount,
-    c: &MarginCalc,
-    heads: &Heads,
-    x: AssetId,
-    t_cap: Dec,
-) -> Option<Dec> {
-    use crate::fixed::mul_rate;
-    use crate::solve_fixed::{largest_amount, solve, Term};
-    const E8: i128 = 100_000_000;
-    let (h0, p4) = (heads.borrow24?, market.price4(x)?);
-    let (hv, lv) = (c.holdings_value[x].mantissa_at(16)?, c.liability_value[x].mantissa_at(16)?);
-    // t_cap (10^-8) × p (10^-4) × 10^4: the cap in value at scale 16.
-    let mut cap = mul_rate(mul_rate(t_cap.units(), i128::from(p4))?, 10_000)?;
-    let haircut = Term { table: &rb.asset(x).haircut, x0: hv, dir: Dir::Up, coef: 1 };
-    let solution = match m.mode {
-        MarginMode::Classic => {
-            let l = i128::from(m.classic_leverage);
-            solve(h0, -l * E8, &[Term { coef: l - 1, ..haircut }], cap)?
-        }
-        MarginMode::Pro => {
-            let imr = imr_table(rb, c.restricted, x)?;
-            if let Some(limit) = imr.last_bound() {
-                let room = mul_rate(limit.units(), E8)?.checked_sub(lv)?;
-                if room < 0 {
-                    return Some(Dec::ZERO);
-                }
-                cap = cap.min(room);
-            }
-            let terms = [haircut, Term { table: imr, x0: lv, dir: Dir::Up, coef: -1 }];
-            solve(h0, -E8, &terms, cap)?
-        }
-    };
-    Some(Dec::from_units(largest_amount(solution, cap, p4, t_cap.units())?))
-}
-
 /// Max transfer-out of asset `x` (SPEC §6.1, §6.2).
 fn max_transfer_out(
     rb: &Rulebook,
@@ -356,7 +319,7 @@ fn max_transfer_out(
         return Ok(Dec::ZERO);
     }
     let Some(h0) = heads.transfer else { return Ok(t_cap) };
-    if let Some(t) = max_transfer_out_fixed(rb, market, c, heads, x, t_cap) {
+    if let Some(t) = crate::margin_fixed::max_transfer_out(rb, market, c, heads, x, t_cap) {
         return Ok(t);
     }
     let k = market.need_price_exact(rb, x)?;
@@ -376,32 +339,6 @@ fn max_transfer_out(
     largest_amount(solution, cap_u, k, t_cap)
 }
 
-/// [`max_transfer_out`] in fixed-scale integers (same result) once `t_cap` is known;
-/// `None` when the account's sums or a figure have no fixed-scale form.
-fn max_transfer_out_fixed(
-    rb: &Rulebook,
-    market: &Market,
-    c: &MarginCalc,
-    heads: &Heads,
-    x: AssetId,
-    t_cap: Dec,
-) -> Option<Dec> {
-    use crate::fixed::mul_rate;
-    use crate::solve_fixed::{largest_amount, solve, Term};
-    let (h0, p4) = (heads.transfer24?, market.price4(x)?);
-    // t_cap (10^-8) × p (10^-4) × 10^4: the cap in value at scale 16.
-    let cap = mul_rate(mul_rate(t_cap.units(), i128::from(p4))?, 10_000)?;
-    // Headroom falls by at most the value moved (haircut rates ≤ 1): the whole free
-    // balance fits when h0 ≥ cap.
-    if h0 >= mul_rate(cap, 100_000_000)? {
-        return Some(t_cap);
-    }
-    let hv = c.holdings_value[x].mantissa_at(16)?;
-    let terms = [Term { table: &rb.asset(x).haircut, x0: hv, dir: Dir::Down, coef: 1 }];
-    let solution = solve(h0, 0, &terms, cap)?;
-    Some(Dec::from_units(largest_amount(solution, cap, p4, t_cap.units())?))
-}
-
 /// Evaluates a margin account (SPEC §6, result of §10).
 pub fn evaluate(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginResult> {
     evaluate_with(rb, market, m, true)
@@ -416,19 +353,27 @@ pub(crate) fn evaluate_with(
 ) -> Result<MarginResult> {
     let c = calc_with(rb, market, m, fast)?;
     let s = &rb.settings;
+    let rounded = c.fixed.and_then(|f| crate::margin_fixed::rounded(&f));
     let (liq, ml, pro) = match m.mode {
         MarginMode::Classic => (s.liquidation_classic, c.classic_ml()?, None),
         MarginMode::Pro => (
             s.liquidation_pro,
             c.pro_ml()?,
-            Some(ProFigures {
-                net_collateral: c.nc().floor8()?,
-                open_order_loss: c.ool.ceil8()?,
-                initial_margin: c.im.ceil8()?,
-                maintenance_margin: c.mm.ceil8()?,
-                available: c.available().floor8()?,
+            Some(match &rounded {
+                Some((_, pro)) => pro.clone(),
+                None => ProFigures {
+                    net_collateral: c.nc().floor8()?,
+                    open_order_loss: c.ool.ceil8()?,
+                    initial_margin: c.im.ceil8()?,
+                    maintenance_margin: c.mm.ceil8()?,
+                    available: c.available().floor8()?,
+                },
             }),
         ),
+    };
+    let (ta, tl, cv) = match rounded {
+        Some((sums, _)) => sums,
+        None => (c.ta.floor8()?, c.tl.ceil8()?, c.cv.floor8()?),
     };
     let heads = Heads::new(rb, m, &c)?;
     let mut max_borrow_out = Vec::with_capacity(rb.assets().len());
@@ -449,9 +394,9 @@ pub(crate) fn evaluate_with(
     }
     Ok(MarginResult {
         mode: m.mode,
-        total_asset_value: c.ta.floor8()?,
-        total_liability_value: c.tl.ceil8()?,
-        collateral_value: c.cv.floor8()?,
+        total_asset_value: ta,
+        total_liability_value: tl,
+        collateral_value: cv,
         pro,
         margin_level: ml,
         collateral_margin_level: match m.mode {
