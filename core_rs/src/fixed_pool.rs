@@ -10,8 +10,9 @@
 
 use crate::account::{FuturesAccount, FuturesMode};
 use crate::decimal::{Dec, Exact};
+use crate::divide::div_pow10_round;
 use crate::fixed::{mul_rate, tiered16, RawSettled};
-use crate::futures::{PoolAsset, PoolCalc};
+use crate::futures::{PoolAsset, PoolCalc, Rounded};
 use crate::market::Market;
 use crate::result::PoolId;
 use crate::rulebook::{AssetId, Rulebook};
@@ -39,11 +40,21 @@ struct Acc {
     im: i128,
     mm: i128,
     assets: Vec<PoolAsset>,
+    /// Non-zero rounded-down equity and value per asset (the reported figures).
+    equity: Vec<(AssetId, Dec)>,
+    value: Vec<(AssetId, Dec)>,
 }
 
 impl Acc {
     fn new(capacity: usize) -> Acc {
-        Acc { em: 0, im: 0, mm: 0, assets: Vec::with_capacity(capacity) }
+        Acc {
+            em: 0,
+            im: 0,
+            mm: 0,
+            assets: Vec::with_capacity(capacity),
+            equity: Vec::with_capacity(capacity),
+            value: Vec::with_capacity(capacity),
+        }
     }
 
     /// Adds asset `a`: the requirements of the positions and orders settled in it, and
@@ -88,6 +99,13 @@ impl Acc {
             self.im = self.im.checked_add(margin)?;
         }
         self.em = self.em.checked_add(value)?;
+        let (e8, v8) = (div_pow10_round(e16, 8, false)?, div_pow10_round(value, SCALE - 8, false)?);
+        if e8 != 0 {
+            self.equity.push((a, Dec::from_units(e8)));
+        }
+        if v8 != 0 {
+            self.value.push((a, Dec::from_units(v8)));
+        }
         self.assets.push(PoolAsset {
             asset: a,
             equity: Exact::Small(e16, 16),
@@ -96,13 +114,17 @@ impl Acc {
         Some(())
     }
 
-    fn pool(self, id: PoolId) -> PoolCalc {
+    fn pool(self, id: PoolId) -> Option<PoolCalc> {
+        let r = |m: i128, up: bool| div_pow10_round(m, SCALE - 8, up).map(Dec::from_units);
+        let available28 = self.em.checked_sub(self.im)?;
+        let figures = [r(self.em, false)?, r(self.im, true)?, r(self.mm, true)?, r(available28, false)?];
+        let rounded = Rounded { available28, figures, equity: self.equity, value: self.value };
         let (em, im, mm) = (
             Exact::from_fixed(self.em, SCALE),
             Exact::from_fixed(self.im, SCALE),
             Exact::from_fixed(self.mm, SCALE),
         );
-        PoolCalc::from_parts(id, (em, im, mm), self.assets, self.em.checked_sub(self.im))
+        Some(PoolCalc::from_parts(id, (em, im, mm), self.assets, Some(rounded)))
     }
 }
 
@@ -136,7 +158,7 @@ pub(crate) fn cross_pools(
                 acc.add(rb, market, a, t, f.wallet[a], true)?;
             }
             let mut out = Vec::with_capacity(1 + extra);
-            out.push(acc.pool(PoolId::Cross));
+            out.push(acc.pool(PoolId::Cross)?);
             Some(out)
         }
         FuturesMode::SingleAsset => {
@@ -148,7 +170,7 @@ pub(crate) fn cross_pools(
                 }
                 let mut acc = Acc::new(1);
                 acc.add(rb, market, a, t, f.wallet[a], false)?;
-                out.push(acc.pool(PoolId::Settlement(a)));
+                out.push(acc.pool(PoolId::Settlement(a))?);
             }
             Some(out)
         }

@@ -96,8 +96,18 @@ pub struct PoolCalc {
     /// Maintenance margin.
     pub mm: Exact,
     assets: Vec<PoolAsset>,
-    /// `EM − IM` at scale 28 when the fixed-scale path computed the pool.
-    available28: Option<i128>,
+    /// What the fixed-scale path computed, when it did (see [`Rounded`]).
+    fixed: Option<Rounded>,
+}
+
+/// A pool's figures from the fixed-scale path: `EM − IM` at scale 28, and the reported
+/// EM, IM, MM, `available` and per-asset equity and value, already rounded.
+#[derive(Debug, Clone)]
+pub(crate) struct Rounded {
+    pub(crate) available28: i128,
+    pub(crate) figures: [Dec; 4],
+    pub(crate) equity: Vec<(AssetId, Dec)>,
+    pub(crate) value: Vec<(AssetId, Dec)>,
 }
 
 impl PoolCalc {
@@ -106,14 +116,14 @@ impl PoolCalc {
         id: PoolId,
         (em, im, mm): (Exact, Exact, Exact),
         assets: Vec<PoolAsset>,
-        available28: Option<i128>,
+        fixed: Option<Rounded>,
     ) -> PoolCalc {
-        PoolCalc { id, em, im, mm, assets, available28 }
+        PoolCalc { id, em, im, mm, assets, fixed }
     }
 
     fn new(id: PoolId, assets: usize) -> PoolCalc {
         let assets = Vec::with_capacity(assets);
-        PoolCalc { id, em: Exact::ZERO, im: Exact::ZERO, mm: Exact::ZERO, assets, available28: None }
+        PoolCalc { id, em: Exact::ZERO, im: Exact::ZERO, mm: Exact::ZERO, assets, fixed: None }
     }
 
     /// The pool's assets with non-zero equity.
@@ -133,8 +143,25 @@ impl PoolCalc {
             || (self.mm.is_positive()? && self.em.try_cmp(self.mm * threshold)?.is_le()))
     }
 
-    fn round(&self, rb: &Rulebook) -> Result<PoolResult> {
+    /// The reported figures (SPEC §1 roundings); takes the fixed-scale path's rounded
+    /// figures when it has them.
+    fn round(&mut self, rb: &Rulebook) -> Result<PoolResult> {
         let margin_level = if self.mm.is_zero()? { None } else { Some(Exact::div_floor8(self.em, self.mm)?) };
+        let liquidatable = self.liquidatable(rb.settings.liquidation_futures)?;
+        if let Some(r) = self.fixed.as_mut() {
+            let [em, im, mm, available] = r.figures;
+            return Ok(PoolResult {
+                id: self.id,
+                effective_margin: em,
+                initial_margin: im,
+                maintenance_margin: mm,
+                available,
+                margin_level,
+                liquidatable,
+                equity: std::mem::take(&mut r.equity),
+                value: std::mem::take(&mut r.value),
+            });
+        }
         Ok(PoolResult {
             id: self.id,
             effective_margin: self.em.floor8()?,
@@ -142,7 +169,7 @@ impl PoolCalc {
             maintenance_margin: self.mm.ceil8()?,
             available: self.available().floor8()?,
             margin_level,
-            liquidatable: self.liquidatable(rb.settings.liquidation_futures)?,
+            liquidatable,
             equity: nonzero(self.assets.iter().map(|a| Ok((a.asset, a.equity.floor8()?))))?,
             value: nonzero(self.assets.iter().map(|a| Ok((a.asset, a.value.floor8()?))))?,
         })
@@ -376,7 +403,7 @@ fn transfer_out_of_pool(
         return Err(market.need_price(rb, a).unwrap_err());
     };
     let liability_mmr = asset.liability.as_ref().map_or(Dec::ZERO, |l| l.mmr);
-    if let Some(av28) = pool.available28 {
+    if let Some(av28) = pool.fixed.as_ref().map(|r| r.available28) {
         if crate::fixed_pool::covers(av28, market, a, wallet, liability_mmr) {
             return Ok(wallet);
         }
@@ -413,9 +440,9 @@ pub(crate) fn evaluate_with(
     f: &FuturesAccount,
     fast: bool,
 ) -> Result<FuturesResult> {
-    let calcs = pools_with(rb, market, f, fast)?;
+    let mut calcs = pools_with(rb, market, f, fast)?;
     let mut pools_out = Vec::with_capacity(calcs.len());
-    for c in &calcs {
+    for c in &mut calcs {
         pools_out.push(c.round(rb)?);
     }
     Ok(FuturesResult {
