@@ -131,13 +131,15 @@ impl TierTable {
         }
         let n = self.rows.len();
         let at = usize::from(s) * n;
-        for (i, &b) in self.scaled[at..at + n].iter().enumerate() {
-            // i128::MAX stands for a bound above every 128-bit mantissa.
-            if b == i128::MAX || m < b || (!strict && m == b) {
-                return Some(i);
-            }
-        }
-        Some(n)
+        let bounds = &self.scaled[at..at + n];
+        // i128::MAX stands for a bound above every 128-bit mantissa: `m ≤ b` always holds
+        // there, and `m < b` unless m is i128::MAX itself.
+        let i = if strict {
+            bounds.iter().position(|&b| b == i128::MAX || m < b)
+        } else {
+            bounds.iter().position(|&b| m <= b)
+        };
+        Some(i.unwrap_or(n))
     }
 
     /// The linear piece holding `x = m / 10^16` (`m > 0`) as fixed-scale integers
