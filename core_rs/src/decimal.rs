@@ -372,6 +372,7 @@ impl Exact {
 
     /// The value as an integer count of `10^-scale` (`m × 10^(scale − s)`), when it has a
     /// 128-bit mantissa with `s ≤ scale` and the result fits 128 bits.
+    #[inline]
     pub fn mantissa_at(self, scale: u8) -> Option<i128> {
         match self {
             Exact::Small(m, s) if s <= scale && scale - s <= 38 => mul128(m, POW10[usize::from(scale - s)]),
