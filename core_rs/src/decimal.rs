@@ -15,6 +15,7 @@
 //! in-range inputs (SPEC §1 ranges) products of four inputs need about 220 bits, so
 //! poison signals a bug or an absurd account, never a silently wrong figure.
 
+use crate::divide::{div_ceil_small, div_pow10_round, udiv_pow10};
 use crate::error::Error;
 
 /// An arithmetic fault of exact values (never a wrapped result). Small, so the hot
@@ -371,6 +372,7 @@ impl Exact {
 
     /// The value as an integer count of `10^-scale` (`m × 10^(scale − s)`), when it has a
     /// 128-bit mantissa with `s ≤ scale` and the result fits 128 bits.
+    #[inline]
     pub fn mantissa_at(self, scale: u8) -> Option<i128> {
         match self {
             Exact::Small(m, s) if s <= scale && scale - s <= 38 => mul128(m, POW10[usize::from(scale - s)]),
@@ -385,17 +387,18 @@ impl Exact {
             return Exact::Small(m, if m == 0 { 0 } else { s });
         }
         let (neg, mut q) = (m < 0, m.unsigned_abs());
-        // Strip in 64 bits while the mantissa fits (constant remainders are multiplies).
-        while s >= 4 {
-            let Ok(q64) = u64::try_from(q) else { break };
-            if q64 % 10_000 != 0 {
-                break;
+        // 10^4 | q needs 16 | q, and 10^8 | q needs 256 | q: the low bits reject most
+        // candidates before any division; eight digits go in one division when they can.
+        while s >= 4 && q & 15 == 0 {
+            if s >= 8 && q & 255 == 0 {
+                let (next, inexact) = udiv_pow10(q, 8);
+                if !inexact {
+                    q = next;
+                    s -= 8;
+                    continue;
+                }
             }
-            q = u128::from(q64 / 10_000);
-            s -= 4;
-        }
-        while s >= 4 {
-            let (next, inexact) = udiv_pow10_le9(q, 4);
+            let (next, inexact) = udiv_pow10(q, 4);
             if inexact {
                 break;
             }
@@ -553,8 +556,10 @@ impl Exact {
             if d > 0 && s <= SCALE as u8 && m >= 0 {
                 // In units of 10^-8: ceil(m × 10^(8 − s) / d), 64-bit when it fits.
                 if let Some(n) = mul128(m, POW10[usize::from(SCALE as u8 - s)]) {
-                    if let Ok(n) = u64::try_from(n) {
-                        return Ok(Dec(i128::from(n.div_ceil(u64::from(d)))));
+                    if let (Ok(n), Some(q)) = (u64::try_from(n), Some(d).filter(|&d| d > 0)) {
+                        if let Some(q) = div_ceil_small(n, q) {
+                            return Ok(Dec(i128::from(q)));
+                        }
                     }
                 }
             }
@@ -616,63 +621,6 @@ impl Exact {
             M::W(_) => Err(ArithError::Overflow),
         }
     }
-}
-
-/// `|n| / 10^k` for a constant `k ≤ 9` (`10^k < 2^32`): the quotient and whether the
-/// remainder is non-zero. The 128-bit dividend is divided in 64-, 32- and 32-bit chunks,
-/// each a division of a `u64` by a constant (a multiply, no library call).
-#[inline(always)]
-fn udiv_small_pow10<const D: u64>(n: u128) -> (u128, bool) {
-    let (hi, lo) = ((n >> 64) as u64, n as u64);
-    let (q1, r1) = (hi / D, hi % D);
-    let t = (r1 << 32) | (lo >> 32);
-    let (q2, r2) = (t / D, t % D);
-    let t = (r2 << 32) | (lo & 0xffff_ffff);
-    let (q3, r3) = (t / D, t % D);
-    ((u128::from(q1) << 64) | (u128::from(q2) << 32) | u128::from(q3), r3 != 0)
-}
-
-/// `|n| / 10^k` for `1 ≤ k ≤ 9`, as [`udiv_small_pow10`].
-#[inline(always)]
-pub(crate) fn udiv_pow10_le9(n: u128, k: u8) -> (u128, bool) {
-    match k {
-        1 => udiv_small_pow10::<10>(n),
-        2 => udiv_small_pow10::<100>(n),
-        3 => udiv_small_pow10::<1_000>(n),
-        4 => udiv_small_pow10::<10_000>(n),
-        5 => udiv_small_pow10::<100_000>(n),
-        6 => udiv_small_pow10::<1_000_000>(n),
-        7 => udiv_small_pow10::<10_000_000>(n),
-        8 => udiv_small_pow10::<100_000_000>(n),
-        _ => udiv_small_pow10::<1_000_000_000>(n),
-    }
-}
-
-/// `m / 10^k` rounded toward −∞ (`up = false`) or +∞ (`up = true`), for `1 ≤ k ≤ 27`
-/// (in at most three constant divisions); `None` for a larger `k`.
-#[inline]
-fn div_pow10_round(m: i128, k: u8, up: bool) -> Option<i128> {
-    if k == 0 || k > 27 {
-        return None;
-    }
-    let mut q = m.unsigned_abs();
-    let mut inexact = false;
-    let mut left = k;
-    while left > 0 {
-        let step = left.min(9);
-        let (nq, r) = udiv_pow10_le9(q, step);
-        q = nq;
-        inexact |= r;
-        left -= step;
-    }
-    // q ≤ |m| / 10 < 2^127, so the casts below cannot wrap.
-    let q = q as i128;
-    Some(match (m < 0, up) {
-        (false, false) => q,
-        (false, true) => q + i128::from(inexact),
-        (true, false) => -q - i128::from(inexact),
-        (true, true) => -q,
-    })
 }
 
 /// `n / d` for `d > 0`, rounded toward −∞ (`up = false`) or +∞ (`up = true`).
@@ -907,15 +855,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        #[test]
-        fn constant_power_of_ten_division_matches_the_general_one(
-            m in proptest::prelude::any::<i128>(), k in 1u8..=27, up in proptest::prelude::any::<bool>()
-        ) {
-            let q = div_pow10_round(m, k, up).unwrap();
-            let (n, d) = (I256::new(m), pow10_wide(u32::from(k)).unwrap());
-            proptest::prop_assert_eq!(I256::new(q), div_round_wide(n, d, up));
-        }
-
         #[test]
         fn leverage_division_matches_the_general_one(
             units in 0i128..=10i128.pow(30), s in 0u8..=8, lev in 1u32..=1000

@@ -5,7 +5,8 @@
 //! so a result is never approximated and overflow is never wrapped.
 
 use crate::account::FuturesAccount;
-use crate::decimal::{udiv_pow10_le9, Dec, Exact};
+use crate::decimal::{Dec, Exact};
+use crate::divide::{div_ceil_small, udiv_pow10};
 use crate::futures::Settled;
 use crate::market::Market;
 use crate::rulebook::Rulebook;
@@ -15,15 +16,14 @@ use crate::tiers::TierTable;
 /// scale 16 (`ceil(ceil(a / b) / c) = ceil(a / (b·c))` for positive integers).
 #[inline]
 fn im_units(n16: i128, leverage: u32) -> Option<i128> {
-    let (q, inexact) = udiv_pow10_le9(u128::try_from(n16).ok()?, 8);
+    let (q, inexact) = udiv_pow10(u128::try_from(n16).ok()?, 8);
     let q = q + u128::from(inexact);
-    let lev = u64::from(leverage);
-    if lev == 0 {
+    if leverage == 0 {
         return None;
     }
     let units = match u64::try_from(q) {
-        Ok(q) => u128::from(q.div_ceil(lev)),
-        Err(_) => q.div_ceil(u128::from(lev)),
+        Ok(q) => u128::from(div_ceil_small(q, leverage)?),
+        Err(_) => q.div_ceil(u128::from(leverage)),
     };
     i128::try_from(units).ok()
 }
@@ -31,7 +31,7 @@ fn im_units(n16: i128, leverage: u32) -> Option<i128> {
 /// `a × b` for non-negative `a` and a rate `b < 2^64`, `None` beyond `i128` (two 64×64
 /// multiplies instead of a checked 128-bit multiply, which is a library call).
 #[inline(always)]
-fn mul_rate(a: i128, b: i128) -> Option<i128> {
+pub(crate) fn mul_rate(a: i128, b: i128) -> Option<i128> {
     let (a, b) = (u128::try_from(a).ok()?, u64::try_from(b).ok()?);
     let lo = u128::from(a as u64) * u128::from(b);
     let hi = (a >> 64) * u128::from(b);
@@ -41,15 +41,35 @@ fn mul_rate(a: i128, b: i128) -> Option<i128> {
     i128::try_from((hi << 64).checked_add(lo)?).ok()
 }
 
-/// Per settlement asset, the sums of the cross (non-isolated) positions of SPEC §5.1:
-/// Σ upnl (scale 16: `size × (mark − entry)`), Σ MM (scale 24: the risk tier line at
-/// the notional `|size| × mark`), Σ IM (`ceil8(notional / leverage)`), and whether any
-/// position settles there. `None` when a mark is missing (the general path reports it)
-/// or a figure leaves 128 bits.
-pub(crate) fn cross_sums(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Option<Vec<Settled>> {
-    let n = rb.assets().len();
-    // Per asset: (Σ upnl, Σ MM, Σ IM, active).
-    let mut sums = vec![(0i128, 0i128, 0i128, false); n];
+/// Per settlement asset, the sums of the cross (non-isolated) positions of SPEC §5.1 as
+/// fixed-scale integers: Σ upnl at scale 16 (`size × (mark − entry)`), Σ MM at scale 24
+/// (the risk tier line at the notional `|size| × mark`), Σ IM in units of 10^-8
+/// (`ceil8(notional / leverage)`, orders' IM added by the caller), and whether any
+/// position or order settles there.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RawSettled {
+    pub(crate) upnl16: i128,
+    pub(crate) mm24: i128,
+    pub(crate) im8: i128,
+    pub(crate) active: bool,
+}
+
+impl RawSettled {
+    /// The same sums as exact values (trailing zeros stripped).
+    pub(crate) fn settled(&self) -> Settled {
+        Settled {
+            upnl: Exact::from_fixed(self.upnl16, 16),
+            mm: Exact::from_fixed(self.mm24, 24),
+            im: Dec::from_units(self.im8),
+            active: self.active,
+        }
+    }
+}
+
+/// The [`RawSettled`] sums of every settlement asset. `None` when a mark is missing (the
+/// general path reports it) or a figure leaves 128 bits.
+pub(crate) fn cross_sums(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Option<Vec<RawSettled>> {
+    let mut sums = vec![RawSettled::default(); rb.assets().len()];
     for pos in f.positions.iter().filter(|p| !p.isolated && !p.size.is_zero()) {
         let c = rb.contract(pos.contract);
         let mark = i64::try_from(market.mark(pos.contract)?.units()).ok()?;
@@ -60,26 +80,17 @@ pub(crate) fn cross_sums(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> 
         let pnl16 = i128::from(size) * i128::from(mark.checked_sub(entry)?);
         let mm24 = tiered16(&c.mmr, n16)?;
         let t = &mut sums[c.settlement];
-        t.0 = t.0.checked_add(pnl16)?;
-        t.1 = t.1.checked_add(mm24)?;
-        t.2 = t.2.checked_add(im_units(n16, pos.leverage)?)?;
-        t.3 = true;
+        t.upnl16 = t.upnl16.checked_add(pnl16)?;
+        t.mm24 = t.mm24.checked_add(mm24)?;
+        t.im8 = t.im8.checked_add(im_units(n16, pos.leverage)?)?;
+        t.active = true;
     }
-    Some(
-        sums.into_iter()
-            .map(|(upnl, mm, im, active)| Settled {
-                upnl: Exact::from_fixed(upnl, 16),
-                mm: Exact::from_fixed(mm, 24),
-                im: Dec::from_units(im),
-                active,
-            })
-            .collect(),
-    )
+    Some(sums)
 }
 
 /// `tiered(m / 10^16)` at scale 24 for `m > 0`, by the table's fixed-scale line.
 #[inline]
-fn tiered16(t: &TierTable, m: i128) -> Option<i128> {
+pub(crate) fn tiered16(t: &TierTable, m: i128) -> Option<i128> {
     let (intercept, rate) = t.line16(m)?;
     intercept.checked_add(mul_rate(m, rate)?)
 }
@@ -116,6 +127,58 @@ pub(crate) fn margin_sums(
         Exact::from_fixed(im, 24),
         Exact::from_fixed(mm, 24),
     ))
+}
+
+/// A margin account's sums (SPEC §6.1, §6.2) at fixed scales: TA and TL at scale 16,
+/// the tiered CV, Pro IM and MM at scale 24.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MarginSums {
+    pub(crate) ta16: i128,
+    pub(crate) tl16: i128,
+    pub(crate) cv24: i128,
+    pub(crate) im24: i128,
+    pub(crate) mm24: i128,
+}
+
+/// The [`MarginSums`] of an account without open orders, pushing each asset's
+/// `holdings × p` and `(borrowed + interest) × p` (scale 16, prices in units of 10^-4)
+/// onto `hv` and `lv`. `None` — with `hv` and `lv` partly filled — when a needed price is
+/// missing or has more than 4 fractional digits, or a figure leaves 128 bits.
+pub(crate) fn margin_fixed(
+    rb: &Rulebook,
+    market: &Market,
+    restricted: bool,
+    (holdings, borrowed, interest): (&[Dec], &[Dec], &[Dec]),
+    hv: &mut Vec<Exact>,
+    lv: &mut Vec<Exact>,
+) -> Option<MarginSums> {
+    const E4: i128 = 10_000;
+    let mut f = MarginSums { ta16: 0, tl16: 0, cv24: 0, im24: 0, mm24: 0 };
+    for (a, asset) in rb.assets().iter().enumerate() {
+        let h = holdings[a].units();
+        let l = borrowed[a].units().checked_add(interest[a].units())?;
+        // The price is needed only for a non-zero quantity (SPEC §2).
+        let (h16, l16) = if h == 0 && l == 0 {
+            (0, 0)
+        } else {
+            let p = i128::from(market.price4(a)?);
+            (mul_rate(mul_rate(h, p)?, E4)?, mul_rate(mul_rate(l, p)?, E4)?)
+        };
+        f.ta16 = f.ta16.checked_add(h16)?;
+        f.tl16 = f.tl16.checked_add(l16)?;
+        // tiered(x) = 0 for x ≤ 0.
+        if h16 > 0 {
+            f.cv24 = f.cv24.checked_add(tiered16(&asset.haircut, h16)?)?;
+        }
+        if let (Some(b), true) = (&asset.borrow, l16 > 0) {
+            let imr = if restricted { &b.imr_restricted } else { &b.imr };
+            f.im24 = f.im24.checked_add(tiered16(imr, l16)?)?;
+            f.mm24 = f.mm24.checked_add(tiered16(&b.mmr, l16)?)?;
+        }
+        hv.push(Exact::Small(h16, 16));
+        lv.push(Exact::Small(l16, 16));
+    }
+    Some(f)
 }
 
 #[cfg(test)]
@@ -189,6 +252,7 @@ mod tests {
                 prop_assert!(fast.is_some());
             }
             let Some(fast) = fast else { return Ok(()) };
+            let fast: Vec<Settled> = fast.iter().map(RawSettled::settled).collect();
             let n = rb.assets().len();
             let (mut upnl, mut mm, mut im) = (vec![Exact::ZERO; n], vec![Exact::ZERO; n], vec![Dec::ZERO; n]);
             for p in account.positions.iter().filter(|p| !p.isolated) {

@@ -1,15 +1,15 @@
 //! Futures accounts (SPEC §5): pools, effective margin, IM/MM, max transfer-out and the
 //! pre-trade order check.
 
-use crate::account::{
-    check_multi_asset_contract, FuturesAccount, FuturesMode, FuturesOrder, Market, Side, Status,
-};
+use crate::account::{FuturesAccount, FuturesMode, FuturesOrder, Market, Side};
 use crate::decimal::{Dec, Exact};
 use crate::error::{Error, Reason, Result};
-use crate::result::{nonzero, FuturesResult, PoolId, PoolResult, Rejection};
+use crate::result::{nonzero, FuturesResult, PoolId, PoolResult};
 use crate::rulebook::{AssetId, ContractId, Rulebook};
 use crate::solve::{largest_amount, solve, Curve, Headroom, Term};
 use crate::tiers::Dir;
+
+pub use crate::futures_order::{check_order, OrderCheck};
 
 /// Figures of one position (SPEC §5.1), in its settlement asset.
 #[derive(Debug, Clone, Copy)]
@@ -54,11 +54,11 @@ pub fn opening_qty(order: &FuturesOrder, position_size: Dec) -> Dec {
     (order.quantity.checked_sub(against).unwrap_or(Dec::ZERO)).max0()
 }
 
-fn position_size(f: &FuturesAccount, c: ContractId) -> Dec {
+pub(crate) fn position_size(f: &FuturesAccount, c: ContractId) -> Dec {
     f.position(c).map_or(Dec::ZERO, |p| p.size)
 }
 
-fn order_leverage(f: &FuturesAccount, o: &FuturesOrder) -> Result<u32> {
+pub(crate) fn order_leverage(f: &FuturesAccount, o: &FuturesOrder) -> Result<u32> {
     o.leverage.or_else(|| f.position(o.contract).map(|p| p.leverage)).ok_or_else(|| {
         Error::new(
             Reason::InvalidArgument,
@@ -96,11 +96,34 @@ pub struct PoolCalc {
     /// Maintenance margin.
     pub mm: Exact,
     assets: Vec<PoolAsset>,
+    /// What the fixed-scale path computed, when it did (see [`Rounded`]).
+    fixed: Option<Rounded>,
+}
+
+/// A pool's figures from the fixed-scale path: `EM − IM` at scale 28, and the reported
+/// EM, IM, MM, `available` and per-asset equity and value, already rounded.
+#[derive(Debug, Clone)]
+pub(crate) struct Rounded {
+    pub(crate) available28: i128,
+    pub(crate) figures: [Dec; 4],
+    pub(crate) equity: Vec<(AssetId, Dec)>,
+    pub(crate) value: Vec<(AssetId, Dec)>,
 }
 
 impl PoolCalc {
+    /// A pool from figures computed elsewhere (the fixed-scale path).
+    pub(crate) fn from_parts(
+        id: PoolId,
+        (em, im, mm): (Exact, Exact, Exact),
+        assets: Vec<PoolAsset>,
+        fixed: Option<Rounded>,
+    ) -> PoolCalc {
+        PoolCalc { id, em, im, mm, assets, fixed }
+    }
+
     fn new(id: PoolId, assets: usize) -> PoolCalc {
-        PoolCalc { id, em: Exact::ZERO, im: Exact::ZERO, mm: Exact::ZERO, assets: Vec::with_capacity(assets) }
+        let assets = Vec::with_capacity(assets);
+        PoolCalc { id, em: Exact::ZERO, im: Exact::ZERO, mm: Exact::ZERO, assets, fixed: None }
     }
 
     /// The pool's assets with non-zero equity.
@@ -120,8 +143,25 @@ impl PoolCalc {
             || (self.mm.is_positive()? && self.em.try_cmp(self.mm * threshold)?.is_le()))
     }
 
-    fn round(&self, rb: &Rulebook) -> Result<PoolResult> {
+    /// The reported figures (SPEC §1 roundings); takes the fixed-scale path's rounded
+    /// figures when it has them.
+    fn round(&mut self, rb: &Rulebook) -> Result<PoolResult> {
         let margin_level = if self.mm.is_zero()? { None } else { Some(Exact::div_floor8(self.em, self.mm)?) };
+        let liquidatable = self.liquidatable(rb.settings.liquidation_futures)?;
+        if let Some(r) = self.fixed.as_mut() {
+            let [em, im, mm, available] = r.figures;
+            return Ok(PoolResult {
+                id: self.id,
+                effective_margin: em,
+                initial_margin: im,
+                maintenance_margin: mm,
+                available,
+                margin_level,
+                liquidatable,
+                equity: std::mem::take(&mut r.equity),
+                value: std::mem::take(&mut r.value),
+            });
+        }
         Ok(PoolResult {
             id: self.id,
             effective_margin: self.em.floor8()?,
@@ -129,7 +169,7 @@ impl PoolCalc {
             maintenance_margin: self.mm.ceil8()?,
             available: self.available().floor8()?,
             margin_level,
-            liquidatable: self.liquidatable(rb.settings.liquidation_futures)?,
+            liquidatable,
             equity: nonzero(self.assets.iter().map(|a| Ok((a.asset, a.equity.floor8()?))))?,
             value: nonzero(self.assets.iter().map(|a| Ok((a.asset, a.value.floor8()?))))?,
         })
@@ -137,7 +177,7 @@ impl PoolCalc {
 }
 
 /// The pool an order or cross position settled in `settlement` belongs to.
-fn cross_pool_id(f: &FuturesAccount, settlement: AssetId) -> PoolId {
+pub(crate) fn cross_pool_id(f: &FuturesAccount, settlement: AssetId) -> PoolId {
     match f.mode {
         FuturesMode::MultiAsset => PoolId::Cross,
         FuturesMode::SingleAsset => PoolId::Settlement(settlement),
@@ -163,12 +203,23 @@ impl Default for Settled {
 
 /// The exact pools of a futures account, in SPEC §10 order.
 pub fn pools(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Vec<PoolCalc>> {
+    pools_with(rb, market, f, true)
+}
+
+/// [`pools`], by the fixed-scale fast paths when `fast` and they apply (same values),
+/// otherwise by the general exact arithmetic.
+pub(crate) fn pools_with(
+    rb: &Rulebook,
+    market: &Market,
+    f: &FuturesAccount,
+    fast: bool,
+) -> Result<Vec<PoolCalc>> {
     let n = rb.assets().len();
     // The cross positions' sums in fixed-scale integers when they fit (same values);
     // otherwise every position takes the general path below.
-    let fast = crate::fixed::cross_sums(rb, market, f);
-    let skip_cross = fast.is_some();
-    let mut sums = fast.unwrap_or_else(|| vec![Settled::default(); n]);
+    let mut raw = if fast { crate::fixed::cross_sums(rb, market, f) } else { None };
+    let skip_cross = raw.is_some();
+    let mut sums = if skip_cross { Vec::new() } else { vec![Settled::default(); n] };
     let mut isolated = Vec::new();
     for pos in f.positions.iter().filter(|p| !p.size.is_zero() && (p.isolated || !skip_cross)) {
         let c = rb.contract(pos.contract);
@@ -191,11 +242,48 @@ pub fn pools(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Vec<P
     }
     for o in &f.orders {
         let s = rb.contract(o.contract).settlement;
-        sums[s].im = sums[s].im.checked_add(order_im(f, o)?).ok_or_else(Error::overflow)?;
-        sums[s].active = true;
+        let im = order_im(f, o)?;
+        match raw.as_mut() {
+            Some(r) => {
+                r[s].im8 = r[s].im8.checked_add(im.units()).ok_or_else(Error::overflow)?;
+                r[s].active = true;
+            }
+            None => {
+                sums[s].im = sums[s].im.checked_add(im).ok_or_else(Error::overflow)?;
+                sums[s].active = true;
+            }
+        }
     }
+    // The cross pools at a fixed scale when every figure fits (same values).
+    let fixed = raw.as_deref().and_then(|r| crate::fixed_pool::cross_pools(rb, market, f, r, isolated.len()));
+    let mut out = match fixed {
+        Some(out) => out,
+        None => {
+            if let Some(r) = &raw {
+                sums = r.iter().map(crate::fixed::RawSettled::settled).collect();
+            }
+            cross_pools(rb, market, f, &sums, isolated.len())?
+        }
+    };
+    // Isolated pools come last, in symbol order (contract ids follow symbol order).
+    isolated.sort_by_key(|p| match p.id {
+        PoolId::Isolated(c) => c,
+        _ => 0,
+    });
+    out.extend(isolated);
+    Ok(out)
+}
 
-    let mut out = Vec::with_capacity(n + isolated.len());
+/// The cross pools by the general exact arithmetic (see [`pools_with`]).
+fn cross_pools(
+    rb: &Rulebook,
+    market: &Market,
+    f: &FuturesAccount,
+    sums: &[Settled],
+    extra: usize,
+) -> Result<Vec<PoolCalc>> {
+    let n = rb.assets().len();
+    let mut out = Vec::with_capacity(n + extra);
     match f.mode {
         FuturesMode::MultiAsset => {
             let mut pool = PoolCalc::new(PoolId::Cross, n);
@@ -218,12 +306,6 @@ pub fn pools(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Vec<P
             }
         }
     }
-    // Isolated pools come last, in symbol order (contract ids follow symbol order).
-    isolated.sort_by_key(|p| match p.id {
-        PoolId::Isolated(c) => c,
-        _ => 0,
-    });
-    out.extend(isolated);
     Ok(out)
 }
 
@@ -321,6 +403,11 @@ fn transfer_out_of_pool(
         return Err(market.need_price(rb, a).unwrap_err());
     };
     let liability_mmr = asset.liability.as_ref().map_or(Dec::ZERO, |l| l.mmr);
+    if let Some(av28) = pool.fixed.as_ref().map(|r| r.available28) {
+        if crate::fixed_pool::covers(av28, market, a, wallet, liability_mmr) {
+            return Ok(wallet);
+        }
+    }
     // The headroom falls by at most p × (1 + mmr) per unit moved (collateral rates ≤ 1):
     // when even the whole wallet fits under that bound, no walk is needed.
     let available = pool.available();
@@ -343,9 +430,19 @@ fn transfer_out_of_pool(
 
 /// Evaluates a futures account (SPEC §5, result of §10).
 pub fn evaluate(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<FuturesResult> {
-    let calcs = pools(rb, market, f)?;
+    evaluate_with(rb, market, f, true)
+}
+
+/// [`evaluate`], by the fixed-scale fast paths when `fast` and they apply (same result).
+pub(crate) fn evaluate_with(
+    rb: &Rulebook,
+    market: &Market,
+    f: &FuturesAccount,
+    fast: bool,
+) -> Result<FuturesResult> {
+    let mut calcs = pools_with(rb, market, f, fast)?;
     let mut pools_out = Vec::with_capacity(calcs.len());
-    for c in &calcs {
+    for c in &mut calcs {
         pools_out.push(c.round(rb)?);
     }
     Ok(FuturesResult {
@@ -353,104 +450,4 @@ pub fn evaluate(rb: &Rulebook, market: &Market, f: &FuturesAccount) -> Result<Fu
         max_transfer_out: max_transfer_out(rb, market, f, &calcs)?,
         pools: pools_out,
     })
-}
-
-/// The outcome of a pre-trade check (SPEC §5.4, §6).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderCheck {
-    /// Every unmet condition; empty when accepted.
-    pub rejections: Vec<Rejection>,
-    /// `IM(order)` for futures; the locked amount for margin orders.
-    pub requirement: Dec,
-    /// The pool's `available` before the order (futures), or the free balance of the
-    /// locked asset (margin).
-    pub available: Dec,
-}
-
-impl OrderCheck {
-    /// True when no condition is unmet.
-    pub fn accepted(&self) -> bool {
-        self.rejections.is_empty()
-    }
-}
-
-/// The pre-trade check of a futures order (SPEC §5.4). The order is validated already.
-pub fn check_order(
-    rb: &Rulebook,
-    market: &Market,
-    f: &FuturesAccount,
-    order: &FuturesOrder,
-) -> Result<OrderCheck> {
-    let size = position_size(f, order.contract);
-    let opening = opening_qty(order, size);
-    let leverage = order_leverage(f, order)?;
-    let requirement = Exact::div_ceil8(opening.exact() * order.price, Exact::int(i128::from(leverage)))?;
-    let calcs = pools(rb, market, f)?;
-    let pool_id = cross_pool_id(f, rb.contract(order.contract).settlement);
-    let available = calcs.iter().find(|p| p.id == pool_id).map_or(Exact::ZERO, PoolCalc::available);
-    let mut rejections = Vec::new();
-    if opening.is_zero() {
-        // Reduce-only orders are always accepted (SPEC §5.4 rule 1).
-        return Ok(OrderCheck { rejections, requirement, available: available.floor8()? });
-    }
-    if f.status == Status::Liquidating {
-        rejections.push(Rejection::new(
-            Reason::AccountLiquidating,
-            "the account is being liquidated; only reduce-only orders are accepted",
-        ));
-    }
-    if f.mode == FuturesMode::MultiAsset {
-        if let Err(e) = check_multi_asset_contract(rb, order.contract, "order.symbol") {
-            rejections.push(Rejection::from_error(&e));
-        }
-        if let Some(p) = f.position(order.contract) {
-            if p.isolated || p.airdrop {
-                rejections.push(Rejection::new(
-                    Reason::ContractNotAllowedInMode,
-                    "MULTI_ASSET mode does not allow isolated or airdropped positions",
-                ));
-            }
-        }
-    }
-    // Rule 3: leverage within the risk tier of position notional + opening orders.
-    let contract = rb.contract(order.contract);
-    let mut total = if size.is_zero() {
-        Exact::ZERO
-    } else {
-        size.abs().exact() * market.need_mark(rb, order.contract)?
-    };
-    for o in f.orders.iter().chain(std::iter::once(order)).filter(|o| o.contract == order.contract) {
-        total = total + opening_qty(o, size).exact() * o.price;
-    }
-    match contract.mmr.last_bound() {
-        Some(limit) if total.try_cmp(limit.exact())?.is_gt() => rejections.push(Rejection::new(
-            Reason::RiskLimitExceeded,
-            format!("{} exposure would exceed the last risk tier ({limit})", contract.symbol),
-        )),
-        _ => {
-            let tier = contract.mmr.row_index(total)?;
-            let max = contract.max_leverage[tier];
-            if leverage > max {
-                rejections.push(Rejection::new(
-                    Reason::LeverageExceedsTier,
-                    format!(
-                        "leverage {leverage} exceeds {max}, the max of {} risk tier {}",
-                        contract.symbol,
-                        tier + 1
-                    ),
-                ));
-            }
-        }
-    }
-    // Rule 4: available ≥ IM(order) (valued in USDT like the pool), before adding it.
-    if available.try_cmp(market.value(rb, contract.settlement, requirement.exact())?)?.is_lt() {
-        rejections.push(Rejection::new(
-            Reason::InsufficientMargin,
-            format!(
-                "available margin {} is below the order's initial margin {requirement}",
-                available.floor8()?
-            ),
-        ));
-    }
-    Ok(OrderCheck { rejections, requirement, available: available.floor8()? })
 }

@@ -20,16 +20,22 @@
 
 pub mod account;
 pub mod decimal;
+mod divide;
 pub mod eligibility;
 pub mod error;
 pub mod explain;
 pub mod explain_risk;
 mod fixed;
+mod fixed_pool;
+#[cfg(test)]
+mod fixed_tests;
 pub mod flows;
 pub mod futures;
+mod futures_order;
 pub mod json;
 pub mod liability;
 pub mod margin;
+mod margin_fixed;
 pub mod market;
 pub mod parameters;
 pub mod repay;
@@ -38,6 +44,7 @@ pub mod risk_events;
 pub mod rulebook;
 pub mod settings;
 pub mod solve;
+mod solve_fixed;
 pub mod tiers;
 
 #[cfg(feature = "python")]

@@ -27,13 +27,15 @@ pub struct MarginCalc {
     /// Pro maintenance margin.
     pub mm: Exact,
     /// `holdings[a] × p(a)` per asset.
-    holdings_value: Vec<Exact>,
+    pub(crate) holdings_value: Vec<Exact>,
     /// `LV_a = (borrowed[a] + interest[a]) × p(a)` per asset.
-    liability_value: Vec<Exact>,
+    pub(crate) liability_value: Vec<Exact>,
     /// `free[a] = max(0, holdings[a] − locked[a])` per asset.
     pub free: Vec<Exact>,
     /// The account's region is restricted (Pro IMR floor, SPEC §3.4).
-    restricted: bool,
+    pub(crate) restricted: bool,
+    /// The sums at fixed scales when the fixed-scale path computed them (OOL is 0).
+    pub(crate) fixed: Option<crate::fixed::MarginSums>,
 }
 
 impl MarginCalc {
@@ -87,7 +89,7 @@ fn ratio(num: Exact, den: Exact) -> Result<Option<Dec>> {
 }
 
 /// The Pro IMR table of an asset for the account's region (SPEC §3.4 floor).
-fn imr_table(rb: &Rulebook, restricted: bool, a: AssetId) -> Option<&TierTable> {
+pub(crate) fn imr_table(rb: &Rulebook, restricted: bool, a: AssetId) -> Option<&TierTable> {
     let b = rb.asset(a).borrow.as_ref()?;
     Some(if restricted { &b.imr_restricted } else { &b.imr })
 }
@@ -116,6 +118,11 @@ fn open_order_loss(rb: &Rulebook, market: &Market, o: &MarginOrder) -> Result<Ex
 
 /// Computes the exact figures of a margin account.
 pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginCalc> {
+    calc_with(rb, market, m, true)
+}
+
+/// [`calc`], by the fixed-scale fast path when `fast` and it applies (same values).
+fn calc_with(rb: &Rulebook, market: &Market, m: &MarginAccount, fast: bool) -> Result<MarginCalc> {
     let n = rb.assets().len();
     let mut c = MarginCalc {
         ta: Exact::ZERO,
@@ -128,8 +135,31 @@ pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginC
         liability_value: Vec::with_capacity(n),
         free: Vec::with_capacity(n),
         restricted: rb.is_restricted(m.region.as_deref()),
+        fixed: None,
     };
     let restricted = c.restricted;
+    // Without orders (nothing locked, no open-order loss): every value and sum in
+    // fixed-scale integers when they fit (same values).
+    if fast && m.orders.is_empty() {
+        let (hv, lv) = (&mut c.holdings_value, &mut c.liability_value);
+        let values = (&m.holdings[..], &m.borrowed[..], &m.interest[..]);
+        match crate::fixed::margin_fixed(rb, market, restricted, values, hv, lv) {
+            Some(f) => {
+                c.free.extend(m.holdings.iter().map(|h| Exact::Small(h.units(), 8)));
+                c.ta = Exact::from_fixed(f.ta16, 16);
+                c.tl = Exact::from_fixed(f.tl16, 16);
+                c.cv = Exact::from_fixed(f.cv24, 24);
+                c.im = Exact::from_fixed(f.im24, 24);
+                c.mm = Exact::from_fixed(f.mm24, 24);
+                c.fixed = Some(f);
+                return Ok(c);
+            }
+            None => {
+                c.holdings_value.clear();
+                c.liability_value.clear();
+            }
+        }
+    }
     let mut locked = vec![Exact::ZERO; n];
     for o in &m.orders {
         let (a, q) = locked_by(o);
@@ -164,12 +194,15 @@ pub fn calc(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginC
 }
 
 /// The headrooms at 0 of the account's maxima, computed once per evaluation.
-struct Heads {
+pub(crate) struct Heads {
     /// `h(0)` of every max borrow: Classic `(L−1)·CV − L·TL`, Pro `available`.
-    borrow: Exact,
+    pub(crate) borrow: Exact,
     /// `h(0)` of every max transfer-out: Classic `CV − bar × TL` (`None` when TL = 0:
     /// the whole free balance may leave), Pro `available`.
-    transfer: Option<Exact>,
+    pub(crate) transfer: Option<Exact>,
+    /// `borrow` and `transfer` at scale 24 when the fixed-scale path has the sums.
+    pub(crate) borrow24: Option<i128>,
+    pub(crate) transfer24: Option<i128>,
 }
 
 impl Heads {
@@ -178,18 +211,25 @@ impl Heads {
             MarginMode::Classic => {
                 let l = Exact::int(i128::from(m.classic_leverage));
                 let l1 = Exact::int(i128::from(m.classic_leverage) - 1);
+                let bar = rb.settings.classic_transfer_bar;
+                let (lu, mul) = (i128::from(m.classic_leverage), crate::fixed::mul_rate);
                 Heads {
                     borrow: l1 * c.cv - l * c.tl,
-                    transfer: if c.tl.is_zero()? {
-                        None
-                    } else {
-                        Some(c.cv - c.tl * rb.settings.classic_transfer_bar)
-                    },
+                    borrow24: c
+                        .fixed
+                        .and_then(|f| mul(f.cv24, lu - 1)?.checked_sub(mul(mul(f.tl16, lu)?, 100_000_000)?)),
+                    transfer: if c.tl.is_zero()? { None } else { Some(c.cv - c.tl * bar) },
+                    transfer24: c
+                        .fixed
+                        .and_then(|f| f.cv24.checked_sub(crate::fixed::mul_rate(f.tl16, bar.units())?)),
                 }
             }
             MarginMode::Pro => {
                 let available = c.available();
-                Heads { borrow: available, transfer: Some(available) }
+                let transfer24 = c.fixed.and_then(|f| {
+                    f.cv24.checked_sub(crate::fixed::mul_rate(f.tl16, 100_000_000)?)?.checked_sub(f.im24)
+                });
+                Heads { borrow: available, transfer: Some(available), borrow24: transfer24, transfer24 }
             }
         })
     }
@@ -227,6 +267,9 @@ fn max_borrow(
             // CV ≥ R × TL with R = L/(L−1)  ⇔  (L−1)·CV − L·TL ≥ 0.
             t_cap = t_cap.min(b.classic_limit.checked_sub(m.borrowed[x]).unwrap_or(Dec::ZERO));
             t_cap = t_cap.max0();
+            if let Some(t) = crate::margin_fixed::max_borrow(rb, market, m, c, heads, x, t_cap) {
+                return Ok(t);
+            }
             cap_u = t_cap.exact() * k;
             let l = Exact::int(i128::from(m.classic_leverage));
             let l1 = Exact::int(i128::from(m.classic_leverage) - 1);
@@ -235,6 +278,9 @@ fn max_borrow(
         }
         MarginMode::Pro => {
             t_cap = t_cap.max0();
+            if let Some(t) = crate::margin_fixed::max_borrow(rb, market, m, c, heads, x, t_cap) {
+                return Ok(t);
+            }
             cap_u = t_cap.exact() * k;
             let imr = imr_table(rb, c.restricted, x).expect("borrow section has Pro tiers");
             if let Some(limit) = imr.last_bound() {
@@ -273,6 +319,9 @@ fn max_transfer_out(
         return Ok(Dec::ZERO);
     }
     let Some(h0) = heads.transfer else { return Ok(t_cap) };
+    if let Some(t) = crate::margin_fixed::max_transfer_out(rb, market, c, heads, x, t_cap) {
+        return Ok(t);
+    }
     let k = market.need_price_exact(rb, x)?;
     let cap_u = t_cap.exact() * k;
     // Headroom falls by at most the value moved (haircut rates ≤ 1): when the whole
@@ -292,21 +341,39 @@ fn max_transfer_out(
 
 /// Evaluates a margin account (SPEC §6, result of §10).
 pub fn evaluate(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<MarginResult> {
-    let c = calc(rb, market, m)?;
+    evaluate_with(rb, market, m, true)
+}
+
+/// [`evaluate`], by the fixed-scale fast paths when `fast` and they apply (same result).
+pub(crate) fn evaluate_with(
+    rb: &Rulebook,
+    market: &Market,
+    m: &MarginAccount,
+    fast: bool,
+) -> Result<MarginResult> {
+    let c = calc_with(rb, market, m, fast)?;
     let s = &rb.settings;
+    let rounded = c.fixed.and_then(|f| crate::margin_fixed::rounded(&f));
     let (liq, ml, pro) = match m.mode {
         MarginMode::Classic => (s.liquidation_classic, c.classic_ml()?, None),
         MarginMode::Pro => (
             s.liquidation_pro,
             c.pro_ml()?,
-            Some(ProFigures {
-                net_collateral: c.nc().floor8()?,
-                open_order_loss: c.ool.ceil8()?,
-                initial_margin: c.im.ceil8()?,
-                maintenance_margin: c.mm.ceil8()?,
-                available: c.available().floor8()?,
+            Some(match &rounded {
+                Some((_, pro)) => pro.clone(),
+                None => ProFigures {
+                    net_collateral: c.nc().floor8()?,
+                    open_order_loss: c.ool.ceil8()?,
+                    initial_margin: c.im.ceil8()?,
+                    maintenance_margin: c.mm.ceil8()?,
+                    available: c.available().floor8()?,
+                },
             }),
         ),
+    };
+    let (ta, tl, cv) = match rounded {
+        Some((sums, _)) => sums,
+        None => (c.ta.floor8()?, c.tl.ceil8()?, c.cv.floor8()?),
     };
     let heads = Heads::new(rb, m, &c)?;
     let mut max_borrow_out = Vec::with_capacity(rb.assets().len());
@@ -327,9 +394,9 @@ pub fn evaluate(rb: &Rulebook, market: &Market, m: &MarginAccount) -> Result<Mar
     }
     Ok(MarginResult {
         mode: m.mode,
-        total_asset_value: c.ta.floor8()?,
-        total_liability_value: c.tl.ceil8()?,
-        collateral_value: c.cv.floor8()?,
+        total_asset_value: ta,
+        total_liability_value: tl,
+        collateral_value: cv,
         pro,
         margin_level: ml,
         collateral_margin_level: match m.mode {

@@ -7,6 +7,16 @@ use crate::json::{ranges, At};
 use crate::rulebook::{AssetId, ContractId, Rulebook};
 use serde_json::Value;
 
+/// `price` in units of 10^-4 when it is a whole number of them (prices are > 0), else 0.
+fn price4(price: Dec) -> u64 {
+    let u = price.units();
+    if u % 10_000 == 0 {
+        u64::try_from(u / 10_000).unwrap_or(0)
+    } else {
+        0
+    }
+}
+
 /// Index and mark prices, by asset and contract id.
 #[derive(Debug, Clone)]
 pub struct Market {
@@ -15,6 +25,9 @@ pub struct Market {
     /// The same prices as exact values, converted once.
     prices_exact: Vec<Option<Exact>>,
     marks_exact: Vec<Option<Exact>>,
+    /// The prices in units of 10^-4 for the fixed-scale paths: 0 when unknown or when a
+    /// price has more than 4 fractional digits (those take the general path).
+    prices4: Vec<u64>,
 }
 
 impl PartialEq for Market {
@@ -33,10 +46,12 @@ impl Market {
             marks: vec![None; rb.contracts().len()],
             prices_exact: vec![None; rb.assets().len()],
             marks_exact: vec![None; rb.contracts().len()],
+            prices4: vec![0; rb.assets().len()],
         };
         if let Some(u) = rb.usdt() {
             market.prices[u] = Some(Dec::ONE);
             market.prices_exact[u] = Some(Dec::ONE.exact());
+            market.prices4[u] = price4(Dec::ONE);
         }
         market
     }
@@ -80,6 +95,7 @@ impl Market {
         }
         self.prices[asset] = Some(price);
         self.prices_exact[asset] = Some(price.exact());
+        self.prices4[asset] = price4(price);
         Ok(())
     }
 
@@ -96,6 +112,13 @@ impl Market {
     /// The index price of an asset, if known.
     pub fn price(&self, a: AssetId) -> Option<Dec> {
         self.prices[a]
+    }
+
+    /// The index price of `a` in units of 10^-4, when it is known and has at most 4
+    /// fractional digits (the fixed-scale paths); `None` otherwise.
+    #[inline(always)]
+    pub(crate) fn price4(&self, a: AssetId) -> Option<u64> {
+        Some(self.prices4[a]).filter(|&p| p != 0)
     }
 
     /// The mark price of a contract, if known.

@@ -131,13 +131,15 @@ impl TierTable {
         }
         let n = self.rows.len();
         let at = usize::from(s) * n;
-        for (i, &b) in self.scaled[at..at + n].iter().enumerate() {
-            // i128::MAX stands for a bound above every 128-bit mantissa.
-            if b == i128::MAX || m < b || (!strict && m == b) {
-                return Some(i);
-            }
-        }
-        Some(n)
+        let bounds = &self.scaled[at..at + n];
+        // i128::MAX stands for a bound above every 128-bit mantissa: `m ≤ b` always holds
+        // there, and `m < b` unless m is i128::MAX itself.
+        let i = if strict {
+            bounds.iter().position(|&b| b == i128::MAX || m < b)
+        } else {
+            bounds.iter().position(|&b| m <= b)
+        };
+        Some(i.unwrap_or(n))
     }
 
     /// The linear piece holding `x = m / 10^16` (`m > 0`) as fixed-scale integers
@@ -147,6 +149,33 @@ impl TierTable {
     pub fn line16(&self, m: i128) -> Option<(i128, i128)> {
         debug_assert!(m > 0);
         self.lines24[self.find_fast(m, 16, false)?]
+    }
+
+    /// [`TierTable::segment`] for `x = m / 10^16` in fixed-scale integers: the slope in
+    /// units of 10^-8 and the end of the piece at scale 16. `None` when the table has no
+    /// bounds at scale 16 (the caller takes the general walk).
+    #[inline]
+    pub(crate) fn segment16(&self, m: i128, dir: Dir) -> Option<(i128, Option<i128>)> {
+        if m < 0 || (m == 0 && dir == Dir::Down) {
+            return Some((0, (dir == Dir::Up && m < 0).then_some(0)));
+        }
+        let i = self.find_fast(m, 16, dir == Dir::Up)?;
+        let n = self.rows.len();
+        let bounds = &self.scaled[16 * n..17 * n];
+        let lower = if i == 0 { 0 } else { bounds[i - 1] };
+        let (bound, rate) = match self.rows.get(i) {
+            // i128::MAX marks the unbounded last row (bounds ≤ 10^18 fit at scale 16).
+            Some(t) => ((bounds[i] != i128::MAX).then_some(bounds[i]), t.rate),
+            None => (None, self.excess_rate_dec()),
+        };
+        Some((rate.units(), if dir == Dir::Up { bound } else { Some(lower) }))
+    }
+
+    fn excess_rate_dec(&self) -> Dec {
+        match self.kind {
+            TableKind::Collateral => Dec::ZERO,
+            TableKind::Requirement => self.rows[self.rows.len() - 1].rate,
+        }
     }
 
     /// The first row whose bound is above `x` (`strict`: `x < bound`) or at or above it
@@ -342,6 +371,32 @@ mod tests {
                 proptest::prop_assert_eq!(end.is_some(), end2.is_some());
                 if let (Some(a), Some(b)) = (end, end2) {
                     proptest::prop_assert!(a.try_cmp(b).unwrap().is_eq());
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The fixed-scale segment equals the exact one at scale 16.
+        #[test]
+        fn fixed_scale_segments_agree(m in -10i128.pow(12)..10i128.pow(36), pick in 0usize..3, on_bound in 0usize..5) {
+            let tables = [
+                table(&[(Some("100"), "0.9"), (Some("200.5"), "0.8"), (Some("300.00000001"), "0.7")], TableKind::Collateral),
+                table(&[(Some("0.5"), "0.1"), (None, "0.2")], TableKind::Requirement),
+                table(&[(Some("50000"), "0.004"), (Some("1000000000000000000"), "0.01")], TableKind::Requirement),
+            ];
+            let t = &tables[pick];
+            let m = match t.rows().get(on_bound).and_then(|r| r.up_to) {
+                Some(b) => b.units() * 10i128.pow(8),
+                None => m,
+            };
+            for dir in [Dir::Up, Dir::Down] {
+                let (rate, end) = t.segment(Exact::Small(m, 16), dir).unwrap();
+                let (rate8, end16) = t.segment16(m, dir).unwrap();
+                proptest::prop_assert!(rate.try_cmp(Exact::Small(rate8, 8)).unwrap().is_eq());
+                proptest::prop_assert_eq!(end.is_some(), end16.is_some());
+                if let (Some(a), Some(b)) = (end, end16) {
+                    proptest::prop_assert!(a.try_cmp(Exact::Small(b, 16)).unwrap().is_eq());
                 }
             }
         }

@@ -1,0 +1,276 @@
+//! Fixed-scale fast path for a futures account's cross pools (SPEC §5.2): the same exact
+//! EM, IM, MM and per-asset equity and value as the general [`Exact`] assembly in
+//! [`crate::futures::pools`], accumulated in `i128` at scale 28 (quantities at scale 16
+//! or 24 times prices in units of 10^-4), with no per-operation scale alignment.
+//!
+//! It answers `None` — and the caller runs the general path, which also reports any
+//! error — when a price the pool needs is missing or has more than 4 fractional
+//! digits, when a tier line has no fixed-scale form, or when any product or sum leaves
+//! 128 bits (values beyond ≈ 1.7 × 10^10 USDT). A result is never approximated.
+
+use crate::account::{FuturesAccount, FuturesMode};
+use crate::decimal::{Dec, Exact};
+use crate::divide::div_pow10_round;
+use crate::fixed::{mul_rate, tiered16, RawSettled};
+use crate::futures::{PoolAsset, PoolCalc, Rounded};
+use crate::market::Market;
+use crate::result::PoolId;
+use crate::rulebook::{AssetId, Rulebook};
+
+/// The scale of the pool sums: 16 (equity) + 8 (a rate) + 4 (a price).
+const SCALE: u8 = 28;
+/// 10^8 and 10^16, the factors that bring scale-20 and scale-12 products to scale 28.
+const E8: i128 = 100_000_000;
+const E16: i128 = E8 * E8;
+
+/// `a × b` for any sign of `a` and `b < 2^64`, `None` beyond `i128`.
+#[inline(always)]
+fn mul_signed(a: i128, b: i128) -> Option<i128> {
+    if a >= 0 {
+        mul_rate(a, b)
+    } else {
+        // |a × b| ≤ i128::MAX, so its negation cannot overflow.
+        mul_rate(a.checked_neg()?, b).map(|x| -x)
+    }
+}
+
+/// EM, IM and MM of one pool at scale 28, and its assets.
+struct Acc {
+    em: i128,
+    im: i128,
+    mm: i128,
+    assets: Vec<PoolAsset>,
+    /// Non-zero rounded-down equity and value per asset (the reported figures).
+    equity: Vec<(AssetId, Dec)>,
+    value: Vec<(AssetId, Dec)>,
+}
+
+impl Acc {
+    fn new(capacity: usize) -> Acc {
+        Acc {
+            em: 0,
+            im: 0,
+            mm: 0,
+            assets: Vec::with_capacity(capacity),
+            equity: Vec::with_capacity(capacity),
+            value: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Adds asset `a`: the requirements of the positions and orders settled in it, and
+    /// its equity `wallet + Σ upnl` valued with the collateral tiers (`multi`) or 1:1,
+    /// with the liability margin of a negative equity (SPEC §5.2).
+    #[inline]
+    fn add(
+        &mut self,
+        rb: &Rulebook,
+        market: &Market,
+        a: AssetId,
+        t: &RawSettled,
+        wallet: Dec,
+        multi: bool,
+    ) -> Option<()> {
+        if t.mm24 != 0 || t.im8 != 0 {
+            let p = i128::from(market.price4(a)?);
+            self.mm = self.mm.checked_add(mul_rate(t.mm24, p)?)?;
+            self.im = self.im.checked_add(mul_rate(mul_rate(t.im8, p)?, E16)?)?;
+        }
+        let w = i128::from(i64::try_from(wallet.units()).ok()?);
+        let e16 = (w * E8).checked_add(t.upnl16)?;
+        if e16 == 0 {
+            return Some(());
+        }
+        let asset = rb.asset(a);
+        let value = if multi && e16 > 0 {
+            // The price is needed only when the collateral value is not 0 (SPEC §2).
+            let cv24 = tiered16(&asset.collateral, e16)?;
+            if cv24 == 0 {
+                0
+            } else {
+                mul_rate(cv24, i128::from(market.price4(a)?))?
+            }
+        } else {
+            mul_signed(mul_signed(e16, i128::from(market.price4(a)?))?, E8)?
+        };
+        if let (Some(l), true) = (&asset.liability, e16 < 0) {
+            let p = i128::from(market.price4(a)?);
+            let margin = mul_rate(mul_rate(e16.checked_neg()?, l.mmr.units())?, p)?;
+            self.mm = self.mm.checked_add(margin)?;
+            self.im = self.im.checked_add(margin)?;
+        }
+        self.em = self.em.checked_add(value)?;
+        let (e8, v8) = (div_pow10_round(e16, 8, false)?, div_pow10_round(value, SCALE - 8, false)?);
+        if e8 != 0 {
+            self.equity.push((a, Dec::from_units(e8)));
+        }
+        if v8 != 0 {
+            self.value.push((a, Dec::from_units(v8)));
+        }
+        self.assets.push(PoolAsset {
+            asset: a,
+            equity: Exact::Small(e16, 16),
+            value: Exact::Small(value, SCALE),
+        });
+        Some(())
+    }
+
+    fn pool(self, id: PoolId) -> Option<PoolCalc> {
+        let r = |m: i128, up: bool| div_pow10_round(m, SCALE - 8, up).map(Dec::from_units);
+        let available28 = self.em.checked_sub(self.im)?;
+        let figures = [r(self.em, false)?, r(self.im, true)?, r(self.mm, true)?, r(available28, false)?];
+        let rounded = Rounded { available28, figures, equity: self.equity, value: self.value };
+        let (em, im, mm) = (
+            Exact::from_fixed(self.em, SCALE),
+            Exact::from_fixed(self.im, SCALE),
+            Exact::from_fixed(self.mm, SCALE),
+        );
+        Some(PoolCalc::from_parts(id, (em, im, mm), self.assets, Some(rounded)))
+    }
+}
+
+/// SPEC §5.3 shortcut: whether a pool's `available` (`av28`, at scale 28) covers moving
+/// the whole `wallet` of `a` out at the steepest rate `p × (1 + liability_mmr)`, so
+/// that no walk is needed. `false` when unsure (the general comparison then decides).
+pub(crate) fn covers(av28: i128, market: &Market, a: AssetId, wallet: Dec, liability_mmr: Dec) -> bool {
+    let Some(p) = market.price4(a) else { return false };
+    // units (10^-8) × price (10^-4) × (1 + mmr) (10^-8) × 10^8: scale 28.
+    let need = mul_rate(wallet.units(), i128::from(p))
+        .and_then(|x| mul_rate(x, E8 + liability_mmr.units()))
+        .and_then(|x| mul_rate(x, E8));
+    need.is_some_and(|need| av28 >= need)
+}
+
+/// The cross pools of `f` in SPEC §10 order (the MULTI_ASSET pool, or one pool per
+/// linear settlement asset in use) from the positions' and orders' sums per settlement
+/// asset; `extra` is the room to leave for the isolated pools.
+pub(crate) fn cross_pools(
+    rb: &Rulebook,
+    market: &Market,
+    f: &FuturesAccount,
+    sums: &[RawSettled],
+    extra: usize,
+) -> Option<Vec<PoolCalc>> {
+    let n = rb.assets().len();
+    match f.mode {
+        FuturesMode::MultiAsset => {
+            let mut acc = Acc::new(n);
+            for (a, t) in sums.iter().enumerate() {
+                acc.add(rb, market, a, t, f.wallet[a], true)?;
+            }
+            let mut out = Vec::with_capacity(1 + extra);
+            out.push(acc.pool(PoolId::Cross)?);
+            Some(out)
+        }
+        FuturesMode::SingleAsset => {
+            let mut out = Vec::with_capacity(n + extra);
+            for (a, t) in sums.iter().enumerate() {
+                let has_pool = t.active || !f.wallet[a].is_zero();
+                if !rb.is_linear_settlement(a) || !has_pool {
+                    continue;
+                }
+                let mut acc = Acc::new(1);
+                acc.add(rb, market, a, t, f.wallet[a], false)?;
+                out.push(acc.pool(PoolId::Settlement(a))?);
+            }
+            Some(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::account::{FuturesAccount, FuturesMode, Position, Status};
+    use crate::decimal::Dec;
+    use crate::futures::pools_with;
+    use crate::market::Market;
+    use crate::rulebook::Rulebook;
+    use proptest::prelude::*;
+
+    fn rulebook() -> Rulebook {
+        Rulebook::from_json_str(include_str!("../../bench/fixtures/rulebook.json")).unwrap()
+    }
+
+    /// Units of 10^-8 with `digits` significant digits, a multiple of `10^step`.
+    fn units(max_digits: u32) -> impl Strategy<Value = (i128, u32)> {
+        (1u32..=max_digits, any::<u128>(), 0u32..=8).prop_map(|(digits, r, step)| {
+            let v = (r % 10u128.pow(digits)) as i128;
+            let p = 10i128.pow(step);
+            (v / p * p, step)
+        })
+    }
+
+    proptest! {
+        /// The fixed-scale cross pools equal the general ones (or both fail alike), for
+        /// either mode, any wallet sign, prices with 0–8 fractional digits or missing.
+        #[test]
+        fn fixed_pools_equal_the_general_pools(
+            multi in any::<bool>(),
+            wallet in proptest::collection::vec((units(17), any::<bool>()), 10),
+            prices in proptest::collection::vec((units(15), 0u8..40), 10),
+            positions in proptest::collection::vec(
+                (0usize..20, units(16), any::<bool>(), units(15), units(15), 1u32..=125, 0u8..40),
+                0..8),
+        ) {
+            let rb = rulebook();
+            let n = rb.assets().len();
+            let mut market = Market::empty(&rb);
+            for (a, &((p, _), pick)) in prices.iter().enumerate().take(n) {
+                // Mostly present with at most 4 fractional digits; USDT is always 1.
+                let p = if pick > 1 { (p / 10_000).max(1) * 10_000 } else { p.max(1) };
+                if Some(a) != rb.usdt() && pick != 0 && p > 0 && p <= 10i128.pow(17) {
+                    market.set_price(&rb, a, Dec::from_units(p)).unwrap();
+                }
+            }
+            let mut account = FuturesAccount {
+                mode: if multi { FuturesMode::MultiAsset } else { FuturesMode::SingleAsset },
+                region: None,
+                status: Status::Active,
+                wallet: wallet.iter().take(n).map(|&((w, _), neg)| Dec::from_units(if neg { -w } else { w })).collect(),
+                positions: Vec::new(),
+                orders: Vec::new(),
+                sub_account: false,
+                copy_trading: false,
+            };
+            for (c, (size, _), short, (entry, _), (mark, _), leverage, kind) in positions {
+                let contract = c % rb.contracts().len();
+                if account.positions.iter().any(|p| p.contract == contract) {
+                    continue;
+                }
+                if kind != 0 {
+                    market.set_mark(contract, Dec::from_units(mark.max(1))).unwrap();
+                }
+                let isolated = !multi && kind >= 35;
+                account.positions.push(Position {
+                    contract,
+                    size: Dec::from_units(if short { -size } else { size }),
+                    entry_price: Dec::from_units(entry.max(1)),
+                    leverage,
+                    isolated,
+                    isolated_margin: Dec::from_units(if isolated { entry } else { 0 }),
+                    airdrop: false,
+                });
+            }
+            let fast = pools_with(&rb, &market, &account, true);
+            let general = pools_with(&rb, &market, &account, false);
+            match (fast, general) {
+                (Ok(x), Ok(y)) => {
+                    prop_assert_eq!(x.len(), y.len());
+                    for (p, q) in x.iter().zip(&y) {
+                        prop_assert_eq!(p.id, q.id);
+                        prop_assert!(p.em.try_cmp(q.em).unwrap().is_eq(), "EM {:?} {:?}", p.em, q.em);
+                        prop_assert!(p.im.try_cmp(q.im).unwrap().is_eq(), "IM {:?} {:?}", p.im, q.im);
+                        prop_assert!(p.mm.try_cmp(q.mm).unwrap().is_eq(), "MM {:?} {:?}", p.mm, q.mm);
+                        prop_assert_eq!(p.assets().len(), q.assets().len());
+                        for (a, b) in p.assets().iter().zip(q.assets()) {
+                            prop_assert_eq!(a.asset, b.asset);
+                            prop_assert!(a.equity.try_cmp(b.equity).unwrap().is_eq());
+                            prop_assert!(a.value.try_cmp(b.value).unwrap().is_eq());
+                        }
+                    }
+                }
+                (Err(e), Err(g)) => prop_assert_eq!(e.reason, g.reason),
+                (x, y) => prop_assert!(false, "fast {:?} general {:?}", x.is_ok(), y.is_ok()),
+            }
+        }
+    }
+}
