@@ -295,9 +295,14 @@ class Report:
         return (
             f"cycles {self.cycles}, acknowledged {self.acknowledged}, lost {self.lost}, "
             f"idle kills {self.idle_kills} (state hash checked), "
-            f"restart p50 {statistics.median(r):.2f} s, max {r[-1]:.2f} s "
-            f"(of which recovery p50 {statistics.median(e):.2f} s, max {e[-1]:.2f} s)"
+            f"restart p50 {statistics.median(r):.2f} s, p99 {_p99(r):.2f} s, max {r[-1]:.2f} s, "
+            f"over 5 s {sum(x > 5 for x in r)} "
+            f"(of which recovery p50 {statistics.median(e):.2f} s, p99 {_p99(e):.2f} s, max {e[-1]:.2f} s)"
         )
+
+
+def _p99(ordered: list[float]) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
 def campaign(
