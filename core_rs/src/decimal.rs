@@ -593,6 +593,20 @@ impl Exact {
     }
 
     fn div8(num: Exact, den: Exact, up: bool) -> Result<Dec, ArithError> {
+        match Exact::div8_m(num, den, up)? {
+            M::S(x) => Ok(Dec(x)),
+            M::W(_) => Err(ArithError::Overflow),
+        }
+    }
+
+    /// `num / den` rounded to 8 fractional digits as a 256-bit count of 10^-8, for the
+    /// reported ratios whose exact value can leave `Dec`'s range ([`crate::ratio::Ratio`]).
+    pub(crate) fn div8_wide(num: Exact, den: Exact, up: bool) -> Result<I256, ArithError> {
+        Ok(Exact::div8_m(num, den, up)?.wide())
+    }
+
+    #[inline(always)]
+    fn div8_m(num: Exact, den: Exact, up: bool) -> Result<M, ArithError> {
         let (n, ns) = num.check()?;
         let (d, ds) = den.check()?;
         if d.signum() == 0 {
@@ -616,10 +630,7 @@ impl Exact {
                 M::narrow(div_round_wide(n, d, up))
             }
         };
-        match q {
-            M::S(x) => Ok(Dec(x)),
-            M::W(_) => Err(ArithError::Overflow),
-        }
+        Ok(q)
     }
 }
 

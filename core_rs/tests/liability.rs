@@ -440,7 +440,7 @@ fn transition_cancels_then_liquidates() {
     );
     let Account::Futures(f) = &t.account else { panic!() };
     assert_eq!((f.status, f.orders.len()), (Status::Liquidating, 0));
-    assert_eq!(t.figures.as_ref().unwrap().margin_level, Some(d("0.88888888")));
+    assert_eq!(t.figures.as_ref().unwrap().margin_level, Some(d("0.88888888").into()));
     assert!(!t.may_end_liquidation());
     // Already liquidating: evaluated only.
     let t2 = transition(&rb, &m, &t.account).unwrap().unwrap();
