@@ -477,3 +477,30 @@ fn transition_orders_cancelled_for_margin_pro() {
     let Account::Margin(mm) = &t.account else { panic!() };
     assert_eq!((mm.status, mm.orders.len()), (Status::Active, 0));
 }
+
+#[test]
+fn conversions_beyond_the_reported_decimal_refuse_or_cover_exactly() {
+    // BTC at 10^-8 with discount 10^-8: repaying 10^15 USDT would cost 10^31 BTC, beyond
+    // `Dec`'s range — a plain refusal (SPEC §1: no overflow on in-range input).
+    let rb = rulebook("0.00000001");
+    let m = market(&rb, json!({"BTC": "0.00000001"}));
+    let (usdt, btc) = (id(&rb, "USDT"), id(&rb, "BTC"));
+    let big = "1000000000000000";
+    let f = account(
+        &rb,
+        json!({"kind": "FUTURES", "mode": "MULTI_ASSET", "wallet": {"USDT": format!("-{big}"), "BTC": big}}),
+    );
+    assert_eq!(
+        refusal(repay_futures(&rb, &m, &f, usdt, btc, RepayAmount::All)),
+        (Reason::InsufficientBalance, "payer_asset".into())
+    );
+    let a = account(&rb, json!({"kind": "MARGIN", "holdings": {"BTC": big}, "borrowed": {"USDT": big}}));
+    assert_eq!(
+        refusal(repay_margin(&rb, &m, &a, usdt, Some(btc), RepayAmount::All)).0,
+        Reason::InsufficientBalance
+    );
+    // The threshold auto-repay takes the whole BTC wallet, which covers 10^15 × 10^-16.
+    let t = threshold_auto_repay(&rb, &m, &f).unwrap();
+    assert_eq!(wallet(&t.account, &rb, "BTC"), d("0"));
+    assert_eq!(wallet(&t.account, &rb, "USDT"), d("-999999999999999.9"));
+}
