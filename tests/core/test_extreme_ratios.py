@@ -7,6 +7,7 @@ report them exactly (rounded down), as the reference model does."""
 from __future__ import annotations
 
 import copy
+import math
 from fractions import Fraction
 from typing import Any
 
@@ -126,3 +127,16 @@ def test_futures_levels_on_extreme_input_equal_the_reference(
 ) -> None:
     scenario = futures(wallet, size, mark)
     assert engine(scenario) == reference(scenario)
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(amount=QUANTITY, debt_price=PRICE, payer_price=SMALL, discount=units(10**8))
+def test_conversions_beyond_the_reported_decimal_are_exact(
+    amount: str, debt_price: str, payer_price: str, discount: str
+) -> None:
+    # SPEC §7.2/§7.3 in exact fractions: a cost of 10^15 × 10^9 / 10^-16 is 10^40.
+    a, pd, ps, k = (Fraction(x) for x in (amount, debt_price, payer_price, discount))
+    cost = model.format_decimal(Fraction(math.ceil(a * pd / (ps * k) * 10**8), 10**8))
+    cover = model.format_decimal(Fraction(math.floor(a * ps * k / pd * 10**8), 10**8))
+    assert multimargin.conversion_cost(amount, debt_price, payer_price, discount) == cost
+    assert multimargin.conversion_cover(amount, payer_price, discount, debt_price) == cover
