@@ -4,9 +4,11 @@
 //! the other reported figures; they must be reported exactly, rounded down.
 
 use multimargin_core::decimal::Dec;
-use multimargin_core::evaluate_scenario_str;
+use multimargin_core::explain::explain;
 use multimargin_core::ratio::Ratio;
+use multimargin_core::risk_events::transition;
 use multimargin_core::rulebook::Rulebook;
+use multimargin_core::{evaluate_scenario_str, Scenario};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
@@ -62,6 +64,28 @@ fn futures_level_beyond_i128_is_exact() {
                     "positions": [{"symbol": "BTCUSDT", "size": TINY, "entry_price": TINY, "leverage": 1}]}});
     let r = run(s);
     assert_eq!(r["pools"][0]["margin_level"], "2500976450000000000000000000000000");
+}
+
+#[test]
+fn explanations_and_risk_figures_report_levels_beyond_i128() {
+    let v = margin("CLASSIC", BIG, TINY, TINY);
+    let s = Scenario::from_json(&v, Some(default_rulebook())).unwrap();
+    let x = explain(&s.rulebook, &s.market, &s.account).unwrap();
+    let thresholds = x["risk"]["thresholds"].as_array().unwrap();
+    assert!(!thresholds.is_empty());
+    for t in thresholds {
+        // TA / TL (or CV / TL) and its distance to the threshold, both rounded down.
+        let level = t["margin_level"].as_str().unwrap();
+        assert!(level.len() > 40, "{t}");
+        assert!(t["distance"].as_str().unwrap().len() > 40, "{t}");
+    }
+    let call = thresholds.iter().find(|t| t["name"] == "margin call").unwrap();
+    assert_eq!(call["margin_level"], "40000000010000000000000000000000000000000");
+    assert_eq!(call["distance"], "40000000009999999999999999999999999999998.7"); // − 1.3
+    let tr = transition(&s.rulebook, &s.market, &s.account).unwrap().unwrap();
+    let f = tr.figures.unwrap();
+    assert_eq!(f.margin_level.unwrap().to_string(), "40000000010000000000000000000000000000000");
+    assert!(!tr.liquidatable);
 }
 
 /// The reported level is `floor8(num / den)` of the exact figures: for a Classic account
