@@ -3,7 +3,9 @@
 //! Two types:
 //!
 //! * [`Dec`]: a number with at most 8 fractional digits, stored as an `i128` count of
-//!   10^-8 units. Every input, every stored balance and every reported figure is a `Dec`.
+//!   10^-8 units. Every input, every stored balance and every reported figure is a `Dec`,
+//!   except quotients that can leave its range on in-range input (margin levels,
+//!   conversion costs): those are [`crate::ratio::Ratio`]s.
 //! * [`Exact`]: an intermediate value `m / 10^s` with a 256-bit mantissa and a variable
 //!   scale. Sums, differences and products of `Exact` values are exact; the only ways back
 //!   to a `Dec` are the named roundings ([`Exact::floor8`], [`Exact::ceil8`],
