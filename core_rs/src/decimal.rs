@@ -3,7 +3,9 @@
 //! Two types:
 //!
 //! * [`Dec`]: a number with at most 8 fractional digits, stored as an `i128` count of
-//!   10^-8 units. Every input, every stored balance and every reported figure is a `Dec`.
+//!   10^-8 units. Every input, every stored balance and every reported figure is a `Dec`,
+//!   except quotients that can leave its range on in-range input (margin levels,
+//!   conversion costs): those are [`crate::ratio::Ratio`]s.
 //! * [`Exact`]: an intermediate value `m / 10^s` with a 256-bit mantissa and a variable
 //!   scale. Sums, differences and products of `Exact` values are exact; the only ways back
 //!   to a `Dec` are the named roundings ([`Exact::floor8`], [`Exact::ceil8`],
@@ -593,6 +595,20 @@ impl Exact {
     }
 
     fn div8(num: Exact, den: Exact, up: bool) -> Result<Dec, ArithError> {
+        match Exact::div8_m(num, den, up)? {
+            M::S(x) => Ok(Dec(x)),
+            M::W(_) => Err(ArithError::Overflow),
+        }
+    }
+
+    /// `num / den` rounded to 8 fractional digits as a 256-bit count of 10^-8, for the
+    /// reported ratios whose exact value can leave `Dec`'s range ([`crate::ratio::Ratio`]).
+    pub(crate) fn div8_wide(num: Exact, den: Exact, up: bool) -> Result<I256, ArithError> {
+        Ok(Exact::div8_m(num, den, up)?.wide())
+    }
+
+    #[inline(always)]
+    fn div8_m(num: Exact, den: Exact, up: bool) -> Result<M, ArithError> {
         let (n, ns) = num.check()?;
         let (d, ds) = den.check()?;
         if d.signum() == 0 {
@@ -616,10 +632,7 @@ impl Exact {
                 M::narrow(div_round_wide(n, d, up))
             }
         };
-        match q {
-            M::S(x) => Ok(Dec(x)),
-            M::W(_) => Err(ArithError::Overflow),
-        }
+        Ok(q)
     }
 }
 

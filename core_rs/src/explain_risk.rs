@@ -27,6 +27,7 @@ use crate::error::Result;
 use crate::futures::{pools, PoolCalc};
 use crate::json::ranges::MAX_QTY;
 use crate::margin::{calc, MarginCalc};
+use crate::ratio::Ratio;
 use crate::result::{Evaluation, PoolId};
 use crate::rulebook::{AssetId, ContractId, Rulebook};
 use serde_json::{json, Value};
@@ -168,23 +169,18 @@ fn s(d: Dec) -> Value {
     Value::String(d.to_string())
 }
 
-fn opt(d: Option<Dec>) -> Value {
-    d.map_or(Value::Null, s)
+fn opt(r: Option<Ratio>) -> Value {
+    r.map_or(Value::Null, |r| Value::String(r.to_string()))
 }
 
-/// `num / den − t` rounded down; `None` when `den = 0`.
-fn distance(num: Exact, den: Exact, t: Dec) -> Result<Option<Dec>> {
-    if den.is_zero()? {
-        return Ok(None);
-    }
-    Ok(Some(Exact::div_floor8(num - den * t, den)?))
+/// `num / den − t` rounded down; `None` when `den = 0` (a ratio: beyond `Dec` when `den`
+/// is tiny).
+fn distance(num: Exact, den: Exact, t: Dec) -> Result<Option<Ratio>> {
+    Ok(Ratio::level(num - den * t, den)?)
 }
 
-fn level(num: Exact, den: Exact) -> Result<Option<Dec>> {
-    if den.is_zero()? {
-        return Ok(None);
-    }
-    Ok(Some(Exact::div_floor8(num, den)?))
+fn level(num: Exact, den: Exact) -> Result<Option<Ratio>> {
+    Ok(Ratio::level(num, den)?)
 }
 
 fn move_json(m: Option<(Dec, Dec)>) -> Value {

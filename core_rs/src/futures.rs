@@ -4,6 +4,7 @@
 use crate::account::{FuturesAccount, FuturesMode, FuturesOrder, Market, Side};
 use crate::decimal::{Dec, Exact};
 use crate::error::{Error, Reason, Result};
+use crate::ratio::Ratio;
 use crate::result::{nonzero, FuturesResult, PoolId, PoolResult};
 use crate::rulebook::{AssetId, ContractId, Rulebook};
 use crate::solve::{largest_amount, solve, Curve, Headroom, Term};
@@ -146,7 +147,7 @@ impl PoolCalc {
     /// The reported figures (SPEC §1 roundings); takes the fixed-scale path's rounded
     /// figures when it has them.
     fn round(&mut self, rb: &Rulebook) -> Result<PoolResult> {
-        let margin_level = if self.mm.is_zero()? { None } else { Some(Exact::div_floor8(self.em, self.mm)?) };
+        let margin_level = Ratio::level(self.em, self.mm)?;
         let liquidatable = self.liquidatable(rb.settings.liquidation_futures)?;
         if let Some(r) = self.fixed.as_mut() {
             let [em, im, mm, available] = r.figures;

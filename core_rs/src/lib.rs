@@ -38,6 +38,7 @@ pub mod margin;
 mod margin_fixed;
 pub mod market;
 pub mod parameters;
+pub mod ratio;
 pub mod repay;
 pub mod result;
 pub mod risk_events;

@@ -6,6 +6,7 @@ use crate::decimal::{Dec, Exact};
 use crate::error::{Reason, Result};
 use crate::futures::OrderCheck;
 use crate::json::ranges::MAX_QTY;
+use crate::ratio::Ratio;
 use crate::result::{MarginResult, ProFigures, Rejection};
 use crate::rulebook::{AssetId, Rulebook};
 use crate::solve::{largest_amount, solve, Curve, Headroom, Term};
@@ -53,15 +54,15 @@ impl MarginCalc {
     }
     /// Classic margin level `TA / TL` (None when TL = 0), exact comparison helpers use
     /// cross-multiplication; this is the reported (rounded) figure.
-    pub fn classic_ml(&self) -> Result<Option<Dec>> {
+    pub fn classic_ml(&self) -> Result<Option<Ratio>> {
         ratio(self.ta, self.tl)
     }
     /// Classic collateral margin level `CV / TL`.
-    pub fn classic_cml(&self) -> Result<Option<Dec>> {
+    pub fn classic_cml(&self) -> Result<Option<Ratio>> {
         ratio(self.cv, self.tl)
     }
     /// Pro margin level `(NC − OOL) / MM`.
-    pub fn pro_ml(&self) -> Result<Option<Dec>> {
+    pub fn pro_ml(&self) -> Result<Option<Ratio>> {
         ratio(self.pro_equity(), self.mm)
     }
 
@@ -80,12 +81,8 @@ impl MarginCalc {
     }
 }
 
-fn ratio(num: Exact, den: Exact) -> Result<Option<Dec>> {
-    if den.is_zero()? {
-        Ok(None)
-    } else {
-        Ok(Some(Exact::div_floor8(num, den)?))
-    }
+fn ratio(num: Exact, den: Exact) -> Result<Option<Ratio>> {
+    Ok(Ratio::level(num, den)?)
 }
 
 /// The Pro IMR table of an asset for the account's region (SPEC §3.4 floor).

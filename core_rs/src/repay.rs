@@ -9,6 +9,7 @@ use crate::flows::{conversion_cost, conversion_cover};
 use crate::futures::pools;
 use crate::liability::{free, futures_of, margin_of, sub, Flow, Record, RecordKind, RepayAmount};
 use crate::parameters::RiskMode;
+use crate::ratio::Ratio;
 use crate::rulebook::{AssetId, Rulebook};
 
 fn price_at(rb: &Rulebook, market: &Market, a: AssetId, field: &str) -> Result<Dec> {
@@ -77,13 +78,14 @@ pub fn repay_futures(
     let ps = price_at(rb, market, payer, "payer_asset")?;
     let discount = rb.discount(payer);
     let cost = conversion_cost(a, pd, ps, discount)?;
-    if f.wallet[payer] < cost {
+    // A cost the wallet covers fits a `Dec`; a larger one may not (a quotient).
+    let Some(cost) = cost.to_dec().filter(|&c| c <= f.wallet[payer]) else {
         return Err(Error::at(
             Reason::InsufficientBalance,
             "payer_asset",
             format!("repaying costs {cost} {}; the wallet holds {}", rb.asset(payer).code, f.wallet[payer]),
         ));
-    }
+    };
     let mut n = f.clone();
     n.wallet[debt] = n.wallet[debt].checked_add(a).ok_or_else(Error::overflow)?;
     n.wallet[payer] = sub(n.wallet[payer], cost)?;
@@ -127,7 +129,7 @@ pub fn repay_margin(
     let source = payer.unwrap_or(asset);
     let mut record = Record::new(RecordKind::RepayManual, asset, a);
     let cost = match payer {
-        None => a,
+        None => Ratio::from(a),
         Some(s) => {
             let pd = price_at(rb, market, asset, "asset")?;
             let ps = price_at(rb, market, s, "payer_asset")?;
@@ -146,6 +148,8 @@ pub fn repay_margin(
             format!("repaying needs {cost} free {}; {} is free", rb.asset(source).code, available.floor8()?),
         ));
     }
+    // At most the free balance (≤ the holding), so it fits a `Dec`.
+    let cost = cost.to_dec().ok_or_else(Error::overflow)?;
     let interest_paid = a.min(m.interest[asset]);
     let principal_paid = sub(a, interest_paid)?;
     let mut n = m.clone();
@@ -205,10 +209,13 @@ pub fn threshold_auto_repay(rb: &Rulebook, market: &Market, account: &Account) -
             }
             let discount = rb.discount(s);
             let cost = conversion_cost(rest, pd, ps, discount)?;
-            let (covered, paid) = if cost <= wallet {
-                (rest, cost)
-            } else {
-                (conversion_cover(wallet, ps, discount, pd)?, wallet)
+            let (covered, paid) = match cost.to_dec().filter(|&c| c <= wallet) {
+                Some(cost) => (rest, cost),
+                // cost > wallet, so the wallet covers less than `rest`: a `Dec`.
+                None => (
+                    conversion_cover(wallet, ps, discount, pd)?.to_dec().ok_or_else(Error::overflow)?,
+                    wallet,
+                ),
             };
             if covered.is_zero() {
                 continue;

@@ -3,6 +3,7 @@
 use crate::account::MarginMode;
 use crate::decimal::Dec;
 use crate::error::{Error, Reason, Result};
+use crate::ratio::Ratio;
 use crate::rulebook::{AssetId, ContractId, Rulebook};
 use serde_json::{Map, Value};
 
@@ -42,7 +43,7 @@ pub struct PoolResult {
     /// EM − IM, rounded down.
     pub available: Dec,
     /// EM / MM rounded down; `None` when MM = 0.
-    pub margin_level: Option<Dec>,
+    pub margin_level: Option<Ratio>,
     /// Liquidation rule on exact values.
     pub liquidatable: bool,
     /// Non-zero per-asset equity, rounded down.
@@ -91,9 +92,9 @@ pub struct MarginResult {
     /// Pro figures (Pro mode only).
     pub pro: Option<ProFigures>,
     /// Classic TA/TL or Pro (NC − OOL)/MM, rounded down.
-    pub margin_level: Option<Dec>,
+    pub margin_level: Option<Ratio>,
     /// Classic CV/TL, rounded down.
-    pub collateral_margin_level: Option<Dec>,
+    pub collateral_margin_level: Option<Ratio>,
     /// Liquidation rule on exact values.
     pub liquidatable: bool,
     /// Margin-call rule on exact values.
@@ -150,8 +151,8 @@ fn s(d: Dec) -> Value {
     Value::String(d.to_string())
 }
 
-fn opt(d: Option<Dec>) -> Value {
-    d.map_or(Value::Null, s)
+fn opt(r: Option<Ratio>) -> Value {
+    r.map_or(Value::Null, |r| Value::String(r.to_string()))
 }
 
 fn asset_map(rb: &Rulebook, items: &[(AssetId, Dec)]) -> Value {

@@ -8,6 +8,7 @@ use crate::error::{Reason, Result};
 use crate::futures::pools;
 use crate::margin::calc;
 use crate::parameters::RiskMode;
+use crate::ratio::Ratio;
 use crate::result::PoolId;
 use crate::rulebook::Rulebook;
 
@@ -41,7 +42,7 @@ pub struct RiskFigures {
     /// The pool the figures are of (futures only).
     pub pool: Option<PoolId>,
     /// numerator / denominator rounded down; `None` when the denominator is 0.
-    pub margin_level: Option<Dec>,
+    pub margin_level: Option<Ratio>,
     /// EM, TA or NC − OOL, rounded down.
     pub numerator: Dec,
     /// MM, TL or MM, rounded up.
@@ -84,8 +85,8 @@ struct Assessment {
     figures: Option<RiskFigures>,
 }
 
-fn ratio(num: Exact, den: Exact) -> Result<Option<Dec>> {
-    Ok(if den.is_zero()? { None } else { Some(Exact::div_floor8(num, den)?) })
+fn ratio(num: Exact, den: Exact) -> Result<Option<Ratio>> {
+    Ok(Ratio::level(num, den)?)
 }
 
 fn assess(rb: &Rulebook, market: &Market, account: &Account) -> Result<Assessment> {

@@ -7,8 +7,9 @@
 //! the exact value and slope, and solves the one linear segment where `h` crosses 0.
 //! No scanning over amounts and no division until the final rounding.
 
-use crate::decimal::{Dec, Exact};
+use crate::decimal::{ArithError, Dec, Exact};
 use crate::error::Result;
+use crate::ratio::Ratio;
 use crate::tiers::{Dir, TierTable};
 use std::cmp::Ordering;
 
@@ -147,10 +148,41 @@ pub fn solve(h: &Headroom<'_, '_>) -> Result<Solution> {
 /// The largest multiple of 10^-8, `t`, with `t × k ≤ u_max` where `u_max` is the
 /// solution in `u`-space (`u = t × k`), clamped to `[0, t_cap]`.
 pub fn largest_amount(solution: Solution, cap_u: Exact, k: Exact, t_cap: Dec) -> Result<Dec> {
-    let t = match solution {
+    let (num, den) = match solution {
         Solution::Infeasible => return Ok(Dec::ZERO),
-        Solution::Cap => Exact::div_floor8(cap_u, k)?,
-        Solution::At { num, den } => Exact::div_floor8(num, den * k)?,
+        Solution::Cap => (cap_u, k),
+        Solution::At { num, den } => (num, den * k),
     };
-    Ok(t.max(Dec::ZERO).min(t_cap))
+    match Exact::div_floor8(num, den) {
+        Ok(t) => Ok(t.max(Dec::ZERO).min(t_cap)),
+        // A quotient beyond `Dec` (a tiny `k`): clamped to `t_cap`, which is a `Dec`.
+        Err(ArithError::Overflow) => {
+            let t = Ratio::div_floor8(num, den)?.max(Ratio::default()).min(Ratio::from(t_cap));
+            Ok(t.to_dec().unwrap_or(t_cap))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(s: &str) -> Exact {
+        s.parse::<Dec>().unwrap().exact()
+    }
+
+    #[test]
+    fn quotients_beyond_dec_clamp_to_the_cap() {
+        // u = 10^24 against k = 10^-16: t = 10^40, beyond `Dec`; the cap binds.
+        let (u, k) = (e("1000000000000000") * e("1000000000"), e("0.00000001") * e("0.00000001"));
+        let cap = Dec::from_int(1_000_000_000_000_000);
+        assert_eq!(largest_amount(Solution::Cap, u, k, cap).unwrap(), cap);
+        assert_eq!(largest_amount(Solution::At { num: u, den: Exact::int(1) }, u, k, cap).unwrap(), cap);
+        assert_eq!(
+            largest_amount(Solution::At { num: -u, den: Exact::int(1) }, u, k, cap).unwrap(),
+            Dec::ZERO
+        );
+        assert_eq!(largest_amount(Solution::Cap, e("3"), e("2"), cap).unwrap(), e("1.5").floor8().unwrap());
+    }
 }

@@ -440,7 +440,7 @@ fn transition_cancels_then_liquidates() {
     );
     let Account::Futures(f) = &t.account else { panic!() };
     assert_eq!((f.status, f.orders.len()), (Status::Liquidating, 0));
-    assert_eq!(t.figures.as_ref().unwrap().margin_level, Some(d("0.88888888")));
+    assert_eq!(t.figures.as_ref().unwrap().margin_level, Some(d("0.88888888").into()));
     assert!(!t.may_end_liquidation());
     // Already liquidating: evaluated only.
     let t2 = transition(&rb, &m, &t.account).unwrap().unwrap();
@@ -476,4 +476,31 @@ fn transition_orders_cancelled_for_margin_pro() {
     assert!(!t.margin_call, "NC 200 > 1.5 × MM 30 after cancelling");
     let Account::Margin(mm) = &t.account else { panic!() };
     assert_eq!((mm.status, mm.orders.len()), (Status::Active, 0));
+}
+
+#[test]
+fn conversions_beyond_the_reported_decimal_refuse_or_cover_exactly() {
+    // BTC at 10^-8 with discount 10^-8: repaying 10^15 USDT would cost 10^31 BTC, beyond
+    // `Dec`'s range — a plain refusal (SPEC §1: no overflow on in-range input).
+    let rb = rulebook("0.00000001");
+    let m = market(&rb, json!({"BTC": "0.00000001"}));
+    let (usdt, btc) = (id(&rb, "USDT"), id(&rb, "BTC"));
+    let big = "1000000000000000";
+    let f = account(
+        &rb,
+        json!({"kind": "FUTURES", "mode": "MULTI_ASSET", "wallet": {"USDT": format!("-{big}"), "BTC": big}}),
+    );
+    assert_eq!(
+        refusal(repay_futures(&rb, &m, &f, usdt, btc, RepayAmount::All)),
+        (Reason::InsufficientBalance, "payer_asset".into())
+    );
+    let a = account(&rb, json!({"kind": "MARGIN", "holdings": {"BTC": big}, "borrowed": {"USDT": big}}));
+    assert_eq!(
+        refusal(repay_margin(&rb, &m, &a, usdt, Some(btc), RepayAmount::All)).0,
+        Reason::InsufficientBalance
+    );
+    // The threshold auto-repay takes the whole BTC wallet, which covers 10^15 × 10^-16.
+    let t = threshold_auto_repay(&rb, &m, &f).unwrap();
+    assert_eq!(wallet(&t.account, &rb, "BTC"), d("0"));
+    assert_eq!(wallet(&t.account, &rb, "USDT"), d("-999999999999999.9"));
 }

@@ -149,9 +149,9 @@ fn dec<'py>(py: Python<'py>, d: Dec) -> Bound<'py, PyAny> {
     PyString::new(py, &d.to_string()).into_any()
 }
 
-fn opt<'py>(py: Python<'py>, d: Option<Dec>) -> Bound<'py, PyAny> {
+fn opt<'py>(py: Python<'py>, d: Option<impl std::fmt::Display>) -> Bound<'py, PyAny> {
     match d {
-        Some(d) => dec(py, d),
+        Some(d) => PyString::new(py, &d.to_string()).into_any(),
         None => py.None().into_bound(py),
     }
 }
