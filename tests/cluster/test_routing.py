@@ -192,3 +192,34 @@ def test_watch_events_on_any_instance_streams_every_shard_with_an_exact_cursor(c
     # One account only.
     only = _watch(cluster.instances[1], ev.WatchEventsRequest(account_ids=[nxt]), 2)
     assert {e.event.account_id for e in only} == {nxt}
+
+
+def test_a_global_write_journaled_but_never_published_is_published_by_its_retry(cluster: Cluster) -> None:
+    # The instance that takes UpdatePrices journals it on its first shard, then publishes
+    # it to mm_market. If it dies in between, the client's retry is an idempotent replay
+    # on that shard: it must publish then, not answer OK with the cluster never told.
+    inst = cluster.start()
+    wait_until(lambda: cluster.balanced(1), 20, "one instance owning every shard")
+    inst.call("UpdatePrices", mkt.UpdatePricesRequest(request_id="p-0", index_prices={"ETH": "3000"}))
+    with psycopg.connect(cluster.url, autocommit=True) as conn:
+        (before,) = conn.execute("SELECT body FROM mm_market WHERE id = 1").fetchone()
+    p1 = mkt.UpdatePricesRequest(request_id="p-1", index_prices={"BTC": "50000"})
+    first = inst.call("UpdatePrices", p1)
+    with psycopg.connect(cluster.url, autocommit=True) as conn:
+        # As if the instance had died after journaling p-1 and before publishing it.
+        conn.execute("UPDATE mm_market SET body = %s WHERE id = 1", (before,))
+        conn.execute("DELETE FROM mm_meta WHERE shard = -1 AND key = 'published/p-1'")
+    again = inst.call("UpdatePrices", p1)
+    assert again == first  # the replay's response
+    with psycopg.connect(cluster.url, autocommit=True) as conn:
+        (body,) = conn.execute("SELECT body FROM mm_market WHERE id = 1").fetchone()
+        marked = conn.execute("SELECT 1 FROM mm_meta WHERE shard = -1 AND key = 'published/p-1'").fetchone()
+    published = mkt.UpdatePricesRequest.FromString(bytes(body))
+    assert published.index_prices.get("BTC") == "50000" and published.index_prices.get("ETH") == "3000"
+    assert marked is not None
+    # A second retry publishes nothing more.
+    with psycopg.connect(cluster.url, autocommit=True) as conn:
+        (version,) = conn.execute("SELECT version FROM mm_market WHERE id = 1").fetchone()
+    inst.call("UpdatePrices", p1)
+    with psycopg.connect(cluster.url, autocommit=True) as conn:
+        assert conn.execute("SELECT version FROM mm_market WHERE id = 1").fetchone() == (version,)

@@ -10,6 +10,11 @@ of its shards; a shard taken over catches up as it opens (rulebook, then prices)
 per-shard journal command of a followed version carries the request id
 ``mm-market-<v>`` / ``mm-rulebook-<v>``: replaying a version a shard already has is an
 idempotent no-op, and a shard never goes back to an older version.
+
+The publication records the client's request id (``mm_meta`` of shard -1, key
+``published/<request id>``) in the same transaction as the new version, so that a retry
+of a call whose instance died after its first shard journaled it but before publishing
+(the retry is then an idempotent replay on that shard) is published then, exactly once.
 """
 
 from __future__ import annotations
@@ -29,6 +34,13 @@ log = logging.getLogger("multimargin.cluster")
 
 #: Seconds between two looks at the cluster's versions.
 POLL_SECONDS = 0.25
+
+#: mm_meta's shard id for cluster-wide keys (store.pg_schema).
+_CLUSTER_META = -1
+
+
+def _published_key(request_id: str) -> str:
+    return f"published/{request_id}"
 
 
 class Globals:
@@ -62,11 +74,27 @@ class Globals:
         if row is not None and int(row[0]) > self.rulebook_version:
             self.rulebook_version, self.rulebook = int(row[0]), bytes(row[1]).decode()
 
+    async def published(self, request_id: str) -> bool:
+        """Whether a global write with this request id has been published."""
+        conn = await self._connection()
+        cur = await conn.execute(
+            "SELECT 1 FROM mm_meta WHERE shard = %s AND key = %s", (_CLUSTER_META, _published_key(request_id))
+        )
+        return await cur.fetchone() is not None
+
+    async def _mark(self, conn: psycopg.AsyncConnection[Any], request_id: str) -> None:
+        if request_id:
+            await conn.execute(
+                "INSERT INTO mm_meta (shard, key, value) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                (_CLUSTER_META, _published_key(request_id), b""),
+            )
+
     async def publish_prices(self, request: mkt.UpdatePricesRequest) -> int:
         """Merge ``request`` into the cluster's prices as a new version; returns it."""
         async with self._lock:
             conn = await self._connection()
             async with conn.transaction():
+                await self._mark(conn, request.request_id)
                 cur = await conn.execute("SELECT version, body FROM mm_market WHERE id = 1 FOR UPDATE")
                 row = await cur.fetchone()
                 merged = mkt.UpdatePricesRequest()
@@ -87,10 +115,12 @@ class Globals:
                 self.market_version, self.market = version, merged
             return version
 
-    async def publish_rulebook(self, text: str) -> int:
+    async def publish_rulebook(self, text: str, request_id: str = "") -> int:
+        """Write ``text`` as the cluster's rulebook, a new version; returns it."""
         async with self._lock:
             conn = await self._connection()
             async with conn.transaction():
+                await self._mark(conn, request_id)
                 await conn.execute("LOCK TABLE mm_rulebook IN EXCLUSIVE MODE")
                 cur = await conn.execute("SELECT coalesce(max(version), 0) + 1 FROM mm_rulebook")
                 row = await cur.fetchone()

@@ -212,12 +212,15 @@ class ClusterEngine:
         first_shard, first = local[0]
         versions = (first.prices_version, first.rulebook_version)
         response = await self._local(first_shard, first, method, request)  # validates
-        if (first.prices_version, first.rulebook_version) == versions:
-            return response  # an idempotent replay: published the first time
+        # An idempotent replay on this shard was published the first time, unless the
+        # instance that journaled it died before publishing: then it is published now.
+        replay = (first.prices_version, first.rulebook_version) == versions
+        if replay and (not request.request_id or await self.globals.published(request.request_id)):
+            return response
         if method == "UpdatePrices":
             await self.globals.publish_prices(request)
         else:
-            await self.globals.publish_rulebook(first.rulebook_json)
+            await self.globals.publish_rulebook(first.rulebook_json, request.request_id)
         # Every local shard (the first too: it may have missed a version published
         # meanwhile) takes the cluster's whole price set / rulebook.
         for shard, engine in local:
