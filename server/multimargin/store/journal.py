@@ -36,12 +36,10 @@ from multimargin.store.records import (
     JournalRecord,
     Recovery,
     chain_value,
-    snapshot_checksum,
 )
 from multimargin.store.rows import (
     _blob,
     _int,
-    _meta_int,
     _row_to_record,
     _row_to_snapshot,
 )
@@ -237,42 +235,7 @@ class Store(CommitPipeline):
                 raise CorruptJournalError(f"malformed database file {self.path}: {exc}", seq=None) from exc
             raise
 
-        meta_last = _meta_int(meta.get(META_LAST_SEQ))
-        if meta_last is None:
-            raise CorruptJournalError(f"meta {META_LAST_SEQ} is missing or malformed", seq=None)
-        if last_seq < meta_last:
-            raise CorruptJournalError(
-                f"truncated tail: journal ends at seq {last_seq} but meta.last_seq is "
-                f"{meta_last}; records {last_seq + 1}..{meta_last} are missing",
-                seq=last_seq + 1,
-            )
-        if last_seq > meta_last:
-            raise CorruptJournalError(
-                f"journal extends beyond meta.last_seq {meta_last} to seq {last_seq}; "
-                f"rows from seq {meta_last + 1} were not written by this store",
-                seq=meta_last + 1,
-            )
-        if meta.get(META_CHAIN_HEAD) != chain:
-            raise CorruptJournalError(
-                f"chain mismatch at journal end: meta.chain_head does not match "
-                f"the chain value of seq {last_seq}",
-                seq=last_seq if last_seq else None,
-            )
-        for snapshot, stored_checksum in snapshots:
-            if snapshot.seq > last_seq:
-                raise CorruptJournalError(
-                    f"snapshot at seq {snapshot.seq} is beyond the journal end (last seq {last_seq})",
-                    seq=snapshot.seq,
-                )
-            if snapshot_checksum(snapshot) != stored_checksum:
-                raise CorruptJournalError(
-                    f"snapshot checksum mismatch at seq {snapshot.seq}", seq=snapshot.seq
-                )
-
-        self._next_seq = last_seq + 1
-        self._chain_head = chain
-        self._recovered = True
-        return Recovery(snapshot=latest, records=records)
+        return self._recovered_end(meta, last_seq, chain, snapshots, records)
 
     def verify_prefix(self, through: int) -> None:
         """Chain-verifies the journal from seq 1 through ``through`` (the records a

@@ -30,6 +30,7 @@ from multimargin.store.interface import EventRow
 from multimargin.store.records import (
     GENESIS_CHAIN,
     JournalRecord,
+    Recovery,
     Snapshot,
     StoreStats,
     chain_value,
@@ -37,6 +38,7 @@ from multimargin.store.records import (
     validate_record,
     validate_snapshot,
 )
+from multimargin.store.rows import check_journal_end
 from multimargin.store.schema import RESERVED_META_PREFIX
 
 _RECORD: Final = 0
@@ -330,6 +332,22 @@ class CommitPipeline:
             self._closed = True
 
     # ------------------------------------------------- event-loop internals
+
+    def _recovered_end(
+        self,
+        meta: dict[str, bytes],
+        last_seq: int,
+        chain: bytes,
+        snapshots: list[tuple[Snapshot, bytes]],
+        records: list[JournalRecord],
+    ) -> Recovery:
+        """The end of a recovery, the same for every backend (:func:`check_journal_end`);
+        then the store is recovered."""
+        check_journal_end(meta, last_seq, chain, snapshots)
+        self._next_seq = last_seq + 1
+        self._chain_head = chain
+        self._recovered = True
+        return Recovery(snapshot=snapshots[-1][0] if snapshots else None, records=records)
 
     def _check_open(self) -> None:
         if self._closed or self._closing:

@@ -36,8 +36,8 @@ from multimargin.store.pg_leases import Fence
 from multimargin.store.pg_schema import FENCE_SQLSTATE, cluster_shards, ensure_schema
 from multimargin.store.pg_verify import verify_journal
 from multimargin.store.pipeline import CommitPipeline, JournalRow, SnapshotRow
-from multimargin.store.records import GENESIS_CHAIN, JournalRecord, Recovery, chain_value, snapshot_checksum
-from multimargin.store.rows import _blob, _int, _meta_int, _row_to_record, _row_to_snapshot
+from multimargin.store.records import GENESIS_CHAIN, JournalRecord, Recovery, chain_value
+from multimargin.store.rows import _blob, _int, _row_to_record, _row_to_snapshot
 from multimargin.store.schema import META_CHAIN_HEAD, META_LAST_SEQ
 
 __all__ = ["Fence", "PgStore", "describe_dsn"]
@@ -241,42 +241,7 @@ class PgStore(CommitPipeline):
         except psycopg.Error as exc:
             raise self._read_error("recovery", exc) from exc
 
-        meta_last = _meta_int(meta.get(META_LAST_SEQ))
-        if meta_last is None:
-            raise CorruptJournalError(f"meta {META_LAST_SEQ} is missing or malformed", seq=None)
-        if last_seq < meta_last:
-            raise CorruptJournalError(
-                f"truncated tail: journal ends at seq {last_seq} but meta.last_seq is "
-                f"{meta_last}; records {last_seq + 1}..{meta_last} are missing",
-                seq=last_seq + 1,
-            )
-        if last_seq > meta_last:
-            raise CorruptJournalError(
-                f"journal extends beyond meta.last_seq {meta_last} to seq {last_seq}; "
-                f"rows from seq {meta_last + 1} were not written by this store",
-                seq=meta_last + 1,
-            )
-        if meta.get(META_CHAIN_HEAD) != chain:
-            raise CorruptJournalError(
-                f"chain mismatch at journal end: meta.chain_head does not match "
-                f"the chain value of seq {last_seq}",
-                seq=last_seq if last_seq else None,
-            )
-        for snapshot, stored_checksum in snapshots:
-            if snapshot.seq > last_seq:
-                raise CorruptJournalError(
-                    f"snapshot at seq {snapshot.seq} is beyond the journal end (last seq {last_seq})",
-                    seq=snapshot.seq,
-                )
-            if snapshot_checksum(snapshot) != stored_checksum:
-                raise CorruptJournalError(
-                    f"snapshot checksum mismatch at seq {snapshot.seq}", seq=snapshot.seq
-                )
-
-        self._next_seq = last_seq + 1
-        self._chain_head = chain
-        self._recovered = True
-        return Recovery(snapshot=latest, records=records)
+        return self._recovered_end(meta, last_seq, chain, snapshots, records)
 
     def verify_prefix(self, through: int) -> None:
         """Chain-verifies seq 1..``through`` on a connection of its own (callable from

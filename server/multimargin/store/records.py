@@ -184,3 +184,4 @@ def validate_snapshot(snapshot: Snapshot) -> None:
         raise ValueError(f"snapshot seq must be >= 0, got {snapshot.seq}")
     _check_bytes("state", snapshot.state)
     _check_bytes("state_hash", snapshot.state_hash)
+

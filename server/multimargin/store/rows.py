@@ -1,11 +1,12 @@
 """Reading rows back: each column checked for the type it was written with (STRICT
-tables, but a damaged file can still hold anything), and rows turned into records."""
+tables, but a damaged file can still hold anything), rows turned into records, and the
+end of a recovery checked (:func:`check_journal_end`, both backends)."""
 
 from __future__ import annotations
 
 from multimargin.store.errors import CorruptJournalError
-from multimargin.store.records import JournalRecord, Snapshot
-from multimargin.store.schema import JOURNAL_COLUMNS, UndecodableText
+from multimargin.store.records import JournalRecord, Snapshot, snapshot_checksum
+from multimargin.store.schema import JOURNAL_COLUMNS, META_CHAIN_HEAD, META_LAST_SEQ, UndecodableText
 
 
 class _BadColumn(Exception):
@@ -72,3 +73,43 @@ def _meta_int(value: object) -> int | None:
     if not isinstance(value, bytes) or not value.isdigit():
         return None
     return int(value)
+
+
+def check_journal_end(
+    meta: dict[str, bytes], last_seq: int, chain: bytes, snapshots: list[tuple[Snapshot, bytes]]
+) -> None:
+    """The end of a recovery, the same for every backend: the journal's last seq and its
+    chain value against ``store.last_seq`` / ``store.chain_head`` (written in the
+    transaction of each batch), and every retained snapshot (with its stored checksum)
+    against the journal. Raises :class:`CorruptJournalError` naming the position."""
+    meta_last = _meta_int(meta.get(META_LAST_SEQ))
+    if meta_last is None:
+        raise CorruptJournalError(f"meta {META_LAST_SEQ} is missing or malformed", seq=None)
+    if last_seq < meta_last:
+        raise CorruptJournalError(
+            f"truncated tail: journal ends at seq {last_seq} but meta.last_seq is "
+            f"{meta_last}; records {last_seq + 1}..{meta_last} are missing",
+            seq=last_seq + 1,
+        )
+    if last_seq > meta_last:
+        raise CorruptJournalError(
+            f"journal extends beyond meta.last_seq {meta_last} to seq {last_seq}; "
+            f"rows from seq {meta_last + 1} were not written by this store",
+            seq=meta_last + 1,
+        )
+    if meta.get(META_CHAIN_HEAD) != chain:
+        raise CorruptJournalError(
+            f"chain mismatch at journal end: meta.chain_head does not match "
+            f"the chain value of seq {last_seq}",
+            seq=last_seq if last_seq else None,
+        )
+    for snapshot, stored_checksum in snapshots:
+        if snapshot.seq > last_seq:
+            raise CorruptJournalError(
+                f"snapshot at seq {snapshot.seq} is beyond the journal end (last seq {last_seq})",
+                seq=snapshot.seq,
+            )
+        if snapshot_checksum(snapshot) != stored_checksum:
+            raise CorruptJournalError(
+                f"snapshot checksum mismatch at seq {snapshot.seq}", seq=snapshot.seq
+            )
