@@ -42,6 +42,7 @@ from multimargin.store.rows import (
     _int,
     _row_to_record,
     _row_to_snapshot,
+    verified_row,
 )
 from multimargin.store.schema import (
     DB_FILENAME,
@@ -298,18 +299,8 @@ class Store(CommitPipeline):
                     ) from exc
                 if row is None:
                     return expected - 1, chain, records
-                seq = row[0]
-                if seq != expected:
-                    raise CorruptJournalError(f"gap in seq: expected {expected}, found {seq}", seq=expected)
-                record, stored_chain = _row_to_record(row)
-                chain = chain_value(chain, record)
-                if chain != stored_chain:
-                    raise CorruptJournalError(
-                        f"chain mismatch at seq {seq}: the row's contents or its chain "
-                        "value were altered (or rows were reordered)",
-                        seq=seq,
-                    )
-                if seq > after:
+                record, chain = verified_row(row, expected, chain)
+                if record.seq > after:
                     records.append(record)
                 expected += 1
         finally:

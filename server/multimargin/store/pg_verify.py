@@ -11,8 +11,8 @@ from typing import Any
 import psycopg
 
 from multimargin.store.errors import CorruptJournalError
-from multimargin.store.records import GENESIS_CHAIN, JournalRecord, chain_value
-from multimargin.store.rows import _row_to_record
+from multimargin.store.records import GENESIS_CHAIN, JournalRecord
+from multimargin.store.rows import verified_row
 
 _COLUMNS = "seq, ts_ns, kind, account_id, request_id, request_hash, command, response, state_hash, chain"
 _FETCH = 2000
@@ -49,18 +49,8 @@ def verify_journal(
             (shard, expected, end),
         )
         for row in cursor:
-            seq = row[0]
-            if seq != expected:
-                raise CorruptJournalError(f"gap in seq: expected {expected}, found {seq}", seq=expected)
-            record, stored_chain = _row_to_record(row)
-            chain = chain_value(chain, record)
-            if chain != stored_chain:
-                raise CorruptJournalError(
-                    f"chain mismatch at seq {seq}: the row's contents or its chain "
-                    "value were altered (or rows were reordered)",
-                    seq=seq,
-                )
-            if seq > after:
+            record, chain = verified_row(row, expected, chain)
+            if record.seq > after:
                 records.append(record)
             expected += 1
     return expected - 1, chain, records

@@ -5,7 +5,7 @@ end of a recovery checked (:func:`check_journal_end`, both backends)."""
 from __future__ import annotations
 
 from multimargin.store.errors import CorruptJournalError
-from multimargin.store.records import JournalRecord, Snapshot, snapshot_checksum
+from multimargin.store.records import JournalRecord, Snapshot, chain_value, snapshot_checksum
 from multimargin.store.schema import JOURNAL_COLUMNS, META_CHAIN_HEAD, META_LAST_SEQ, UndecodableText
 
 
@@ -110,6 +110,23 @@ def check_journal_end(
                 seq=snapshot.seq,
             )
         if snapshot_checksum(snapshot) != stored_checksum:
-            raise CorruptJournalError(
-                f"snapshot checksum mismatch at seq {snapshot.seq}", seq=snapshot.seq
-            )
+            raise CorruptJournalError(f"snapshot checksum mismatch at seq {snapshot.seq}", seq=snapshot.seq)
+
+
+def verified_row(row: tuple[object, ...], expected: int, chain: bytes) -> tuple[JournalRecord, bytes]:
+    """One row of a journal walk (its columns, then its stored chain value): it must be
+    seq ``expected`` and carry the chain value computed from ``chain`` (the value before
+    it). Returns the record and its chain value; :class:`CorruptJournalError` naming the
+    seq for a gap or an altered row, both backends alike."""
+    seq = row[0]
+    if seq != expected:
+        raise CorruptJournalError(f"gap in seq: expected {expected}, found {seq}", seq=expected)
+    record, stored_chain = _row_to_record(row)
+    chain = chain_value(chain, record)
+    if chain != stored_chain:
+        raise CorruptJournalError(
+            f"chain mismatch at seq {seq}: the row's contents or its chain "
+            "value were altered (or rows were reordered)",
+            seq=seq,
+        )
+    return record, chain
