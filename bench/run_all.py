@@ -180,7 +180,7 @@ def render(figures: dict[str, Any], args: argparse.Namespace, elapsed: float, wh
                 f"| {name} | {_n(f['reference_us'])} | {f['compiled_us']:.1f} | {f['batch_us']:.1f} | "
                 f"{f['scenario_json_us']:.0f} | {_n(per_call)}× | {_n(batch)}× |"
             )
-        head = "| account | reference model | `Rulebook.evaluate` | `evaluate_many` (10,000) | "
+        head = "| account | reference model | `Rulebook.evaluate` | `evaluate_batch` (10,000) | "
         head += "`multimargin.evaluate` (JSON) | × per call | × batch |"
         blocks["python"] = "\n".join(
             [head, "|---|---|---|---|---|---|---|", *rows, "",
