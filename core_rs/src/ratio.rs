@@ -7,7 +7,7 @@
 //! 10^31). SPEC §1 makes overflow on in-range input a bug, so a ratio keeps a 256-bit
 //! count of 10^-8: every in-range quotient fits (at most about 10^50 units).
 
-use crate::decimal::{ArithError, Dec, Exact, SCALE, UNIT};
+use crate::decimal::{write_units, ArithError, Dec, Exact, SCALE, UNIT};
 use ethnum::{I256, U256};
 use std::fmt;
 
@@ -77,21 +77,7 @@ impl fmt::Display for Ratio {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let unit = U256::new(UNIT as u128);
         let abs = self.0.unsigned_abs();
-        let int = abs / unit;
-        let mut frac = (abs % unit).as_u128();
-        if self.0.is_negative() {
-            f.write_str("-")?;
-        }
-        write!(f, "{int}")?;
-        if frac != 0 {
-            let mut width = SCALE as usize;
-            while frac % 10 == 0 {
-                frac /= 10;
-                width -= 1;
-            }
-            write!(f, ".{frac:0width$}")?;
-        }
-        Ok(())
+        write_units(f, self.0.is_negative(), abs / unit, (abs % unit).as_u128())
     }
 }
 

@@ -200,24 +200,34 @@ impl std::str::FromStr for Dec {
 impl fmt::Display for Dec {
     /// SPEC §1 output form: no trailing zeros, no trailing point, `0` never `-0`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let neg = self.0 < 0;
         let abs = self.0.unsigned_abs();
-        let int = abs / UNIT as u128;
-        let mut frac = abs % UNIT as u128;
-        if neg {
-            f.write_str("-")?;
-        }
-        write!(f, "{int}")?;
-        if frac != 0 {
-            let mut width = SCALE as usize;
-            while frac % 10 == 0 {
-                frac /= 10;
-                width -= 1;
-            }
-            write!(f, ".{frac:0width$}")?;
-        }
-        Ok(())
+        write_units(f, self.0 < 0, abs / UNIT as u128, abs % UNIT as u128)
     }
+}
+
+/// Writes a count of 10^-8 units in the SPEC §1 output form, given its sign, its integer
+/// part and its fraction (< 10^8 units): no trailing zeros, no trailing point, `0` never
+/// `-0` (a zero count is never negative). Shared by [`Dec`] and the wide
+/// [`crate::ratio::Ratio`].
+pub(crate) fn write_units(
+    f: &mut fmt::Formatter<'_>,
+    negative: bool,
+    int: impl fmt::Display,
+    mut frac: u128,
+) -> fmt::Result {
+    if negative {
+        f.write_str("-")?;
+    }
+    write!(f, "{int}")?;
+    if frac != 0 {
+        let mut width = SCALE as usize;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        write!(f, ".{frac:0width$}")?;
+    }
+    Ok(())
 }
 
 impl fmt::Debug for Dec {
