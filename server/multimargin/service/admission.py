@@ -6,7 +6,7 @@ other work (authentication, authorization, the engine), when one of these holds
 
 * **limit** — ``limit`` calls are already in the engine (``--max-in-flight``);
 * **queued** — the call waited longer than ``max_queue_delay`` between reaching our
-  first Python code (:class:`ArrivalInterceptor`, which stamps :data:`ARRIVED`) and
+  first Python code (:func:`stamp_arrival`, called by the call interceptor) and
   its handler: past saturation calls queue in the event loop, and a call that has
   already waited its bound is late whatever we do (CoDel's rule: judge a call by its
   own sojourn time, not by a queue length);
@@ -56,10 +56,8 @@ import selectors
 import time
 import weakref
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
-
-import grpc
 
 #: When the call being handled reached our first Python code (the admission clock's
 #: time; unset outside a call).
@@ -98,7 +96,7 @@ class Admission:
     """The admission state of one server: calls in the engine, the bounds, what was shed.
 
     Only the event loop's thread touches it, so plain counters are exact. ``clock`` (a
-    monotonic clock in seconds) is what :class:`ArrivalInterceptor` stamps and
+    monotonic clock in seconds) is what :func:`stamp_arrival` stamps and
     :meth:`refusal` compares against; ``idle_at`` tells when the event loop was last
     idle on that clock (:func:`idle_clock`; None: the busy rule is off).
     """
@@ -200,19 +198,13 @@ class Admission:
         return f"the server is past saturation ({why}); retry with backoff"
 
 
-class ArrivalInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
-    """Stamps :data:`ARRIVED` on every call of the contract as soon as gRPC hands it to
-    Python; the first interceptor of the server (:func:`~multimargin.service.server.make_server`)."""
-
-    def __init__(self, admission: Admission) -> None:
-        self._clock = admission.clock
-
-    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
-        """Stamp the call's arrival (the handler runs in the same task, so it sees it)."""
-        SHED.set(None)  # not inherited from whatever context the call's task was made in
-        if details.method.startswith(_CONTRACT_PREFIX):
-            ARRIVED.set(self._clock())
-        return await continuation(details)
+def stamp_arrival(method: str, clock: Callable[[], float]) -> None:
+    """Stamps :data:`ARRIVED` on a call of the contract as soon as gRPC hands it to Python
+    (the call interceptor does, in the call's own task, so its handler sees it) and clears
+    :data:`SHED`, which is not to be inherited from the context the task was made in."""
+    SHED.set(None)
+    if method.startswith(_CONTRACT_PREFIX):
+        ARRIVED.set(clock())
 
 
 class IdleTrackingSelector(selectors.DefaultSelector):
@@ -274,8 +266,8 @@ __all__ = [
     "REPORT_EVERY",
     "SHED",
     "Admission",
-    "ArrivalInterceptor",
     "IdleTrackingSelector",
     "idle_clock",
     "new_event_loop",
+    "stamp_arrival",
 ]

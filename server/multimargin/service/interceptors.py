@@ -35,7 +35,7 @@ import grpc
 
 from multimargin.errors import InvalidInputError
 from multimargin.service.access import PRINCIPAL
-from multimargin.service.admission import SHED
+from multimargin.service.admission import SHED, stamp_arrival
 from multimargin.service.errors import abort_with, error_status
 from multimargin.service.logs import ACCESS_LOGGER, log_access
 from multimargin.state import validate
@@ -159,13 +159,19 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
     The wrapped handler of a method is made once and kept (the call's metadata is read
     from its context), so a call costs no new closures or handler objects."""
 
-    def __init__(self, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, metrics: Metrics | None = None, arrival_clock: Callable[[], float] | None = None
+    ) -> None:
         self._metrics = metrics
+        self._clock = arrival_clock  # admission's clock: stamps each call's arrival
         self._wrapped: dict[str, tuple[Any, Any]] = {}  # method -> (handler, wrapped handler)
 
     async def intercept_service(self, continuation: Continuation, details: Any) -> Any:
-        """Wrap the handler of the call described by ``details``."""
+        """Stamp the call's arrival for admission control and wrap the handler of the
+        call described by ``details``."""
         method: str = details.method
+        if self._clock is not None:
+            stamp_arrival(method, self._clock)
         handler = await continuation(details)
         known = self._wrapped.get(method)
         if known is not None and known[0] is handler:

@@ -45,7 +45,6 @@ from multimargin.service.admission import (
     DEFAULT_MAX_LOOP_BUSY,
     DEFAULT_MAX_QUEUE_DELAY,
     Admission,
-    ArrivalInterceptor,
     idle_clock,
     new_event_loop,
 )
@@ -101,11 +100,9 @@ def make_server(
     calls from core, which then sheds them itself as CANCELLED. Admission control is
     ours, in the dispatcher (SPEC §11: a shed call is RESOURCE_EXHAUSTED).
     """
-    interceptors: tuple[Any, ...] = (CallInterceptor(metrics),)
-    if admission is not None:
-        interceptors = (ArrivalInterceptor(admission), *interceptors)
+    clock = admission.clock if admission is not None else None
     return grpc.aio.server(
-        interceptors=interceptors,
+        interceptors=(CallInterceptor(metrics, clock),),
         options=(
             ("grpc.max_receive_message_length", GRPC_MESSAGE_HEADROOM * max_message_bytes),
             ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
