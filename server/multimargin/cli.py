@@ -292,8 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-loop-busy-ms",
         type=_non_negative_float,
         metavar="MS",
-        help="once the event loop has been busy this long without a pause (and a call is in "
-        "flight), new calls are refused RESOURCE_EXHAUSTED (OVERLOADED); 0: off (default 5)",
+        help="once the server has had no CPU to spare this long (its event loop's thread or "
+        "its process at least 90 %% busy), new calls are refused RESOURCE_EXHAUSTED "
+        "(OVERLOADED); 0: off (default 1)",
     )
     sv.add_argument(
         "--init-store",

@@ -1,14 +1,16 @@
-"""Admission control by queueing delay and by a busy event loop
+"""Admission control by queueing delay and by a saturated CPU
 (:mod:`multimargin.service.admission`), tested without timings: the clocks the rules read
 are stepped by the test, over a real gRPC server on loopback and a real store.
 
 * a call that waited longer than the bound before its handler ran, or that arrives
-  while the event loop has not paused for longer than its bound, is refused
+  while the server has had no CPU to spare for longer than its bound, is refused
   RESOURCE_EXHAUSTED with ErrorInfo OVERLOADED and its own request id, and changes
   nothing (a retry with the same request id is applied, once);
 * the health check is never shed;
-* with nothing in the engine, no call is refused for delay (the server makes progress);
-* the event loop of ``serve`` knows when it was last idle.
+* with nothing in the engine, no call is refused for delay (the server makes progress),
+  but a saturated CPU is shed whatever is in the engine;
+* the CPU meter tells a saturated span from one with CPU to spare, by its loop thread's
+  or its process's CPU time.
 """
 
 from __future__ import annotations
@@ -37,8 +39,7 @@ from multimargin.service.admission import (
     LIMIT,
     QUEUED,
     Admission,
-    idle_clock,
-    new_event_loop,
+    CpuMeter,
 )
 from multimargin.service.dispatch import add_engine_services
 from multimargin.service.server import make_server
@@ -95,14 +96,19 @@ def test_each_rule_refuses_only_past_its_bound_and_counts_what_it_shed() -> None
     assert "125 ms" in a.message(QUEUED) and "250 ms" in a.message(BUSY) and "2 calls" in a.message(LIMIT)
 
 
-def test_an_idle_engine_admits_whatever_the_delays_and_a_zero_bound_is_off() -> None:
-    a = Admission(4, grace=0, clock=lambda: 50.0, idle_at=lambda: 0.0)
-    with arrived(0.0):  # waited 50 s, the loop busy for 50 s
+def test_an_idle_engine_admits_whatever_the_delay_but_not_a_saturated_cpu_and_a_zero_bound_is_off() -> None:
+    a = Admission(4, max_loop_busy=0, grace=0, clock=lambda: 50.0, idle_at=lambda: 0.0)
+    with arrived(0.0):  # waited 50 s
         assert a.refusal() is None  # nothing in the engine: progress
         a.in_flight = 1
         assert a.refusal() == QUEUED
-        off = Admission(4, max_queue_delay=0, max_loop_busy=0, clock=lambda: 50.0, idle_at=lambda: 0.0)
-        off.in_flight = 3
+    # No CPU to spare for 50 s: shed even with nothing in the engine (the queue is
+    # outside it, in gRPC core).
+    busy = Admission(4, max_queue_delay=0, grace=0, clock=lambda: 50.0, idle_at=lambda: 0.0)
+    assert busy.refusal() == BUSY
+    off = Admission(4, max_queue_delay=0, max_loop_busy=0, clock=lambda: 50.0, idle_at=lambda: 0.0)
+    off.in_flight = 3
+    with arrived(0.0):
         assert off.refusal() is None
     with pytest.raises(ValueError):
         Admission(4, max_queue_delay=-1)
@@ -144,31 +150,66 @@ def test_a_call_without_an_arrival_stamp_is_not_judged_by_delay() -> None:
     assert a.refusal() is None  # e.g. a handler called without the interceptor
 
 
-def test_the_loop_of_serve_knows_when_it_was_last_idle() -> None:
-    loop = new_event_loop()
-    try:
-        idle_at = idle_clock(loop)
-        assert idle_at is not None
+class Clocks:
+    """Wall, loop-thread and process CPU clocks that the test steps."""
 
-        async def scenario() -> tuple[float, float, float]:
-            before = time.monotonic()
-            # Nothing to run until another thread is done: the loop waits for it.
-            await asyncio.get_running_loop().run_in_executor(None, time.sleep, 0.01)
-            after_idle = idle_at()
-            time.sleep(0.05)  # the loop's thread is busy: no idle moment
-            busy_for = time.monotonic() - idle_at()
-            return before, after_idle, busy_for
+    def __init__(self) -> None:
+        self.wall = self.thread = self.process = 10.0
 
-        before, after_idle, busy_for = loop.run_until_complete(scenario())
-        assert after_idle >= before
-        assert busy_for >= 0.05
-    finally:
-        loop.close()
-    other = asyncio.new_event_loop()
-    try:
-        assert idle_clock(other) is None  # not ours: the busy rule is off there
-    finally:
-        other.close()
+    def meter(self, cores: int) -> CpuMeter:
+        return CpuMeter(
+            0.001,
+            0.9,
+            cores=cores,
+            clock=lambda: self.wall,
+            thread_clock=lambda: self.thread,
+            process_clock=lambda: self.process,
+        )
+
+    def run(self, wall: float, thread: float, process: float) -> None:
+        self.wall += wall
+        self.thread += thread
+        self.process += process
+
+
+def test_the_cpu_meter_counts_a_span_saturated_by_the_loop_thread_or_by_the_whole_process() -> None:
+    clocks = Clocks()
+    meter = clocks.meter(cores=2)
+    assert meter.idle_at() == 10.0  # the first reading
+    clocks.run(0.001, 0.001, 0.001)  # the loop's thread ran throughout: saturated
+    assert meter.idle_at() == 10.0
+    clocks.run(0.001, 0.0005, 0.0019)  # core's threads ran beside it, 95 % of one core,
+    assert meter.idle_at() == clocks.wall  # but the process may use two: CPU to spare
+    spare = clocks.wall
+    clocks.run(0.002, 0.0006, 0.0037)  # the process at 92.5 % of both cores: saturated
+    assert meter.idle_at() == spare
+    clocks.run(0.0005, 0.0005, 0.0005)  # shorter than a sample: not read yet
+    assert meter.idle_at() == spare
+    clocks.run(0.0005, 0.0, 0.0)  # the sample is due: 50 % of the loop's thread
+    assert meter.idle_at() == clocks.wall
+
+
+def test_a_descheduled_server_is_not_saturated_and_one_core_is_saturated_by_the_process() -> None:
+    clocks = Clocks()
+    one_core = clocks.meter(cores=1)
+    one_core.idle_at()
+    clocks.run(0.010, 0.0, 0.0)  # 10 ms without running at all (the machine was busy)
+    assert one_core.idle_at() == clocks.wall  # not our own work: CPU to spare
+    clocks.run(0.001, 0.0004, 0.00095)  # the loop's thread at 40 %, the process at 95 %
+    assert one_core.idle_at() == clocks.wall - 0.001
+    with pytest.raises(ValueError):
+        CpuMeter(0)
+    with pytest.raises(ValueError):
+        CpuMeter(0.001, 1.5)
+
+
+def test_the_cpu_meter_on_the_real_clocks_sees_a_sleeping_server_with_cpu_to_spare() -> None:
+    meter = CpuMeter()
+    meter.idle_at()  # the first reading
+    time.sleep(0.01)  # no CPU used, however busy the machine
+    before = time.monotonic()
+    idle_at = meter.idle_at()
+    assert before <= idle_at <= time.monotonic()  # this very reading had CPU to spare
 
 
 # ---- over real gRPC ------------------------------------------------------------------------------
@@ -226,7 +267,7 @@ async def _shed_scenario(data: Path, rule: str) -> None:
         max_loop_busy=0.005,
         grace=0,
         clock=clock,
-        # "busy": the loop was last idle long before now, on the stepped clock.
+        # "busy": the server last had CPU to spare long before now, on the stepped clock.
         idle_at=lambda: clock.now - (10.0 if busy[0] else 0.0),
     )
     engine = GatedEngine(await Engine.open(data))
@@ -251,7 +292,7 @@ async def _shed_scenario(data: Path, rule: str) -> None:
             if rule == QUEUED:
                 clock.step = 1.0  # every call has waited >= 1 s before its handler
             else:
-                busy[0] = True  # the loop has not been idle for 10 s
+                busy[0] = True  # no CPU to spare for 10 s
             with pytest.raises(grpc.aio.AioRpcError) as shed:
                 await funds.TransferIn(_transfer("late-1", "100"), timeout=30)
             code, reasons, echoed, message = _failure(shed.value)
@@ -313,13 +354,13 @@ def test_the_bounds_are_configured_like_the_other_limits(tmp_path: Path) -> None
     cfg = config.resolve(text="[limits]\nmax_queue_delay_ms = 2.5\nmax_loop_busy_ms = 0")
     assert (cfg["limits.max_queue_delay_ms"], cfg["limits.max_loop_busy_ms"]) == (2.5, 0.0)
     defaults = config.resolve(text="")
-    assert (defaults["limits.max_queue_delay_ms"], defaults["limits.max_loop_busy_ms"]) == (5.0, 5.0)
+    assert (defaults["limits.max_queue_delay_ms"], defaults["limits.max_loop_busy_ms"]) == (5.0, 1.0)
     with pytest.raises(config.ConfigError, match=r"limits\.max_loop_busy_ms: must be ≥ 0"):
         config.resolve(text="[limits]\nmax_loop_busy_ms = -1")
     flags = {"max_queue_delay_ms": 7.0}
     assert config.resolve(text="", environ={}, flags=flags)["limits.max_queue_delay_ms"] == 7.0
 
-    # `serve` takes them, and runs on the loop whose idle moments the busy rule sees.
+    # `serve` takes them.
     args = ("--max-queue-delay-ms", "3", "--max-loop-busy-ms", "4")
     with serverkit.running_server(tmp_path / "data", *args) as server:
         serving = [r for r in server.log_records() if r.get("message") == "serving"]

@@ -10,22 +10,26 @@ other work (authentication, authorization, the engine), when one of these holds
   its handler: past saturation calls queue in the event loop, and a call that has
   already waited its bound is late whatever we do (CoDel's rule: judge a call by its
   own sojourn time, not by a queue length);
-* **busy** — the event loop has not been idle for more than ``max_loop_busy``
-  (:class:`IdleTrackingSelector`). The loop takes new calls from gRPC core one per
-  method per few loop turns, so past saturation calls wait in core's queue, where no
-  Python code can see how long they waited; but a loop that waits for I/O (at least
-  :data:`MIN_IDLE`) has taken every call core had for it. A loop continuously busy
-  for longer than the bound has a standing queue somewhere (CoDel's criterion), and
-  shedding until it idles again drains it: a shed call costs a fraction of a served one.
+* **busy** — the server has had no CPU to spare for longer than ``max_loop_busy``
+  (:class:`CpuMeter`): over every sample of that span, its event loop's thread or the
+  whole process (all its threads, on the cores it may run on) used at least
+  :data:`BUSY_SHARE` of the time. Past saturation calls wait in gRPC core's queue and in
+  the socket, where no Python code can see how long they waited, and the event loop may
+  even pause while core's own threads parse them; but a server that had CPU to spare
+  has taken every call that was there. A standing queue shows as a saturated CPU
+  (CoDel's criterion, applied to the CPU), and shedding until it has CPU to spare again
+  drains the queue: a shed call costs a fraction of a served one.
 
 The delay rules shed only lateness that persists (CoDel's interval): a burst may keep
 calls late for up to ``grace`` (:data:`DEFAULT_GRACE`, 100 ms) before any is shed, so a
 client that fires a hundred calls at once at an otherwise quiet server is served; once
 shedding has started, lateness that comes back within :data:`MEMORY` of the last shed
 call is shed at once (sustained overload gets no new grace every time the queue drains).
-With nothing in the engine a call is never refused for delay or a busy loop (CoDel does
-not drop from a near-empty queue either): the server always makes progress, and a
-machine that merely deschedules the server for a moment does not refuse a lone call.
+With nothing in the engine a call is never refused for delay (CoDel does not drop from a
+near-empty queue either). The busy rule has no such exception: a queue it sheds is
+outside the engine (each call admitted whenever the engine is empty would keep the CPU
+saturated, at one call at a time), and a server that is merely descheduled is not busy
+(its CPU time does not advance).
 A bound of 0 turns its rule off. Only the multimargin contract's RPCs are admitted
 here: the health service and reflection never go through it, so a probe keeps
 answering under overload. A shed call gets its ``x-request-id`` (the interceptor of
@@ -48,16 +52,13 @@ shed ≈2,100 calls/s, without it ≈3,000, against ≈3,600 health checks/s).
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import logging
 import math
-import selectors
+import os
 import time
-import weakref
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 #: When the call being handled reached our first Python code (the admission clock's
 #: time; unset outside a call).
@@ -71,14 +72,17 @@ REPORT_EVERY = 1.0
 
 log = logging.getLogger("multimargin.admission")
 
-#: Seconds the event loop must wait for I/O to count as idle (:class:`IdleTrackingSelector`).
-MIN_IDLE = 0.0005
+#: The share of a sample's time the event loop's thread, or the whole process per core
+#: it may use, must have been on the CPU for the server to count as saturated then.
+BUSY_SHARE = 0.9
+#: Seconds between two readings of the CPU clocks (:class:`CpuMeter`).
+SAMPLE = 0.001
 
 #: Seconds a call may wait before its handler runs (``--max-queue-delay-ms``).
 DEFAULT_MAX_QUEUE_DELAY = 0.005
-#: Seconds the event loop may stay busy without a pause before new calls are shed
+#: Seconds the server may stay without CPU to spare before new calls are shed
 #: (``--max-loop-busy-ms``).
-DEFAULT_MAX_LOOP_BUSY = 0.005
+DEFAULT_MAX_LOOP_BUSY = 0.001
 #: Seconds calls may stay late (by the delay rules) before the first is shed: CoDel's
 #: interval, long enough for a burst, short next to a client's deadline.
 DEFAULT_GRACE = 0.1
@@ -97,8 +101,8 @@ class Admission:
 
     Only the event loop's thread touches it, so plain counters are exact. ``clock`` (a
     monotonic clock in seconds) is what :func:`stamp_arrival` stamps and
-    :meth:`refusal` compares against; ``idle_at`` tells when the event loop was last
-    idle on that clock (:func:`idle_clock`; None: the busy rule is off).
+    :meth:`refusal` compares against; ``idle_at`` tells when the server last had CPU to
+    spare, on that clock (:meth:`CpuMeter.idle_at`; None: the busy rule is off).
     """
 
     def __init__(
@@ -138,13 +142,11 @@ class Admission:
         """The rule that refuses the current call (counted as shed), or None to admit it.
 
         >>> a = Admission(1, max_loop_busy=0.005, grace=0, clock=lambda: 10.0, idle_at=lambda: 9.0)
-        >>> a.refusal() is None  # busy for 1 s, but nothing in the engine: admitted
-        True
         >>> a.in_flight = 1
         >>> a.refusal()
         'limit'
-        >>> a.limit = 2
-        >>> a.refusal()
+        >>> a.in_flight = 0
+        >>> a.refusal()  # no CPU to spare for 1 s
         'busy'
         >>> a.shed_by == {"limit": 1, "busy": 1}
         True
@@ -152,10 +154,8 @@ class Admission:
         rule = self.full()
         if rule is not None:
             return rule
-        if not self.in_flight:
-            return None  # the engine is idle: always make progress
         now = self.clock()
-        if self.max_queue_delay and now - ARRIVED.get(now) > self.max_queue_delay:
+        if self.max_queue_delay and self.in_flight and now - ARRIVED.get(now) > self.max_queue_delay:
             rule = QUEUED
         elif self.max_loop_busy and self.idle_at is not None and now - self.idle_at() > self.max_loop_busy:
             rule = BUSY
@@ -192,7 +192,7 @@ class Admission:
         if rule == QUEUED:
             why = f"the call waited more than {self.max_queue_delay * 1000:g} ms to be taken"
         elif rule == BUSY:
-            why = f"it has been busy for more than {self.max_loop_busy * 1000:g} ms without a pause"
+            why = f"it has had no CPU to spare for more than {self.max_loop_busy * 1000:g} ms"
         else:
             why = f"it has {self.limit} calls in flight"
         return f"the server is past saturation ({why}); retry with backoff"
@@ -207,67 +207,79 @@ def stamp_arrival(method: str, clock: Callable[[], float]) -> None:
         ARRIVED.set(clock())
 
 
-class IdleTrackingSelector(selectors.DefaultSelector):
-    """The event loop's selector, noting when the loop was last idle: when it waited for
-    I/O with nothing ready to run (asyncio then selects with a timeout other than 0) for
-    at least :data:`MIN_IDLE`. gRPC's completion queue wakes the loop through a socket
-    it selects on, so a loop that waits that long has taken every call gRPC core had for
-    it; shorter waits are the hand-over of events from gRPC's poller thread, which
-    happen under a backlog too."""
+class CpuMeter:
+    """When the server last had CPU to spare, read from the CPU clocks of its event
+    loop's thread and of its process.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.idle_at = time.monotonic()
-        """When the loop was last idle (:func:`time.monotonic`)."""
+    :meth:`idle_at` is called on the event loop's thread, by :meth:`Admission.refusal`:
+    at most once per ``sample`` seconds it reads the two CPU clocks, and the span since
+    the last reading was saturated when the loop's thread was on the CPU at least
+    ``share`` of it, or the process at least ``share`` of it on each of its ``cores``.
+    A span that was not saturated ends at a moment with CPU to spare. A server that the
+    machine deschedules is not saturated (its CPU time stands still): only work of its
+    own counts. The clocks are parameters so that tests can step them.
 
-    def select(self, timeout: float | None = None) -> list[tuple[Any, int]]:
-        if timeout is not None and timeout <= 0:
-            result: list[tuple[Any, int]] = super().select(timeout)
-            return result
-        start = time.monotonic()
-        events: list[tuple[Any, int]] = super().select(timeout)
-        now = time.monotonic()
-        if now - start >= MIN_IDLE:
-            self.idle_at = now
-        return events
+    >>> wall, thread, process = [0.0], [0.0], [0.0]
+    >>> meter = CpuMeter(cores=1, clock=lambda: wall[0], thread_clock=lambda: thread[0],
+    ...                  process_clock=lambda: process[0])
+    >>> wall[0] = thread[0] = process[0] = 0.002  # the loop ran throughout: saturated
+    >>> meter.idle_at()
+    0.0
+    >>> wall[0], process[0] = 0.004, 0.0035  # 75 % of the core: CPU to spare
+    >>> meter.idle_at()
+    0.004
+    """
 
+    def __init__(
+        self,
+        sample: float = SAMPLE,
+        share: float = BUSY_SHARE,
+        *,
+        cores: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        thread_clock: Callable[[], float] = time.thread_time,
+        process_clock: Callable[[], float] = time.process_time,
+    ) -> None:
+        if not sample > 0 or not 0 < share <= 1:
+            raise ValueError("the sample must be > 0 and the share in (0, 1]")
+        self.sample = sample
+        self.share = share
+        self.cores = cores if cores is not None else len(os.sched_getaffinity(0))
+        self._clock, self._thread_clock, self._process_clock = clock, thread_clock, process_clock
+        self._at: float | None = None  # the last reading: wall, thread and process clocks
+        self._thread = self._process = 0.0
+        self._idle_at = clock()
 
-_SELECTORS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, IdleTrackingSelector] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """An asyncio event loop whose idle moments :func:`idle_clock` can tell (``serve`` runs
-    on one: ``asyncio.Runner(loop_factory=new_event_loop)``)."""
-    selector = IdleTrackingSelector()
-    loop = asyncio.SelectorEventLoop(selector)
-    _SELECTORS[loop] = selector
-    return loop
-
-
-def idle_clock(loop: asyncio.AbstractEventLoop) -> Callable[[], float] | None:
-    """A function giving when ``loop`` was last idle (:func:`time.monotonic`), or None
-    for a loop not made by :func:`new_event_loop` (whose busy time cannot be known)."""
-    selector = _SELECTORS.get(loop)
-    return None if selector is None else (lambda: selector.idle_at)
+    def idle_at(self) -> float:
+        """When the server last had CPU to spare (the ``clock``'s time)."""
+        now = self._clock()
+        if self._at is None:  # the first reading, on the loop's thread
+            self._at, self._thread, self._process = now, self._thread_clock(), self._process_clock()
+            return self._idle_at
+        span = now - self._at
+        if span >= self.sample:
+            thread, process = self._thread_clock(), self._process_clock()
+            busy = span * self.share
+            if thread - self._thread < busy and process - self._process < busy * self.cores:
+                self._idle_at = now
+            self._at, self._thread, self._process = now, thread, process
+        return self._idle_at
 
 
 __all__ = [
     "ARRIVED",
     "BUSY",
+    "BUSY_SHARE",
     "DEFAULT_GRACE",
     "DEFAULT_MAX_LOOP_BUSY",
     "DEFAULT_MAX_QUEUE_DELAY",
     "LIMIT",
     "MEMORY",
-    "MIN_IDLE",
     "QUEUED",
     "REPORT_EVERY",
+    "SAMPLE",
     "SHED",
     "Admission",
-    "IdleTrackingSelector",
-    "idle_clock",
-    "new_event_loop",
+    "CpuMeter",
     "stamp_arrival",
 ]

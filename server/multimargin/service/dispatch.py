@@ -20,9 +20,9 @@ Refusals that happen here, before the engine sees a call:
 * **Overload** is admission control in one place, :class:`Admission`
   (:mod:`multimargin.service.admission`), the first thing a handler does: a call beyond
   ``limit`` calls in the engine, one that waited too long to reach its handler, or one
-  that comes when the event loop has been busy too long without a pause is answered
-  RESOURCE_EXHAUSTED (reason ``OVERLOADED``) at once, before any other work. gRPC's own limits are set high
-  enough never to act first (:func:`multimargin.service.server.make_server`).
+  that comes when the server has had no CPU to spare for too long is answered
+  RESOURCE_EXHAUSTED (reason ``OVERLOADED``) at once, before any other work. gRPC's own
+  limits are set high enough never to act first (:func:`multimargin.service.server.make_server`).
 
 >>> rpcs = {rpc.full_method: rpc for rpc in contract_rpcs()}
 >>> rpcs["/multimargin.v1.AccountService/GetAccount"].request_class.__name__
@@ -44,7 +44,7 @@ from multimargin.errors import InternalError, MarginError
 from multimargin.service.access import PRINCIPAL, Guard
 from multimargin.service.admission import Admission
 from multimargin.service.decoding import DEFAULT_MAX_MESSAGE_BYTES, Refused, Undecodable, decoder
-from multimargin.service.errors import abort_with, error_status, internal_status, overloaded_status
+from multimargin.service.errors import abort_wire, abort_with, error_status, internal_status, overloaded_wire
 from multimargin.service.interceptors import REQUEST_ID
 from multimargin.service.principals import ANONYMOUS, Principal
 from multimargin.service.routing import CALL_CONTEXT, Relayed
@@ -77,7 +77,7 @@ async def _shed_if_overloaded(admission: Admission, context: Any, *, limit_only:
     ``limit_only``, when the engine has its limit of calls: :meth:`Admission.full`)."""
     rule = admission.full() if limit_only else admission.refusal()
     if rule is not None:
-        await abort_with(context, overloaded_status(admission.limit, admission.message(rule)))
+        await abort_wire(context, overloaded_wire(admission.limit, admission.message(rule)))
 
 
 async def _enter(

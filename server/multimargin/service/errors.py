@@ -16,6 +16,7 @@ is a fault of ours: INTERNAL with a generic message, never a traceback.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NoReturn
 
 from google.rpc import code_pb2, error_details_pb2, status_pb2
@@ -144,13 +145,24 @@ def overloaded_status(limit: int, message: str | None = None) -> Any:
     return status
 
 
+@functools.lru_cache(maxsize=32)
+def overloaded_wire(limit: int, message: str) -> Any:
+    """:func:`overloaded_status` as it goes on the wire (a ``grpc.Status``), made once per
+    message: shedding must cost as little as possible."""
+    return rpc_status.to_status(overloaded_status(limit, message))
+
+
 async def abort_with(context: Any, status: Any) -> NoReturn:
-    """End the call with ``status`` (a ``google.rpc.Status``), keeping trailing metadata.
+    """End the call with ``status`` (a ``google.rpc.Status``), keeping trailing metadata."""
+    await abort_wire(context, rpc_status.to_status(status))
+
+
+async def abort_wire(context: Any, wire: Any) -> NoReturn:
+    """End the call with ``wire`` (a ``grpc.Status``), keeping trailing metadata.
 
     ``context.abort`` replaces the trailing metadata set so far (e.g. ``x-request-id``,
     set by the request-id interceptor), so the status details are appended to it.
     """
-    wire = rpc_status.to_status(status)
     trailing = (*(context.trailing_metadata() or ()), *wire.trailing_metadata)
     await context.abort(wire.code, wire.details, trailing_metadata=trailing)
     raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
@@ -162,9 +174,11 @@ __all__ = [
     "INTERNAL_REASON",
     "MAX_MESSAGE_CHARS",
     "OVERLOADED_REASON",
+    "abort_wire",
     "abort_with",
     "error_status",
     "internal_status",
     "overloaded_status",
+    "overloaded_wire",
     "status_code_of",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import ipaddress
 import logging
 import signal
@@ -45,8 +46,7 @@ from multimargin.service.admission import (
     DEFAULT_MAX_LOOP_BUSY,
     DEFAULT_MAX_QUEUE_DELAY,
     Admission,
-    idle_clock,
-    new_event_loop,
+    CpuMeter,
 )
 from multimargin.service.decoding import DEFAULT_MAX_MESSAGE_BYTES
 from multimargin.service.dispatch import DEFAULT_MAX_IN_FLIGHT, EngineLike, add_engine_services
@@ -221,11 +221,10 @@ async def run_server(
 
     ``ready`` is set once the server reports SERVING; at most ``max_in_flight`` calls
     are served at once, and a call that waited more than ``max_queue_delay`` seconds to
-    reach its handler, or comes when the event loop has been busy without a pause for
-    more than ``max_loop_busy`` (on a loop of :func:`~multimargin.service.admission.new_event_loop`),
-    is shed RESOURCE_EXHAUSTED (:mod:`multimargin.service.admission`; 0 turns a bound
-    off); ``init_store`` creates a new
-    store where one existed but its database is missing or empty
+    reach its handler, or comes when the server has had no CPU to spare for more than
+    ``max_loop_busy`` (:class:`~multimargin.service.admission.CpuMeter`), is shed
+    RESOURCE_EXHAUSTED (:mod:`multimargin.service.admission`; 0 turns a bound off);
+    ``init_store`` creates a new store where one existed but its database is missing or empty
     (:meth:`multimargin.store.Store.open`). ``guard`` authenticates and authorizes
     every call (default: none, every call anonymous); ``tls`` serves TLS (mutual TLS with
     a client CA) instead of plaintext. Stops gracefully on SIGTERM or
@@ -242,7 +241,7 @@ async def run_server(
             max_in_flight,
             max_queue_delay=max_queue_delay,
             max_loop_busy=max_loop_busy,
-            idle_at=idle_clock(asyncio.get_running_loop()),
+            idle_at=CpuMeter().idle_at,
         )
         server = make_server(metrics, max_message_bytes, admission)
         port = _listen(server, listen, tls)
@@ -268,6 +267,11 @@ async def run_server(
                 closed = True
                 await engine.close()
                 return EXIT_OK
+            # What start-up loaded (the state, the modules) lives as long as the
+            # server: out of the collector's sight, a full collection no longer walks
+            # it, which would pause every call in flight for milliseconds.
+            gc.collect()
+            gc.freeze()
             await server.start()
             for name in ("", *services):
                 await health_servicer.set(name, _SERVING)
@@ -451,8 +455,7 @@ def _serve(cfg: dict[str, Any]) -> int:
 
         return serve_cluster(cfg, guard, tls, rulebook_json)
     try:
-        # On a loop whose idle moments admission control can see (the busy rule).
-        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        with asyncio.Runner() as runner:
             return runner.run(
                 run_server(
                     cfg["server.listen"],
