@@ -2,7 +2,7 @@
 and check that it sheds with RESOURCE_EXHAUSTED / OVERLOADED, stays up, keeps its memory
 bounded, and serves the calls it admits.
 
-    python bench/overload.py [--max-in-flight 16] [--seconds 10] [--factor 2] [--no-pin]
+    python bench/overload.py [--max-in-flight 16] [--seconds 30] [--factor 2] [--no-pin]
                              [--max-queue-delay-ms MS] [--max-loop-busy-ms MS]
 
 1. saturation: ``--max-in-flight`` closed-loop clients for 5 s → the saturation rate, on
@@ -278,7 +278,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--max-in-flight", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--factor", type=float, default=2.0)
     parser.add_argument("--max-queue-delay-ms", help="serve --max-queue-delay-ms (default: the server's)")
     parser.add_argument("--max-loop-busy-ms", help="serve --max-loop-busy-ms (default: the server's)")

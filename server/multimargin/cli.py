@@ -4,6 +4,7 @@
     multimargin serve (--auth PRINCIPALS | --insecure-no-auth) [--listen ADDR] [--data-dir DIR]
                       [--rulebook FILE] [--demo] [--max-in-flight N] [--init-store]
                       [--max-queue-delay-ms MS] [--max-loop-busy-ms MS]
+                      [--shed-grace-ms MS]
                       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
                       [--rate-limit PER_S [--rate-burst N]] [--max-streams N] [--max-message-bytes N]
     multimargin principal add FILE NAME --role ROLE... [--account ID... | --all-accounts]
@@ -295,6 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="once the server has had no CPU to spare this long (its event loop's thread or "
         "its process at least 90 %% busy), new calls are refused RESOURCE_EXHAUSTED "
         "(OVERLOADED); 0: off (default 1)",
+    )
+    sv.add_argument(
+        "--shed-grace-ms",
+        type=_non_negative_float,
+        metavar="MS",
+        help="the two rules above shed only lateness that has lasted this long (a burst "
+        "shorter than this is served); 0: at once (default 100)",
     )
     sv.add_argument(
         "--init-store",

@@ -25,6 +25,7 @@ Every key is validated when the server starts, and a wrong one is named::
     max_queue_delay_ms = 5.0       # shed a call that waited longer to be taken (0: off)
     max_loop_busy_ms = 1.0         # shed new calls once the server has had no CPU to
                                    # spare this long (0: off)
+    shed_grace_ms = 100.0          # how long lateness may last before it is shed
     max_message_bytes = 1048576
     max_streams = 64               # WatchEvents streams per principal
     rate_limit = 0.0               # calls/s per principal (0: none)
@@ -175,6 +176,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits.max_in_flight", _count, 1024, "max_in_flight"),
     Setting("limits.max_queue_delay_ms", _number, 5.0, "max_queue_delay_ms"),
     Setting("limits.max_loop_busy_ms", _number, 1.0, "max_loop_busy_ms"),
+    Setting("limits.shed_grace_ms", _number, 100.0, "shed_grace_ms"),
     Setting("limits.max_message_bytes", _count, 1024 * 1024, "max_message_bytes"),
     Setting("limits.max_streams", _count, 64, "max_streams"),
     Setting("limits.rate_limit", _number, 0.0, "rate_limit"),

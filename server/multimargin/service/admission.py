@@ -21,8 +21,9 @@ other work (authentication, authorization, the engine), when one of these holds
   drains the queue: a shed call costs a fraction of a served one.
 
 The delay rules shed only lateness that persists (CoDel's interval): a burst may keep
-calls late for up to ``grace`` (:data:`DEFAULT_GRACE`, 100 ms) before any is shed, so a
-client that fires a hundred calls at once at an otherwise quiet server is served; once
+calls late for up to ``grace`` (``--shed-grace-ms``, :data:`DEFAULT_SHED_GRACE`, 100 ms)
+before any is shed, so a client that fires a hundred calls at once at an otherwise
+quiet server is served; once
 shedding has started, lateness that comes back within :data:`MEMORY` of the last shed
 call is shed at once (sustained overload gets no new grace every time the queue drains).
 With nothing in the engine a call is never refused for delay (CoDel does not drop from a
@@ -60,6 +61,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from multimargin.state.maintenance import maintenance_cpu
+
 #: When the call being handled reached our first Python code (the admission clock's
 #: time; unset outside a call).
 ARRIVED: contextvars.ContextVar[float] = contextvars.ContextVar("multimargin_arrived")
@@ -85,7 +88,7 @@ DEFAULT_MAX_QUEUE_DELAY = 0.005
 DEFAULT_MAX_LOOP_BUSY = 0.001
 #: Seconds calls may stay late (by the delay rules) before the first is shed: CoDel's
 #: interval, long enough for a burst, short next to a client's deadline.
-DEFAULT_GRACE = 0.1
+DEFAULT_SHED_GRACE = 0.1
 #: Seconds after the last shed call during which lateness is shed without a new grace.
 MEMORY = 1.0
 
@@ -111,7 +114,7 @@ class Admission:
         *,
         max_queue_delay: float = DEFAULT_MAX_QUEUE_DELAY,
         max_loop_busy: float = DEFAULT_MAX_LOOP_BUSY,
-        grace: float = DEFAULT_GRACE,
+        grace: float = DEFAULT_SHED_GRACE,
         clock: Callable[[], float] = time.monotonic,
         idle_at: Callable[[], float] | None = None,
     ) -> None:
@@ -217,11 +220,13 @@ class CpuMeter:
     ``share`` of it, or the process at least ``share`` of it on each of its ``cores``.
     A span that was not saturated ends at a moment with CPU to spare. A server that the
     machine deschedules is not saturated (its CPU time stands still): only work of its
-    own counts. The clocks are parameters so that tests can step them.
+    own counts, and not its maintenance (:mod:`multimargin.state.maintenance`, e.g. the
+    journal's verification after a restart), which no call waits behind. The clocks are
+    parameters so that tests can step them.
 
     >>> wall, thread, process = [0.0], [0.0], [0.0]
     >>> meter = CpuMeter(cores=1, clock=lambda: wall[0], thread_clock=lambda: thread[0],
-    ...                  process_clock=lambda: process[0])
+    ...                  process_clock=lambda: process[0], maintenance_clock=lambda: 0.0)
     >>> wall[0] = thread[0] = process[0] = 0.002  # the loop ran throughout: saturated
     >>> meter.idle_at()
     0.0
@@ -239,6 +244,7 @@ class CpuMeter:
         clock: Callable[[], float] = time.monotonic,
         thread_clock: Callable[[], float] = time.thread_time,
         process_clock: Callable[[], float] = time.process_time,
+        maintenance_clock: Callable[[], float] = maintenance_cpu,
     ) -> None:
         if not sample > 0 or not 0 < share <= 1:
             raise ValueError("the sample must be > 0 and the share in (0, 1]")
@@ -246,6 +252,7 @@ class CpuMeter:
         self.share = share
         self.cores = cores if cores is not None else len(os.sched_getaffinity(0))
         self._clock, self._thread_clock, self._process_clock = clock, thread_clock, process_clock
+        self._maintenance_clock = maintenance_clock
         self._at: float | None = None  # the last reading: wall, thread and process clocks
         self._thread = self._process = 0.0
         self._idle_at = clock()
@@ -254,25 +261,29 @@ class CpuMeter:
         """When the server last had CPU to spare (the ``clock``'s time)."""
         now = self._clock()
         if self._at is None:  # the first reading, on the loop's thread
-            self._at, self._thread, self._process = now, self._thread_clock(), self._process_clock()
+            self._at, self._thread, self._process = now, self._thread_clock(), self._own_cpu()
             return self._idle_at
         span = now - self._at
         if span >= self.sample:
-            thread, process = self._thread_clock(), self._process_clock()
+            thread, process = self._thread_clock(), self._own_cpu()
             busy = span * self.share
             if thread - self._thread < busy and process - self._process < busy * self.cores:
                 self._idle_at = now
             self._at, self._thread, self._process = now, thread, process
         return self._idle_at
 
+    def _own_cpu(self) -> float:
+        """The process's CPU time but its maintenance."""
+        return self._process_clock() - self._maintenance_clock()
+
 
 __all__ = [
     "ARRIVED",
     "BUSY",
     "BUSY_SHARE",
-    "DEFAULT_GRACE",
     "DEFAULT_MAX_LOOP_BUSY",
     "DEFAULT_MAX_QUEUE_DELAY",
+    "DEFAULT_SHED_GRACE",
     "LIMIT",
     "MEMORY",
     "QUEUED",

@@ -45,6 +45,7 @@ from multimargin.service.access import Guard
 from multimargin.service.admission import (
     DEFAULT_MAX_LOOP_BUSY,
     DEFAULT_MAX_QUEUE_DELAY,
+    DEFAULT_SHED_GRACE,
     Admission,
     CpuMeter,
 )
@@ -211,6 +212,7 @@ async def run_server(
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     max_queue_delay: float = DEFAULT_MAX_QUEUE_DELAY,
     max_loop_busy: float = DEFAULT_MAX_LOOP_BUSY,
+    shed_grace: float = DEFAULT_SHED_GRACE,
     init_store: bool = False,
     metrics_listen: str | None = None,
     guard: Guard | None = None,
@@ -223,7 +225,8 @@ async def run_server(
     are served at once, and a call that waited more than ``max_queue_delay`` seconds to
     reach its handler, or comes when the server has had no CPU to spare for more than
     ``max_loop_busy`` (:class:`~multimargin.service.admission.CpuMeter`), is shed
-    RESOURCE_EXHAUSTED (:mod:`multimargin.service.admission`; 0 turns a bound off);
+    RESOURCE_EXHAUSTED once such lateness has lasted ``shed_grace`` seconds
+    (:mod:`multimargin.service.admission`; 0 turns a bound off);
     ``init_store`` creates a new store where one existed but its database is missing or empty
     (:meth:`multimargin.store.Store.open`). ``guard`` authenticates and authorizes
     every call (default: none, every call anonymous); ``tls`` serves TLS (mutual TLS with
@@ -241,6 +244,7 @@ async def run_server(
             max_in_flight,
             max_queue_delay=max_queue_delay,
             max_loop_busy=max_loop_busy,
+            grace=shed_grace,
             idle_at=CpuMeter().idle_at,
         )
         server = make_server(metrics, max_message_bytes, admission)
@@ -284,6 +288,7 @@ async def run_server(
                 "max_in_flight": max_in_flight,
                 "max_queue_delay_ms": max_queue_delay * 1000,
                 "max_loop_busy_ms": max_loop_busy * 1000 if admission.idle_at is not None else None,
+                "shed_grace_ms": shed_grace * 1000,
             }
             log.info("serving", extra={"fields": fields})
             if ready is not None:
@@ -467,6 +472,7 @@ def _serve(cfg: dict[str, Any]) -> int:
                     max_in_flight=cfg["limits.max_in_flight"],
                     max_queue_delay=cfg["limits.max_queue_delay_ms"] / 1000,
                     max_loop_busy=cfg["limits.max_loop_busy_ms"] / 1000,
+                    shed_grace=cfg["limits.shed_grace_ms"] / 1000,
                     init_store=cfg["server.init_store"],
                     metrics_listen=cfg["metrics.listen"],
                     guard=guard,

@@ -45,6 +45,7 @@ from multimargin.state import handlers
 from multimargin.state import validate as v
 from multimargin.state.event_feed import EventFeed
 from multimargin.state.exposure import Exposure
+from multimargin.state.maintenance import run_as_maintenance
 from multimargin.state.model import AccountState, canonical_json, compact_json, sha256_json
 from multimargin.state.recent import RecentRequests
 from multimargin.state.snapshot_policy import DEFAULT_BUDGET_S, SnapshotPolicy
@@ -229,7 +230,8 @@ class Engine:
         (after the file's quick_check when the store deferred it); a mismatch is fatal,
         as at open."""
         try:
-            await asyncio.to_thread(self._store.verify_prefix, through)
+            # Maintenance: the CPU it takes is not the calls' (admission control).
+            await asyncio.to_thread(run_as_maintenance, self._store.verify_prefix, through)
         except StoreError as e:
             log.critical("journal verification failed: %s", e)
             if not self._fatal.done():
