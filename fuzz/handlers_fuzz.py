@@ -37,8 +37,9 @@ with atheris.instrument_imports(include=["multimargin"]):
     import multimargin
     from google.protobuf.descriptor import FieldDescriptor
     from google.protobuf.message import DecodeError, Message
+    from multimargin.contract import REQUEST_TYPES
     from multimargin.state import handlers
-    from multimargin.state.engine import REQUEST_TYPES, Engine
+    from multimargin.state.engine import Engine
     from multimargin.v1 import account_service_pb2 as acc
     from multimargin.v1 import funds_service_pb2 as fun
     from multimargin.v1 import market_data_service_pb2 as mkt

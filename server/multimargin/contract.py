@@ -11,6 +11,7 @@ import functools
 import importlib
 import pkgutil
 from dataclasses import dataclass
+from typing import Any
 
 from google.protobuf import message_factory
 from google.protobuf.message import Message
@@ -76,4 +77,12 @@ def contract_services() -> list[str]:
     return sorted({rpc.service for rpc in contract_rpcs()})
 
 
-__all__ = ["Rpc", "contract_rpcs", "contract_services"]
+def _message_types() -> tuple[dict[str, type[Any]], dict[str, type[Any]]]:
+    rpcs = contract_rpcs()
+    return {r.name: r.request_class for r in rpcs}, {r.name: r.response_class for r in rpcs}
+
+
+#: Request and response classes of every RPC, by short method name.
+REQUEST_TYPES, RESPONSE_TYPES = _message_types()
+
+__all__ = ["REQUEST_TYPES", "RESPONSE_TYPES", "Rpc", "contract_rpcs", "contract_services"]

@@ -33,9 +33,9 @@ def test_the_idempotency_window_is_bounded_and_old_ids_still_replay(tmp_path: Pa
             for start in range(1, MUTATIONS, 500):  # many in flight at once, as under load
                 stop = min(start + 500, MUTATIONS)
                 await asyncio.gather(*(engine.call("TransferIn", transfer(n)) for n in range(start, stop)))
-                assert len(engine._recent) <= DEFAULT_CAPACITY
+                assert len(engine._ids.recent) <= DEFAULT_CAPACITY
             await asyncio.sleep(0)  # let the last durability callbacks run
-            assert len(engine._recent) <= DEFAULT_CAPACITY
+            assert len(engine._ids.recent) <= DEFAULT_CAPACITY
 
             # The first request id left memory long ago; its retry is answered from the
             # journal with the very same bytes and changes nothing.

@@ -26,18 +26,16 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import multimargin
 from multimargin import Rulebook
-from multimargin.contract import contract_rpcs
+from multimargin.contract import REQUEST_TYPES, RESPONSE_TYPES
 from multimargin.errors import (
     AccountNotFoundError,
     InternalError,
     InvalidInputError,
-    RuleViolationError,
 )
 from multimargin.state import demo as demo_data
 from multimargin.state import events as ev
@@ -45,10 +43,11 @@ from multimargin.state import handlers
 from multimargin.state import validate as v
 from multimargin.state.event_feed import EventFeed
 from multimargin.state.exposure import Exposure
+from multimargin.state.idempotency import Done, RequestIds
 from multimargin.state.maintenance import run_as_maintenance
-from multimargin.state.model import AccountState, canonical_json, compact_json, sha256_json
-from multimargin.state.recent import RecentRequests
+from multimargin.state.model import AccountState, compact_json, sha256_json
 from multimargin.state.snapshot_policy import DEFAULT_BUDGET_S, SnapshotPolicy
+from multimargin.state.state_document import StateDocument
 from multimargin.store import DurabilityError, JournalRecord, Snapshot, Store, StoreError
 from multimargin.store.interface import JournalStore
 from multimargin.v1 import history_pb2, operator_service_pb2
@@ -56,17 +55,7 @@ from multimargin.v1 import history_pb2, operator_service_pb2
 log = logging.getLogger("multimargin.engine")
 
 SET_RULEBOOK = "SetRulebook"  # internal journal command: the rulebook in effect from here on
-SNAPSHOT_STATE_VERSION = 1
 HOUR_NS = 3600 * 10**9
-
-
-def _message_types() -> tuple[dict[str, type[Any]], dict[str, type[Any]]]:
-    """Request and response classes of every RPC, by short method name."""
-    rpcs = contract_rpcs()
-    return {r.name: r.request_class for r in rpcs}, {r.name: r.response_class for r in rpcs}
-
-
-REQUEST_TYPES, RESPONSE_TYPES = _message_types()
 
 
 #: A store file larger than this (with its write-ahead log) is quick_check'ed in the
@@ -82,16 +71,6 @@ class ReplayDivergedError(StoreError):
     def __init__(self, seq: int, detail: str) -> None:
         super().__init__(f"journal replay diverged at seq {seq}: {detail}")
         self.seq = seq
-
-
-@dataclass
-class _Done:
-    """A committed (or committing) mutation, for idempotent retries."""
-
-    method: str
-    digest: bytes
-    response: bytes
-    durable: asyncio.Future[None] | None
 
 
 class Engine:
@@ -117,7 +96,7 @@ class Engine:
         self.ts_ns = 0
         self._accounts: dict[str, AccountState] = {}
         self._hashes: dict[str, bytes] = {}
-        self._recent: RecentRequests[_Done] = RecentRequests()  # older ids: the journal
+        self._ids = RequestIds(store)  # idempotency
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._last: asyncio.Future[None] | None = None
         self._prices_pending: asyncio.Future[None] | None = None
@@ -353,14 +332,8 @@ class Engine:
         rid = v.request_id(request.request_id)
         payload = request.SerializeToString(deterministic=True)
         digest = hashlib.sha256(method.encode() + b"\0" + payload).digest()
-        prior = self._prior(rid)
+        prior = self._ids.prior(rid, method, digest)
         if prior is not None:
-            if prior.method != method or prior.digest != digest:
-                raise RuleViolationError(
-                    f"request_id {rid} was already used for a different request",
-                    "IDEMPOTENCY_KEY_REUSED",
-                    "request_id",
-                )
             if prior.durable is not None and not prior.durable.done():
                 await asyncio.shield(prior.durable)
             return RESPONSE_TYPES[method].FromString(prior.response)
@@ -383,10 +356,10 @@ class Engine:
             response=response,
             state_hash=state_hash,
         )
-        # `_prior` looked the id up just above, with no await since.
+        # `prior` looked the id up just above, with no await since.
         durable = self._store.submit(record, request_id_checked=True, events=self.feed.rows(record, events))
         self.feed.publish_when_durable(durable, events)
-        self._recent.add(rid, _Done(method, digest, response, durable), durable)
+        self._ids.add(rid, Done(method, digest, response, durable))
         for i in ids:
             self._pending[i] = durable
         if outcome.prices is not None:
@@ -402,16 +375,6 @@ class Engine:
         if self._policy.due():
             await self._snapshot()
         return outcome.response
-
-    def _prior(self, rid: str) -> _Done | None:
-        """The earlier mutation with this request id, from memory or the journal."""
-        done = self._recent.get(rid)
-        if done is not None:
-            return done
-        record = self._store.lookup(rid)
-        if record is None:
-            return None
-        return _Done(record.kind, record.request_hash, record.response, None)
 
     def _apply(self, outcome: handlers.Outcome) -> tuple[bytes, list[history_pb2.Event]]:
         """Makes an outcome live; returns the hash of what it changed and the events it
@@ -525,50 +488,42 @@ class Engine:
         if state_hash != record.state_hash:
             raise ReplayDivergedError(record.seq, "the state hash differs from the journaled one")
 
-    def state_document(self) -> dict[str, Any]:
-        """The whole state as one canonical document (snapshots, the state hash)."""
-        return {
-            "format": SNAPSHOT_STATE_VERSION,
-            "rulebook": self.rulebook_json,
-            # Written from the second version on, so that older states hash as before.
-            **({"rulebook_version": self.rulebook_version} if self.rulebook_version > 1 else {}),
-            "index_prices": self.index_prices,
-            "mark_prices": self.mark_prices,
-            "prices_version": self.prices_version,
-            **({"settled_through": self.settled_through} if self.settled_through else {}),
-            "accounts": [self._accounts[i].canonical() for i in sorted(self._accounts)],
-        }
+    def state_document(self) -> StateDocument:
+        """The whole state (snapshots, the state hash)."""
+        return StateDocument(
+            self.rulebook_json,
+            self.rulebook_version,
+            self.index_prices,
+            self.mark_prices,
+            self.prices_version,
+            self.settled_through,
+            self._accounts,
+        )
 
     def state_hash(self) -> str:
-        """sha256 of :meth:`state_document`, hex: equal hashes mean equal states."""
-        return hashlib.sha256(canonical_json(self.state_document())).hexdigest()
+        """Hex sha256 of the canonical state: equal hashes mean equal states."""
+        return self.state_document().hash()
 
     def _load_snapshot(self, snapshot: Snapshot) -> None:
-        doc = json.loads(snapshot.state)
-        if doc.get("format") != SNAPSHOT_STATE_VERSION:
-            raise StoreError(f"snapshot at seq {snapshot.seq} has an unknown format {doc.get('format')!r}")
-        if hashlib.sha256(canonical_json(doc)).digest() != snapshot.state_hash:
-            raise StoreError(f"snapshot at seq {snapshot.seq} does not match its state hash")
-        self.index_prices, self.mark_prices = doc["index_prices"], doc["mark_prices"]
-        self.prices_version = doc["prices_version"]
-        self.settled_through = doc.get("settled_through", 0)
-        self._accounts = {a["account_id"]: AccountState.from_canonical(a) for a in doc["accounts"]}
+        doc = StateDocument.from_snapshot(snapshot)
+        self.index_prices, self.mark_prices = doc.index_prices, doc.mark_prices
+        self.prices_version = doc.prices_version
+        self.settled_through = doc.settled_through
+        self._accounts = doc.accounts
         self._hashes = {}  # computed when first needed
         # The snapshot's accounts were valid under its rulebook: no need to compile them
         # all now; each is compiled when first used.
-        self._install_rulebook(doc["rulebook"], doc.get("rulebook_version", 1), validate=False)
+        self._install_rulebook(doc.rulebook_json, doc.rulebook_version, validate=False)
         self._snapshot_seq = snapshot.seq
 
     async def _snapshot(self) -> None:
         seq = self._store.next_seq - 1
         if seq <= 0:
             return
-        state = canonical_json(self.state_document())
+        snapshot = self.state_document().snapshot(seq)
         self._policy.reset()
         self._snapshot_seq = seq
-        await self._store.submit_snapshot(
-            Snapshot(seq=seq, state=state, state_hash=hashlib.sha256(state).digest())
-        )
+        await self._store.submit_snapshot(snapshot)
 
     def attach_metrics(self, metrics: Any, shed: Callable[[], int]) -> None:
         """Reports journal commits and published events to ``metrics``
