@@ -6,6 +6,7 @@ reference model as ``reference.model`` and the matcher as ``reference.compare``.
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from dataclasses import dataclass
@@ -49,3 +50,23 @@ def vector_cases() -> list[VectorCase]:
         for case in doc["cases"]:
             out.append(VectorCase(path.name, case["name"], doc["rulebook"], case))
     return out
+
+
+def reference_outcome(scenario: dict[str, Any]) -> dict[str, Any] | str:
+    """The reference model's result for ``scenario``, or the SPEC §11 reason it refuses it."""
+    from reference import model
+
+    try:
+        return model.evaluate(copy.deepcopy(scenario))
+    except model.SpecError as e:
+        return e.reason
+
+
+def engine_outcome(scenario: dict[str, Any]) -> Any:
+    """``multimargin.evaluate``'s result for ``scenario``, or the reason it refuses it."""
+    import multimargin
+
+    try:
+        return multimargin.evaluate(scenario)
+    except multimargin.MarginError as e:
+        return e.reason

@@ -17,8 +17,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +32,8 @@ from multimargin.v1 import history_pb2 as h
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "service"))
 import rpckit  # tests/service is on the path from here on
-from rpckit import Rpc, t
-from test_stateful_liability import FUTURES, MARGIN, LiabilityMachine
+from rpckit import Rpc
+from test_stateful_liability import LiabilityMachine
 
 _PG: dict[str, Any] = {}
 
@@ -89,20 +87,8 @@ class ClusterLiabilityMachine(LiabilityMachine):
         self.rpc = Rpc(self.channel)
         self.rpc.set_prices(rpckit.INDEX, rpckit.MARKS)
         self._settle_prices()
-        self.model: dict[str, dict[str, dict[str, Decimal]]] = {}
-        for a in FUTURES:
-            self.rpc.create("FUTURES", a)
-            self.model[a] = {"wallet": defaultdict(Decimal)}
-        for a in MARGIN:
-            self.rpc.create("MARGIN", a)
-            self.model[a] = {k: defaultdict(Decimal) for k in ("holdings", "borrowed", "interest")}
+        self._init_model()
         self.cursors: dict[int, int] = {}
-        self.seen_history: Counter[str] = Counter()
-        self.status = {a: t.ACCOUNT_STATUS_ACTIVE for a in self.model}
-        self.margin_call = dict.fromkeys(self.model, False)
-        self.last: tuple[str, str, Any, bytes, int] | None = None
-        self.borrow_interest: dict[str, list[str]] = defaultdict(list)
-        self.versions: dict[str, int] = {}
 
     def teardown(self) -> None:
         try:

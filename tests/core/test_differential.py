@@ -4,13 +4,14 @@ across tier bounds and near the range limits, and inputs with one injected fault
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import multimargin
 import pytest
 from hypothesis import HealthCheck, given, settings
-from reference import model, strategies
+from reference import strategies
+from support import engine_outcome as engine
+from support import reference_outcome as reference
 
 SETTINGS = settings(
     max_examples=300,
@@ -18,20 +19,6 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
     database=None,
 )
-
-
-def reference(scenario: dict[str, Any]) -> dict[str, Any] | str:
-    try:
-        return model.evaluate(copy.deepcopy(scenario))
-    except model.SpecError as e:
-        return e.reason
-
-
-def engine(scenario: dict[str, Any]) -> dict[str, Any] | str:
-    try:
-        return multimargin.evaluate(scenario)
-    except multimargin.MarginError as e:
-        return e.reason
 
 
 @SETTINGS

@@ -6,7 +6,6 @@ report them exactly (rounded down), as the reference model does."""
 
 from __future__ import annotations
 
-import copy
 import math
 from fractions import Fraction
 from typing import Any
@@ -16,24 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import model
+from support import engine_outcome as engine
+from support import reference_outcome as reference
 
 BIG, TOP, TINY = "1000000000000000", "1000000000", "0.00000001"
 RULEBOOK = multimargin.default_rulebook().to_dict()
 COLLATERAL = ["BTC", "ETH", "MX", "DOGE", "USDT", "USDC"]
-
-
-def reference(scenario: dict[str, Any]) -> dict[str, Any] | str:
-    try:
-        return model.evaluate(copy.deepcopy(scenario))
-    except model.SpecError as e:
-        return e.reason
-
-
-def engine(scenario: dict[str, Any]) -> dict[str, Any] | str:
-    try:
-        return multimargin.evaluate(scenario)
-    except multimargin.MarginError as e:
-        return e.reason
 
 
 def prices(debt_price: str) -> dict[str, str]:

@@ -58,6 +58,11 @@ class LiabilityMachine(RuleBasedStateMachine):
         self.server = serverkit.start_server(self.data)
         self.rpc = Rpc(self.server.channel)
         self.rpc.set_prices(rpckit.INDEX, rpckit.MARKS)
+        self._init_model()
+        self.seen_seq = 0
+
+    def _init_model(self) -> None:
+        """Creates the accounts and the model the rules check against (subclasses too)."""
         # Expected balances: futures wallet; margin holdings, borrowed, interest.
         self.model: dict[str, dict[str, dict[str, Decimal]]] = {}
         for a in FUTURES:
@@ -66,7 +71,6 @@ class LiabilityMachine(RuleBasedStateMachine):
         for a in MARGIN:
             self.rpc.create("MARGIN", a)
             self.model[a] = {k: defaultdict(Decimal) for k in ("holdings", "borrowed", "interest")}
-        self.seen_seq = 0
         self.seen_history: Counter[str] = Counter()
         self.status = {a: t.ACCOUNT_STATUS_ACTIVE for a in self.model}
         self.margin_call = dict.fromkeys(self.model, False)

@@ -61,9 +61,7 @@ def test_file_settings_wal_full_and_schema_version(tmp_path: Path) -> None:
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
-        assert conn.execute("SELECT value FROM meta WHERE key = 'store.last_seq'").fetchone() == (
-            b"3",
-        )
+        assert conn.execute("SELECT value FROM meta WHERE key = 'store.last_seq'").fetchone() == (b"3",)
     finally:
         conn.close()
     # close() checkpointed with TRUNCATE: the WAL holds nothing at rest.
@@ -262,27 +260,6 @@ def test_duplicate_request_id_is_refused_before_it_takes_a_seq(tmp_path: Path) -
         await store.close()
 
     asyncio.run(run())
-
-
-def test_meta_round_trips_through_the_ordered_pipeline(tmp_path: Path) -> None:
-    async def run() -> None:
-        store = Store.open(tmp_path)
-        store.recover()
-        assert store.get_meta("rulebook") is None
-        await store.put_meta("rulebook", b"v1")
-        store.put_meta("rulebook", b"v2")
-        await store.flush()
-        assert store.get_meta("rulebook") == b"v2"
-        with pytest.raises(ValueError, match="reserved"):
-            store.put_meta("store.last_seq", b"0")
-        await store.close()
-
-    asyncio.run(run())
-    store, _, _ = recover_fresh(tmp_path)
-    try:
-        assert store.get_meta("rulebook") == b"v2"
-    finally:
-        close(store)
 
 
 def test_flush_waits_for_everything_submitted(tmp_path: Path) -> None:

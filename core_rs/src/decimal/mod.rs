@@ -248,16 +248,6 @@ mod tests {
     }
 
     #[test]
-    fn plain_form_of_exact_values() {
-        let x = d("1.5").exact() * d("0.00000003").exact();
-        assert_eq!(x.to_plain().unwrap(), "0.000000045");
-        assert_eq!((-x).to_plain().unwrap(), "-0.000000045");
-        assert_eq!(Exact::ZERO.to_plain().unwrap(), "0");
-        assert_eq!((d("4000").exact() * d("2.5").exact()).to_plain().unwrap(), "10000");
-        assert_eq!(d("-3.25").exact().to_plain().unwrap(), "-3.25");
-    }
-
-    #[test]
     fn parses_the_wire_form() {
         assert_eq!(d("1080000").units(), 1_080_000 * UNIT);
         assert_eq!(d("-3.25").to_string(), "-3.25");
