@@ -33,6 +33,52 @@ fn market(rb: &Rulebook, prices: &[(i128, u8)]) -> Market {
     market
 }
 
+/// A random position: contract pick, size, short, entry, mark, leverage, and `kind` (0:
+/// no mark price; ≥ 35: isolated when the mode allows it).
+type PositionDraw = (usize, i128, bool, i128, i128, u32, u8);
+
+/// A futures account with `wallet` and the `positions` on distinct contracts, setting
+/// their mark prices in `market`.
+fn futures_account(
+    rb: &Rulebook,
+    market: &mut Market,
+    multi: bool,
+    wallet: &[(i128, bool)],
+    positions: Vec<PositionDraw>,
+) -> FuturesAccount {
+    let n = rb.assets().len();
+    let mut account = FuturesAccount {
+        mode: if multi { FuturesMode::MultiAsset } else { FuturesMode::SingleAsset },
+        region: None,
+        status: Status::Active,
+        wallet: wallet.iter().take(n).map(|&(w, neg)| Dec::from_units(if neg { -w } else { w })).collect(),
+        positions: Vec::new(),
+        orders: Vec::new(),
+        sub_account: false,
+        copy_trading: false,
+    };
+    for (c, size, short, entry, mark, leverage, kind) in positions {
+        let contract = c % rb.contracts().len();
+        if account.positions.iter().any(|p| p.contract == contract) {
+            continue;
+        }
+        if kind != 0 {
+            market.set_mark(contract, Dec::from_units(mark.max(1))).unwrap();
+        }
+        let isolated = !multi && kind >= 35;
+        account.positions.push(Position {
+            contract,
+            size: Dec::from_units(if short { -size } else { size }),
+            entry_price: Dec::from_units(entry.max(1)),
+            leverage,
+            isolated,
+            isolated_margin: Dec::from_units(if isolated { entry } else { 0 }),
+            airdrop: false,
+        });
+    }
+    account
+}
+
 proptest! {
     #[test]
     fn margin_evaluation_is_the_same_by_the_fast_paths(
@@ -81,41 +127,49 @@ proptest! {
             0..8),
     ) {
         let rb = rulebook();
-        let n = rb.assets().len();
         let mut market = market(&rb, &prices);
-        let mut account = FuturesAccount {
-            mode: if multi { FuturesMode::MultiAsset } else { FuturesMode::SingleAsset },
-            region: None,
-            status: Status::Active,
-            wallet: wallet.iter().take(n).map(|&(w, neg)| Dec::from_units(if neg { -w } else { w })).collect(),
-            positions: Vec::new(),
-            orders: Vec::new(),
-            sub_account: false,
-            copy_trading: false,
-        };
-        for (c, size, short, entry, mark, leverage, kind) in positions {
-            let contract = c % rb.contracts().len();
-            if account.positions.iter().any(|p| p.contract == contract) {
-                continue;
-            }
-            if kind != 0 {
-                market.set_mark(contract, Dec::from_units(mark.max(1))).unwrap();
-            }
-            let isolated = !multi && kind >= 35;
-            account.positions.push(Position {
-                contract,
-                size: Dec::from_units(if short { -size } else { size }),
-                entry_price: Dec::from_units(entry.max(1)),
-                leverage,
-                isolated,
-                isolated_margin: Dec::from_units(if isolated { entry } else { 0 }),
-                airdrop: false,
-            });
-        }
+        let account = futures_account(&rb, &mut market, multi, &wallet, positions);
         let fast = crate::futures::evaluate_with(&rb, &market, &account, true);
         let general = crate::futures::evaluate_with(&rb, &market, &account, false);
         match (fast, general) {
             (Ok(x), Ok(y)) => prop_assert_eq!(x, y),
+            (Err(e), Err(g)) => prop_assert_eq!(e.reason, g.reason),
+            (x, y) => prop_assert!(false, "fast {:?} general {:?}", x.is_ok(), y.is_ok()),
+        }
+    }
+
+    /// The fixed-scale cross pools (`fixed_pool.rs`) equal the general ones, or both fail
+    /// alike.
+    #[test]
+    fn fixed_pools_equal_the_general_pools(
+        multi in any::<bool>(),
+        wallet in proptest::collection::vec((units(17), any::<bool>()), 10),
+        prices in proptest::collection::vec((units(15), 0u8..40), 10),
+        positions in proptest::collection::vec(
+            (0usize..20, units(16), any::<bool>(), units(15), units(15), 1u32..=125, 0u8..40),
+            0..8),
+    ) {
+        let rb = rulebook();
+        let mut market = market(&rb, &prices);
+        let account = futures_account(&rb, &mut market, multi, &wallet, positions);
+        let fast = crate::futures::pools_with(&rb, &market, &account, true);
+        let general = crate::futures::pools_with(&rb, &market, &account, false);
+        match (fast, general) {
+            (Ok(x), Ok(y)) => {
+                prop_assert_eq!(x.len(), y.len());
+                for (p, q) in x.iter().zip(&y) {
+                    prop_assert_eq!(p.id, q.id);
+                    prop_assert!(p.em.try_cmp(q.em).unwrap().is_eq(), "EM {:?} {:?}", p.em, q.em);
+                    prop_assert!(p.im.try_cmp(q.im).unwrap().is_eq(), "IM {:?} {:?}", p.im, q.im);
+                    prop_assert!(p.mm.try_cmp(q.mm).unwrap().is_eq(), "MM {:?} {:?}", p.mm, q.mm);
+                    prop_assert_eq!(p.assets().len(), q.assets().len());
+                    for (a, b) in p.assets().iter().zip(q.assets()) {
+                        prop_assert_eq!(a.asset, b.asset);
+                        prop_assert!(a.equity.try_cmp(b.equity).unwrap().is_eq());
+                        prop_assert!(a.value.try_cmp(b.value).unwrap().is_eq());
+                    }
+                }
+            }
             (Err(e), Err(g)) => prop_assert_eq!(e.reason, g.reason),
             (x, y) => prop_assert!(false, "fast {:?} general {:?}", x.is_ok(), y.is_ok()),
         }
