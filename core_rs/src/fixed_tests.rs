@@ -117,8 +117,10 @@ proptest! {
         }
     }
 
+    /// A futures evaluation, and the cross pools under it (`fixed_pool.rs`), are the same
+    /// by the fixed-scale paths as by the general one, or both fail alike.
     #[test]
-    fn futures_evaluation_is_the_same_by_the_fast_paths(
+    fn futures_evaluation_and_pools_are_the_same_by_the_fast_paths(
         multi in any::<bool>(),
         wallet in proptest::collection::vec((units(17), any::<bool>()), 10),
         prices in proptest::collection::vec((units(15), 0u8..40), 10),
@@ -136,22 +138,6 @@ proptest! {
             (Err(e), Err(g)) => prop_assert_eq!(e.reason, g.reason),
             (x, y) => prop_assert!(false, "fast {:?} general {:?}", x.is_ok(), y.is_ok()),
         }
-    }
-
-    /// The fixed-scale cross pools (`fixed_pool.rs`) equal the general ones, or both fail
-    /// alike.
-    #[test]
-    fn fixed_pools_equal_the_general_pools(
-        multi in any::<bool>(),
-        wallet in proptest::collection::vec((units(17), any::<bool>()), 10),
-        prices in proptest::collection::vec((units(15), 0u8..40), 10),
-        positions in proptest::collection::vec(
-            (0usize..20, units(16), any::<bool>(), units(15), units(15), 1u32..=125, 0u8..40),
-            0..8),
-    ) {
-        let rb = rulebook();
-        let mut market = market(&rb, &prices);
-        let account = futures_account(&rb, &mut market, multi, &wallet, positions);
         let fast = crate::futures::pools_with(&rb, &market, &account, true);
         let general = crate::futures::pools_with(&rb, &market, &account, false);
         match (fast, general) {
